@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DropcopyAdminConfig(AppConfig):
+    name = "dropcopy_admin"
+    verbose_name = "Drop Copy"

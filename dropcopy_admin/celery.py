@@ -1,0 +1,14 @@
+"""The Celery application, configured from Django settings under the ``CELERY_`` namespace."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dropcopy_admin.settings.local")
+
+app = Celery("dropcopy_admin")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# Carry the request id of the request that queued a task into the task (R18).
+import dropcopy_admin.request_id  # noqa: E402,F401

@@ -1,0 +1,26 @@
+from .audit import AuditEvent
+from .groups import DropCopyGroup, Membership
+from .parties import ClearingFirm, Entity, Gfid
+from .reference import CgwGateway, PortRange, SegmentGateway, Venue
+from .sessions import FrontEndSystem, SourceSession
+from .targets import TargetAddress, TargetSession
+from .users import ApiToken, User
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "CgwGateway",
+    "ClearingFirm",
+    "DropCopyGroup",
+    "Entity",
+    "FrontEndSystem",
+    "Gfid",
+    "Membership",
+    "PortRange",
+    "SegmentGateway",
+    "SourceSession",
+    "TargetAddress",
+    "TargetSession",
+    "User",
+    "Venue",
+]

@@ -1,0 +1,67 @@
+"""Users and their roles. Superusers are account managers; the rest hold one scoped role."""
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+
+from dropcopy_admin.choices import Role
+
+from .parties import ClearingFirm, Entity
+
+
+class DropCopyUserManager(UserManager):
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        extra_fields.setdefault("role", Role.ACCOUNT_MANAGER)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    role = models.CharField(max_length=20, choices=Role.choices)
+    clearing_firm = models.ForeignKey(
+        ClearingFirm, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+    )
+    entity = models.ForeignKey(Entity, null=True, blank=True, on_delete=models.PROTECT, related_name="users")
+
+    objects = DropCopyUserManager()
+
+    AUDIT_EXCLUDE = ("password",)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="user_role_known"),
+            models.CheckConstraint(
+                condition=~models.Q(role=Role.ACCOUNT_MANAGER) | models.Q(is_superuser=True),
+                name="user_account_manager_is_superuser",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(role=Role.CLEARING_FIRM) | models.Q(clearing_firm__isnull=False),
+                name="user_clearing_firm_role_has_firm",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(role=Role.CLIENT) | models.Q(entity__isnull=False),
+                name="user_client_role_has_entity",
+            ),
+        ]
+
+    @property
+    def effective_role(self) -> str:
+        return Role.ACCOUNT_MANAGER if self.is_superuser else self.role
+
+    @property
+    def is_account_manager(self) -> bool:
+        return self.is_active and self.is_superuser
+
+
+class ApiToken(models.Model):
+    """An API token; only its SHA-256 digest is stored, so a database read reveals no token."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    AUDIT_EXCLUDE = ("digest",)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "API token"

@@ -1,0 +1,86 @@
+"""Recording the audit trail (R18). Services call these inside their own transaction."""
+
+import datetime as dt
+import decimal
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import models
+
+from dropcopy_admin import clock
+from dropcopy_admin.models import AuditEvent, User
+from dropcopy_admin.request_id import get_request_id
+
+
+@dataclass(frozen=True)
+class SystemActor:
+    """Scheduled or automatic work, recorded as ``system:<task>``."""
+
+    task: str
+
+    def __str__(self) -> str:
+        return f"system:{self.task}"
+
+
+Actor = User | SystemActor
+
+
+def _json_value(value):
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    return value
+
+
+def snapshot(instance: models.Model) -> dict:
+    """The concrete field values of ``instance`` as JSON, without the model's secrets."""
+    excluded = set(getattr(instance, "AUDIT_EXCLUDE", ()))
+    return {
+        field.attname: _json_value(getattr(instance, field.attname))
+        for field in instance._meta.concrete_fields
+        if field.name not in excluded and field.attname not in excluded
+    }
+
+
+def object_type_of(instance_or_model) -> str:
+    return instance_or_model._meta.model_name
+
+
+def _build_event(*, actor: Actor, action: str, instance: models.Model, before: dict | None, after: dict | None, at):
+    return AuditEvent(
+        actor=str(actor) if isinstance(actor, SystemActor) else actor.get_username(),
+        actor_user=actor if isinstance(actor, User) else None,
+        action=action,
+        object_type=object_type_of(instance),
+        object_id=instance.pk,
+        before=before,
+        after=after,
+        request_id=get_request_id() or "",
+        at=at,
+    )
+
+
+def audit_record(
+    *, actor: Actor, action: str, instance: models.Model, before: dict | None = None, after: dict | None = None
+) -> AuditEvent:
+    """Record one change of ``instance``; ``after`` defaults to its current snapshot."""
+    if after is None and not action.endswith("delete"):
+        after = snapshot(instance)
+    event = _build_event(actor=actor, action=action, instance=instance, before=before, after=after, at=clock.now())
+    event.save()
+    return event
+
+
+def audit_record_created(*, actor: Actor, instances: Iterable[models.Model], action: str = "create") -> None:
+    """Record the creation of many objects with one bulk insert."""
+    at = clock.now()
+    AuditEvent.objects.bulk_create(
+        [
+            _build_event(actor=actor, action=action, instance=instance, before=None, after=snapshot(instance), at=at)
+            for instance in instances
+        ],
+        batch_size=2000,
+    )

@@ -1,0 +1,58 @@
+"""Pieces every service shares: who may write, saving with its audit row, unique values."""
+
+from collections.abc import Callable
+
+from django.db import IntegrityError, models, transaction
+
+from dropcopy_admin import errors
+from dropcopy_admin.choices import Role
+from dropcopy_admin.models import Entity, User
+
+from .audit import Actor, audit_record, snapshot
+
+
+def require_account_manager(actor: Actor, *, doing: str = "do this") -> None:
+    if isinstance(actor, User) and not actor.is_account_manager:
+        raise errors.PermissionDenied(f"Only account managers may {doing}.")
+
+
+def require_client_may_write(actor: Actor, *, entity: Entity, venue_code: str | None) -> None:
+    """R3a: a client writes for its own entity, and only when that entity may self-serve."""
+    if not isinstance(actor, User) or actor.is_account_manager:
+        return
+    if actor.effective_role != Role.CLIENT or actor.entity_id != entity.pk:
+        raise errors.PermissionDenied("Your role may not make this change.")
+    if not entity.may_self_serve(venue_code):
+        raise errors.PermissionDenied(
+            f"Entity {entity.code} is not authorised for self-service"
+            + (f" on {venue_code}" if venue_code else "")
+            + "; ask your account manager."
+        )
+
+
+def save_unique(instance: models.Model, *, on_conflict: Callable[[], errors.DomainError]) -> None:
+    """Save ``instance``; a unique constraint violated by a racing transaction becomes a domain error."""
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError as exc:
+        raise on_conflict() from exc
+
+
+def update_fields(
+    *,
+    actor: Actor,
+    instance: models.Model,
+    changes: dict,
+    on_conflict: Callable[[], errors.DomainError],
+    action: str = "update",
+) -> models.Model:
+    """Apply ``changes`` to ``instance`` and record before and after, if anything changed."""
+    before = snapshot(instance)
+    for name, value in changes.items():
+        setattr(instance, name, value)
+    after = snapshot(instance)
+    if after != before:
+        save_unique(instance, on_conflict=on_conflict)
+        audit_record(actor=actor, action=action, instance=instance, before=before, after=after)
+    return instance

@@ -1,0 +1,168 @@
+"""Drop Copy groups (R2–R4): create, edit, close — closed, never deleted."""
+
+import datetime as dt
+
+from django.db import transaction
+
+from dropcopy_admin import clock, errors
+from dropcopy_admin.choices import (
+    MANDATORY_MESSAGE_FILTERS,
+    Environment,
+    GroupStatus,
+    MembershipStatus,
+    MessageFilter,
+    TargetStatus,
+)
+from dropcopy_admin.models import DropCopyGroup, Entity, FrontEndSystem, Membership, TargetAddress, TargetSession, User, Venue
+
+from .audit import Actor, audit_record, snapshot
+from .common import require_client_may_write, update_fields
+
+
+def normalize_message_filters(filters) -> list[str]:
+    """The filters in canonical order; ``fills`` and ``trade_busts`` are always included."""
+    if filters is None:
+        return list(MessageFilter.values)
+    if not isinstance(filters, list | tuple) or not all(isinstance(item, str) for item in filters):
+        raise errors.InvalidInput.field("message_filters", "A list of message filter names.")
+    unknown = sorted(set(filters) - set(MessageFilter.values))
+    if unknown:
+        raise errors.InvalidInput.field("message_filters", f"Unknown message filters: {', '.join(unknown)}.")
+    chosen = set(filters) | set(MANDATORY_MESSAGE_FILTERS)
+    return [value for value in MessageFilter.values if value in chosen]
+
+
+def _check_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise errors.InvalidInput.field("name", "This field may not be blank.")
+    return name
+
+
+def _check_front_end_system(*, entity: Entity, system: FrontEndSystem) -> None:
+    if system.entity_id not in (None, entity.pk):
+        raise errors.InvalidInput.field("front_end_system", "Not a front-end system of this entity or a vendor product.")
+
+
+def _check_past_time(*, actor: Actor, at: dt.datetime | None, field: str, not_before: dt.datetime | None = None):
+    if at is None:
+        return
+    if isinstance(actor, User) and not actor.is_account_manager:
+        raise errors.PermissionDenied(f"Only account managers set {field}.")
+    if at > clock.now():
+        raise errors.InvalidInput.field(field, "This time is in the future.")
+    if not_before is not None and at < not_before:
+        raise errors.InvalidInput.field(field, "This time is before the group was opened.")
+
+
+def _name_taken(entity: Entity, name: str) -> errors.DomainError:
+    return errors.already_exists(f"Entity {entity.code} already has an open group named {name!r}.")
+
+
+def _open_name_taken(*, entity: Entity, name: str, exclude_pk: int | None = None) -> bool:
+    groups = DropCopyGroup.objects.filter(entity=entity, status=GroupStatus.ACTIVE, name__iexact=name)
+    return groups.exclude(pk=exclude_pk).exists()
+
+
+def group_create(
+    *,
+    actor: Actor,
+    entity: Entity,
+    name: str,
+    venue: Venue,
+    environment: str,
+    front_end_system: FrontEndSystem,
+    message_filters: list[str] | None = None,
+    opened_at: dt.datetime | None = None,
+) -> DropCopyGroup:
+    """Open a group. Creations for one entity are serialised on the entity's row."""
+    require_client_may_write(actor, entity=entity, venue_code=venue.code)
+    if environment not in Environment.values:
+        raise errors.InvalidInput.field("environment", f'"{environment}" is not a valid choice.')
+    _check_past_time(actor=actor, at=opened_at, field="opened_at")
+    name = _check_name(name)
+    _check_front_end_system(entity=entity, system=front_end_system)
+    filters = normalize_message_filters(message_filters)
+    with transaction.atomic():
+        Entity.objects.select_for_update().get(pk=entity.pk)
+        if _open_name_taken(entity=entity, name=name):
+            raise _name_taken(entity, name)
+        group = DropCopyGroup.objects.create(
+            entity=entity,
+            name=name,
+            venue=venue,
+            environment=environment,
+            front_end_system=front_end_system,
+            message_filters=filters,
+            opened_at=opened_at or clock.now(),
+        )
+        audit_record(actor=actor, action="create", instance=group)
+    return group
+
+
+def group_update(*, actor: Actor, group: DropCopyGroup, **changes) -> DropCopyGroup:
+    """Edit the name, the message filters or the front-end system of an open group."""
+    require_client_may_write(actor, entity=group.entity, venue_code=group.venue_id)
+    if "name" in changes:
+        changes["name"] = _check_name(changes["name"])
+    if "message_filters" in changes:
+        changes["message_filters"] = normalize_message_filters(changes["message_filters"])
+    with transaction.atomic():
+        Entity.objects.select_for_update().get(pk=group.entity_id)
+        group = DropCopyGroup.objects.select_for_update().select_related("entity").get(pk=group.pk)
+        if not group.is_open:
+            raise errors.Conflict("This group is closed and can no longer change.", code="group_closed")
+        if "front_end_system" in changes:
+            _check_front_end_system(entity=group.entity, system=changes["front_end_system"])
+        if "name" in changes and _open_name_taken(entity=group.entity, name=changes["name"], exclude_pk=group.pk):
+            raise _name_taken(group.entity, changes["name"])
+        return update_fields(
+            actor=actor, instance=group, changes=changes, on_conflict=lambda: _name_taken(group.entity, changes["name"])
+        )
+
+
+def group_close(*, actor: Actor, group: DropCopyGroup, at: dt.datetime | None = None) -> DropCopyGroup:
+    """Close a group (R4): end its memberships and close its targets; its history stays."""
+    require_client_may_write(actor, entity=group.entity, venue_code=group.venue_id)
+    with transaction.atomic():
+        group = DropCopyGroup.objects.select_for_update().get(pk=group.pk)
+        if not group.is_open:
+            raise errors.invalid_transition("This group is already closed.")
+        _check_past_time(actor=actor, at=at, field="at", not_before=group.opened_at)
+        closed_at = at or clock.now()
+        before = snapshot(group)
+        group.status = GroupStatus.CLOSED
+        group.closed_at = closed_at
+        group.save(update_fields=["status", "closed_at"])
+        audit_record(actor=actor, action="close", instance=group, before=before)
+        _end_memberships_of_closed_group(actor=actor, group=group, at=closed_at)
+        _close_targets_of_closed_group(actor=actor, group=group, at=closed_at)
+    return group
+
+
+_ENDING_ON_CLOSE = {MembershipStatus.APPROVED: MembershipStatus.REMOVED, MembershipStatus.PENDING: MembershipStatus.WITHDRAWN}
+
+
+def _end_memberships_of_closed_group(*, actor: Actor, group: DropCopyGroup, at: dt.datetime) -> None:
+    memberships = list(
+        Membership.objects.select_for_update().filter(group=group, status__in=list(_ENDING_ON_CLOSE)).order_by("pk")
+    )
+    for membership in memberships:
+        before = snapshot(membership)
+        membership.status = _ENDING_ON_CLOSE[membership.status]
+        membership.target = None
+        membership.ended_at = at
+        audit_record(actor=actor, action="end_on_group_close", instance=membership, before=before)
+    Membership.objects.bulk_update(memberships, ["status", "target", "ended_at"], batch_size=1000)
+
+
+def _close_targets_of_closed_group(*, actor: Actor, group: DropCopyGroup, at: dt.datetime) -> None:
+    targets = list(TargetSession.objects.select_for_update().filter(group=group).exclude(status=TargetStatus.CLOSED))
+    for target in targets:
+        before = snapshot(target)
+        target.status = TargetStatus.CLOSED
+        target.used = 0
+        target.closed_at = at
+        target.save(update_fields=["status", "used", "closed_at"])
+        audit_record(actor=actor, action="close", instance=target, before=before)
+    TargetAddress.objects.filter(target__in=targets).update(released=True)

@@ -1,0 +1,87 @@
+"""Requesting source sessions for a group, and withdrawing or removing them (R2, R4).
+
+Decisions on pending requests (R8) live in ``entitlements``.
+"""
+
+from django.db import IntegrityError, transaction
+
+from dropcopy_admin import clock, errors
+from dropcopy_admin.choices import LIVE_MEMBERSHIP_STATUSES, MembershipStatus
+from dropcopy_admin.models import DropCopyGroup, Membership, SourceSession, User
+
+from .audit import Actor, audit_record, snapshot
+from .common import require_client_may_write
+
+
+def check_session_fits_group(*, group: DropCopyGroup, session: SourceSession) -> None:
+    """R2: a group takes only sessions of its venue and environment."""
+    if session.venue_id != group.venue_id:
+        raise errors.Conflict(
+            f"Session {session.sender_comp_id} is a {session.venue_id} session; the group is {group.venue_id}.",
+            code="venue_mismatch",
+        )
+    if session.environment != group.environment:
+        raise errors.Conflict(
+            f"Session {session.sender_comp_id} is in {session.environment}; the group is in {group.environment}.",
+            code="environment_mismatch",
+        )
+
+
+def _require_may_request(actor: Actor, group: DropCopyGroup) -> None:
+    if isinstance(actor, User) and actor.effective_role not in ("account_manager", "client"):
+        raise errors.PermissionDenied("Only the group's entity or an account manager requests sessions.")
+    require_client_may_write(actor, entity=group.entity, venue_code=group.venue_id)
+
+
+def _duplicate(session: SourceSession) -> errors.DomainError:
+    return errors.Conflict(
+        f"Session {session.sender_comp_id} already has a pending or approved membership in this group.",
+        code="duplicate_membership",
+    )
+
+
+def membership_request(*, actor: Actor, group: DropCopyGroup, source_session: SourceSession) -> Membership:
+    """Request ``source_session`` for ``group``; the new membership is pending."""
+    _require_may_request(actor, group)
+    with transaction.atomic():
+        group = DropCopyGroup.objects.select_for_update().select_related("entity").get(pk=group.pk)
+        if not group.is_open:
+            raise errors.Conflict("This group is closed; no session can be added.", code="group_closed")
+        check_session_fits_group(group=group, session=source_session)
+        live = Membership.objects.filter(group=group, source_session=source_session, status__in=LIVE_MEMBERSHIP_STATUSES)
+        if live.exists():
+            raise _duplicate(source_session)
+        membership = Membership(
+            group=group,
+            source_session=source_session,
+            status=MembershipStatus.PENDING,
+            requested_by=actor if isinstance(actor, User) else None,
+            requested_at=clock.now(),
+        )
+        try:
+            with transaction.atomic():
+                membership.save()
+        except IntegrityError as exc:
+            raise _duplicate(source_session) from exc
+        audit_record(actor=actor, action="request", instance=membership)
+    return membership
+
+
+_ENDING = {MembershipStatus.PENDING: (MembershipStatus.WITHDRAWN, "withdraw"), MembershipStatus.APPROVED: (MembershipStatus.REMOVED, "remove")}
+
+
+def membership_end(*, actor: Actor, membership: Membership) -> Membership:
+    """Withdraw a pending request or remove an approved session (DELETE)."""
+    _require_may_request(actor, membership.group)
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        if membership.status not in _ENDING:
+            raise errors.invalid_transition(f"A {membership.status} membership can be neither withdrawn nor removed.")
+        new_status, action = _ENDING[membership.status]
+        before = snapshot(membership)
+        membership.status = new_status
+        membership.target = None
+        membership.ended_at = clock.now()
+        membership.save(update_fields=["status", "target", "ended_at"])
+        audit_record(actor=actor, action=action, instance=membership, before=before)
+    return membership
