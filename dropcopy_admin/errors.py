@@ -12,7 +12,13 @@ class DomainError(Exception):
     code = "invalid"
     status = HTTPStatus.BAD_REQUEST
 
-    def __init__(self, detail: str, *, code: str | None = None, errors: dict[str, list[str]] | None = None):
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: str | None = None,
+        errors: dict[str, list[str]] | None = None,
+    ):
         super().__init__(detail)
         self.detail = detail
         if code is not None:
@@ -66,7 +72,10 @@ def venue_not_supported(value) -> BadRequest:
 
 
 def gateway_type_not_supported(venue: str, gateway_type: str) -> BadRequest:
-    return BadRequest(f"{venue} does not offer {gateway_type} sessions.", code="gateway_type_not_supported")
+    return BadRequest(
+        f"{venue} does not offer {gateway_type} sessions.",
+        code="gateway_type_not_supported",
+    )
 
 
 def already_exists(detail: str) -> Conflict:

@@ -1,1 +1,36 @@
-urlpatterns = []
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from .audit import AuditEventViewSet
+from .groups import GroupViewSet, MembershipViewSet
+from .registry import (
+    CgwGatewayViewSet,
+    ClearingFirmViewSet,
+    EntityViewSet,
+    GfidViewSet,
+    SegmentGatewayViewSet,
+    TokenView,
+    UserViewSet,
+)
+from .sessions import FrontEndSystemViewSet, SourceSessionViewSet
+
+router = SimpleRouter()
+router.register("users", UserViewSet, basename="user")
+router.register("entities", EntityViewSet, basename="entity")
+router.register("clearing-firms", ClearingFirmViewSet, basename="clearing-firm")
+router.register("gfids", GfidViewSet, basename="gfid")
+router.register("cgw-gateways", CgwGatewayViewSet, basename="cgw-gateway")
+router.register("segment-gateways", SegmentGatewayViewSet, basename="segment-gateway")
+router.register("source-sessions", SourceSessionViewSet, basename="source-session")
+router.register("front-end-systems", FrontEndSystemViewSet, basename="front-end-system")
+router.register("groups", GroupViewSet, basename="group")
+router.register("memberships", MembershipViewSet, basename="membership")
+router.register("audit", AuditEventViewSet, basename="audit")
+
+urlpatterns = [
+    path("auth/token/", TokenView.as_view(), name="auth-token"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    *router.urls,
+]

@@ -4,389 +4,1129 @@ import django.contrib.auth.validators
 import django.db.models.deletion
 import django.db.models.functions.text
 import django.utils.timezone
-import dropcopy_admin.models.users
 from django.conf import settings
 from django.db import migrations, models
 
+import dropcopy_admin.models.users
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CgwGateway',
+            name="CgwGateway",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('environment', models.CharField(choices=[('PRODUCTION', 'Production'), ('NEW_RELEASE', 'New Release'), ('CERT', 'AutoCert+')], max_length=16)),
-                ('code', models.CharField(max_length=16)),
-                ('primary_ip', models.GenericIPAddressField(protocol='IPv4')),
-                ('backup_ip', models.GenericIPAddressField(protocol='IPv4')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "environment",
+                    models.CharField(
+                        choices=[
+                            ("PRODUCTION", "Production"),
+                            ("NEW_RELEASE", "New Release"),
+                            ("CERT", "AutoCert+"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("code", models.CharField(max_length=16)),
+                ("primary_ip", models.GenericIPAddressField(protocol="IPv4")),
+                ("backup_ip", models.GenericIPAddressField(protocol="IPv4")),
             ],
             options={
-                'verbose_name': 'iLink CGW gateway',
-                'ordering': ['id'],
+                "verbose_name": "iLink CGW gateway",
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='ClearingFirm',
+            name="ClearingFirm",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=3, unique=True)),
-                ('name', models.CharField(max_length=100)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("code", models.CharField(max_length=3, unique=True)),
+                ("name", models.CharField(max_length=100)),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='Venue',
+            name="Venue",
             fields=[
-                ('code', models.CharField(max_length=16, primary_key=True, serialize=False)),
-                ('name', models.CharField(max_length=100)),
-                ('offers_cgw', models.BooleanField()),
-                ('offers_msgw', models.BooleanField()),
-                ('gfid_length', models.PositiveSmallIntegerField(help_text='3, or 5 for BrokerTec')),
-                ('clearing_firm_required', models.BooleanField(help_text='Whether every GFID and source session needs a guaranteeing clearing firm')),
+                (
+                    "code",
+                    models.CharField(max_length=16, primary_key=True, serialize=False),
+                ),
+                ("name", models.CharField(max_length=100)),
+                ("offers_cgw", models.BooleanField()),
+                ("offers_msgw", models.BooleanField()),
+                (
+                    "gfid_length",
+                    models.PositiveSmallIntegerField(help_text="3, or 5 for BrokerTec"),
+                ),
+                (
+                    "clearing_firm_required",
+                    models.BooleanField(
+                        help_text="Whether every GFID and source session needs a guaranteeing clearing firm"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('username', models.CharField(error_messages={'unique': 'A user with that username already exists.'}, help_text='Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.', max_length=150, unique=True, validators=[django.contrib.auth.validators.UnicodeUsernameValidator()], verbose_name='username')),
-                ('first_name', models.CharField(blank=True, max_length=150, verbose_name='first name')),
-                ('last_name', models.CharField(blank=True, max_length=150, verbose_name='last name')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email address')),
-                ('is_staff', models.BooleanField(default=False, help_text='Designates whether the user can log into this admin site.', verbose_name='staff status')),
-                ('is_active', models.BooleanField(default=True, help_text='Designates whether this user should be treated as active. Unselect this instead of deleting accounts.', verbose_name='active')),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='date joined')),
-                ('role', models.CharField(choices=[('account_manager', 'Account manager'), ('clearing_firm', 'Clearing firm administrator'), ('client', 'Client administrator'), ('finance', 'Finance')], max_length=20)),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
-                ('clearing_firm', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='users', to='dropcopy_admin.clearingfirm')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                (
+                    "last_login",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="last login"
+                    ),
+                ),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                (
+                    "username",
+                    models.CharField(
+                        error_messages={
+                            "unique": "A user with that username already exists."
+                        },
+                        help_text="Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.",
+                        max_length=150,
+                        unique=True,
+                        validators=[
+                            django.contrib.auth.validators.UnicodeUsernameValidator()
+                        ],
+                        verbose_name="username",
+                    ),
+                ),
+                (
+                    "first_name",
+                    models.CharField(
+                        blank=True, max_length=150, verbose_name="first name"
+                    ),
+                ),
+                (
+                    "last_name",
+                    models.CharField(
+                        blank=True, max_length=150, verbose_name="last name"
+                    ),
+                ),
+                (
+                    "email",
+                    models.EmailField(
+                        blank=True, max_length=254, verbose_name="email address"
+                    ),
+                ),
+                (
+                    "is_staff",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates whether the user can log into this admin site.",
+                        verbose_name="staff status",
+                    ),
+                ),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Designates whether this user should be treated as active. Unselect this instead of deleting accounts.",
+                        verbose_name="active",
+                    ),
+                ),
+                (
+                    "date_joined",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="date joined"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("account_manager", "Account manager"),
+                            ("clearing_firm", "Clearing firm administrator"),
+                            ("client", "Client administrator"),
+                            ("finance", "Finance"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
+                (
+                    "clearing_firm",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="users",
+                        to="dropcopy_admin.clearingfirm",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
             managers=[
-                ('objects', dropcopy_admin.models.users.DropCopyUserManager()),
+                ("objects", dropcopy_admin.models.users.DropCopyUserManager()),
             ],
         ),
         migrations.CreateModel(
-            name='ApiToken',
+            name="ApiToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('digest', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField()),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_tokens', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("digest", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField()),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="api_tokens",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'API token',
-                'ordering': ['id'],
+                "verbose_name": "API token",
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='Entity',
+            name="Entity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=20, unique=True)),
-                ('name', models.CharField(max_length=100)),
-                ('self_service', models.BooleanField(default=False, help_text='Self-service authorisation for CME (agreements on file), R3a')),
-                ('bill_to', models.ForeignKey(blank=True, help_text="The party billed for this entity's groups; empty means the entity itself", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='billed_entities', to='dropcopy_admin.entity')),
-                ('clearing_firm', models.OneToOneField(blank=True, help_text='The clearing firm this entity is, if it is one', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='entity', to='dropcopy_admin.clearingfirm')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("code", models.CharField(max_length=20, unique=True)),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "self_service",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Self-service authorisation for CME (agreements on file), R3a",
+                    ),
+                ),
+                (
+                    "bill_to",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The party billed for this entity's groups; empty means the entity itself",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="billed_entities",
+                        to="dropcopy_admin.entity",
+                    ),
+                ),
+                (
+                    "clearing_firm",
+                    models.OneToOneField(
+                        blank=True,
+                        help_text="The clearing firm this entity is, if it is one",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="entity",
+                        to="dropcopy_admin.clearingfirm",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'entities',
-                'ordering': ['id'],
-            },
-        ),
-        migrations.AddField(
-            model_name='user',
-            name='entity',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='users', to='dropcopy_admin.entity'),
-        ),
-        migrations.CreateModel(
-            name='FrontEndSystem',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=30)),
-                ('version', models.CharField(max_length=10)),
-                ('vendor', models.CharField(max_length=10)),
-                ('created_at', models.DateTimeField()),
-                ('entity', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='front_end_systems', to='dropcopy_admin.entity')),
-            ],
-            options={
-                'ordering': ['id'],
-            },
-        ),
-        migrations.CreateModel(
-            name='DropCopyGroup',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('environment', models.CharField(choices=[('PRODUCTION', 'Production'), ('NEW_RELEASE', 'New Release'), ('CERT', 'AutoCert+')], max_length=16)),
-                ('message_filters', models.JSONField()),
-                ('status', models.CharField(choices=[('active', 'Active'), ('closed', 'Closed')], default='active', max_length=8)),
-                ('opened_at', models.DateTimeField()),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('entity', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='groups', to='dropcopy_admin.entity')),
-                ('front_end_system', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='groups', to='dropcopy_admin.frontendsystem')),
-                ('venue', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='groups', to='dropcopy_admin.venue')),
-            ],
-            options={
-                'verbose_name': 'Drop Copy group',
-                'ordering': ['id'],
-            },
-        ),
-        migrations.CreateModel(
-            name='Gfid',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=5)),
-                ('admin_control', models.BooleanField(default=False, help_text='The entity administers this GFID itself')),
-                ('clearing_firm', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='gfids', to='dropcopy_admin.clearingfirm')),
-                ('entity', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='gfids', to='dropcopy_admin.entity')),
-                ('venue', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='gfids', to='dropcopy_admin.venue')),
-            ],
-            options={
-                'verbose_name': 'GFID',
-                'ordering': ['id'],
-            },
-        ),
-        migrations.CreateModel(
-            name='PortRange',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('environment', models.CharField(choices=[('PRODUCTION', 'Production'), ('NEW_RELEASE', 'New Release'), ('CERT', 'AutoCert+')], max_length=16, unique=True)),
-                ('first_port', models.PositiveIntegerField()),
-                ('last_port', models.PositiveIntegerField()),
-            ],
-            options={
-                'ordering': ['environment'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('first_port__gte', 1024), ('first_port__lte', models.F('last_port')), ('last_port__lte', 65535)), name='port_range_valid')],
-            },
-        ),
-        migrations.CreateModel(
-            name='SourceSession',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sender_comp_id', models.CharField(max_length=9)),
-                ('environment', models.CharField(choices=[('PRODUCTION', 'Production'), ('NEW_RELEASE', 'New Release'), ('CERT', 'AutoCert+')], max_length=16)),
-                ('gateway_type', models.CharField(choices=[('CGW', 'Convenience gateway'), ('MSGW', 'Market segment gateway')], max_length=4)),
-                ('created_at', models.DateTimeField()),
-                ('cgw_gateway', models.ForeignKey(blank=True, help_text='The one iLink convenience gateway a CGW session lives on', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='source_sessions', to='dropcopy_admin.cgwgateway')),
-                ('clearing_firm', models.ForeignKey(blank=True, help_text="The guaranteeing clearing firm (the GFID's by default)", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='guaranteed_sessions', to='dropcopy_admin.clearingfirm')),
-                ('gfid', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='source_sessions', to='dropcopy_admin.gfid')),
-                ('venue', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='source_sessions', to='dropcopy_admin.venue')),
-            ],
-            options={
-                'ordering': ['id'],
-            },
-        ),
-        migrations.CreateModel(
-            name='TargetSession',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('environment', models.CharField(choices=[('PRODUCTION', 'Production'), ('NEW_RELEASE', 'New Release'), ('CERT', 'AutoCert+')], max_length=16)),
-                ('gateway_type', models.CharField(choices=[('CGW', 'Convenience gateway'), ('MSGW', 'Market segment gateway')], max_length=4)),
-                ('target_comp_id', models.CharField(help_text='6 uppercase alphanumerics + N (R7)', max_length=7)),
-                ('port', models.PositiveIntegerField()),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('provisioned', 'Provisioned'), ('verified', 'Verified'), ('degraded', 'Degraded'), ('failed', 'Failed'), ('closed', 'Closed')], default='pending', max_length=12)),
-                ('provisioning_error_code', models.CharField(blank=True, max_length=50)),
-                ('provisioning_error_detail', models.CharField(blank=True, max_length=500)),
-                ('capacity', models.PositiveIntegerField()),
-                ('used', models.PositiveIntegerField(default=0)),
-                ('temporary', models.CharField(blank=True, choices=[('new_release', 'New Release test target'), ('autocert', 'AutoCert+ certification target')], max_length=12, null=True)),
-                ('ready_at', models.DateTimeField(blank=True, null=True)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField()),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('cgw_gateway', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='targets', to='dropcopy_admin.cgwgateway')),
-                ('entity', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='targets', to='dropcopy_admin.entity')),
-                ('group', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='targets', to='dropcopy_admin.dropcopygroup')),
-                ('venue', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='targets', to='dropcopy_admin.venue')),
-            ],
-            options={
-                'ordering': ['id'],
-            },
-        ),
-        migrations.CreateModel(
-            name='TargetAddress',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ip', models.GenericIPAddressField(protocol='IPv4')),
-                ('port', models.PositiveIntegerField()),
-                ('role', models.CharField(choices=[('primary', 'Primary'), ('backup', 'Backup')], max_length=8)),
-                ('market_segment', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('target_sub_id', models.CharField(max_length=20)),
-                ('released', models.BooleanField(default=False, help_text='Set when the target closes; frees the port')),
-                ('target', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='addresses', to='dropcopy_admin.targetsession')),
-            ],
-            options={
-                'ordering': ['id'],
-            },
-        ),
-        migrations.CreateModel(
-            name='Membership',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('withdrawn', 'Withdrawn'), ('expired', 'Expired'), ('revoked', 'Revoked'), ('removed', 'Removed')], default='pending', max_length=10)),
-                ('auto_approved', models.BooleanField(default=False)),
-                ('requested_at', models.DateTimeField()),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('reason', models.CharField(blank=True, max_length=500)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='decided_memberships', to=settings.AUTH_USER_MODEL)),
-                ('group', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='memberships', to='dropcopy_admin.dropcopygroup')),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='requested_memberships', to=settings.AUTH_USER_MODEL)),
-                ('source_session', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='memberships', to='dropcopy_admin.sourcesession')),
-                ('target', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='memberships', to='dropcopy_admin.targetsession')),
-            ],
-            options={
-                'ordering': ['id'],
-            },
-        ),
-        migrations.CreateModel(
-            name='SegmentGateway',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('environment', models.CharField(choices=[('PRODUCTION', 'Production'), ('NEW_RELEASE', 'New Release'), ('CERT', 'AutoCert+')], max_length=16)),
-                ('market_segment', models.PositiveSmallIntegerField()),
-                ('primary_ip', models.GenericIPAddressField(protocol='IPv4')),
-                ('backup_ip', models.GenericIPAddressField(protocol='IPv4')),
-                ('venue', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='segment_gateways', to='dropcopy_admin.venue')),
-            ],
-            options={
-                'verbose_name': 'drop copy market segment gateway',
-                'ordering': ['id'],
+                "verbose_name_plural": "entities",
+                "ordering": ["id"],
             },
         ),
         migrations.AddField(
-            model_name='cgwgateway',
-            name='venue',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cgw_gateways', to='dropcopy_admin.venue'),
+            model_name="user",
+            name="entity",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="users",
+                to="dropcopy_admin.entity",
+            ),
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="FrontEndSystem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('actor', models.CharField(help_text='A username, or system:<task> for scheduled work', max_length=160)),
-                ('action', models.CharField(max_length=50)),
-                ('object_type', models.CharField(max_length=50)),
-                ('object_id', models.BigIntegerField()),
-                ('before', models.JSONField(blank=True, null=True)),
-                ('after', models.JSONField(blank=True, null=True)),
-                ('request_id', models.CharField(blank=True, max_length=64)),
-                ('at', models.DateTimeField()),
-                ('actor_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=30)),
+                ("version", models.CharField(max_length=10)),
+                ("vendor", models.CharField(max_length=10)),
+                ("created_at", models.DateTimeField()),
+                (
+                    "entity",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="front_end_systems",
+                        to="dropcopy_admin.entity",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
-                'indexes': [models.Index(fields=['object_type', 'object_id'], name='dropcopy_ad_object__cbfaac_idx'), models.Index(fields=['-at', '-id'], name='audit_newest_first'), models.Index(fields=['actor'], name='dropcopy_ad_actor_328e9d_idx')],
+                "ordering": ["id"],
+            },
+        ),
+        migrations.CreateModel(
+            name="DropCopyGroup",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "environment",
+                    models.CharField(
+                        choices=[
+                            ("PRODUCTION", "Production"),
+                            ("NEW_RELEASE", "New Release"),
+                            ("CERT", "AutoCert+"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("message_filters", models.JSONField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("closed", "Closed")],
+                        default="active",
+                        max_length=8,
+                    ),
+                ),
+                ("opened_at", models.DateTimeField()),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "entity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="groups",
+                        to="dropcopy_admin.entity",
+                    ),
+                ),
+                (
+                    "front_end_system",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="groups",
+                        to="dropcopy_admin.frontendsystem",
+                    ),
+                ),
+                (
+                    "venue",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="groups",
+                        to="dropcopy_admin.venue",
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "Drop Copy group",
+                "ordering": ["id"],
+            },
+        ),
+        migrations.CreateModel(
+            name="Gfid",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("code", models.CharField(max_length=5)),
+                (
+                    "admin_control",
+                    models.BooleanField(
+                        default=False,
+                        help_text="The entity administers this GFID itself",
+                    ),
+                ),
+                (
+                    "clearing_firm",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="gfids",
+                        to="dropcopy_admin.clearingfirm",
+                    ),
+                ),
+                (
+                    "entity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="gfids",
+                        to="dropcopy_admin.entity",
+                    ),
+                ),
+                (
+                    "venue",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="gfids",
+                        to="dropcopy_admin.venue",
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "GFID",
+                "ordering": ["id"],
+            },
+        ),
+        migrations.CreateModel(
+            name="PortRange",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "environment",
+                    models.CharField(
+                        choices=[
+                            ("PRODUCTION", "Production"),
+                            ("NEW_RELEASE", "New Release"),
+                            ("CERT", "AutoCert+"),
+                        ],
+                        max_length=16,
+                        unique=True,
+                    ),
+                ),
+                ("first_port", models.PositiveIntegerField()),
+                ("last_port", models.PositiveIntegerField()),
+            ],
+            options={
+                "ordering": ["environment"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("first_port__gte", 1024),
+                            ("first_port__lte", models.F("last_port")),
+                            ("last_port__lte", 65535),
+                        ),
+                        name="port_range_valid",
+                    )
+                ],
+            },
+        ),
+        migrations.CreateModel(
+            name="SourceSession",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("sender_comp_id", models.CharField(max_length=9)),
+                (
+                    "environment",
+                    models.CharField(
+                        choices=[
+                            ("PRODUCTION", "Production"),
+                            ("NEW_RELEASE", "New Release"),
+                            ("CERT", "AutoCert+"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "gateway_type",
+                    models.CharField(
+                        choices=[
+                            ("CGW", "Convenience gateway"),
+                            ("MSGW", "Market segment gateway"),
+                        ],
+                        max_length=4,
+                    ),
+                ),
+                ("created_at", models.DateTimeField()),
+                (
+                    "cgw_gateway",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The one iLink convenience gateway a CGW session lives on",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="source_sessions",
+                        to="dropcopy_admin.cgwgateway",
+                    ),
+                ),
+                (
+                    "clearing_firm",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The guaranteeing clearing firm (the GFID's by default)",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="guaranteed_sessions",
+                        to="dropcopy_admin.clearingfirm",
+                    ),
+                ),
+                (
+                    "gfid",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="source_sessions",
+                        to="dropcopy_admin.gfid",
+                    ),
+                ),
+                (
+                    "venue",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="source_sessions",
+                        to="dropcopy_admin.venue",
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["id"],
+            },
+        ),
+        migrations.CreateModel(
+            name="TargetSession",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "environment",
+                    models.CharField(
+                        choices=[
+                            ("PRODUCTION", "Production"),
+                            ("NEW_RELEASE", "New Release"),
+                            ("CERT", "AutoCert+"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "gateway_type",
+                    models.CharField(
+                        choices=[
+                            ("CGW", "Convenience gateway"),
+                            ("MSGW", "Market segment gateway"),
+                        ],
+                        max_length=4,
+                    ),
+                ),
+                (
+                    "target_comp_id",
+                    models.CharField(
+                        help_text="6 uppercase alphanumerics + N (R7)", max_length=7
+                    ),
+                ),
+                ("port", models.PositiveIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("provisioned", "Provisioned"),
+                            ("verified", "Verified"),
+                            ("degraded", "Degraded"),
+                            ("failed", "Failed"),
+                            ("closed", "Closed"),
+                        ],
+                        default="pending",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "provisioning_error_code",
+                    models.CharField(blank=True, max_length=50),
+                ),
+                (
+                    "provisioning_error_detail",
+                    models.CharField(blank=True, max_length=500),
+                ),
+                ("capacity", models.PositiveIntegerField()),
+                ("used", models.PositiveIntegerField(default=0)),
+                (
+                    "temporary",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("new_release", "New Release test target"),
+                            ("autocert", "AutoCert+ certification target"),
+                        ],
+                        max_length=12,
+                        null=True,
+                    ),
+                ),
+                ("ready_at", models.DateTimeField(blank=True, null=True)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField()),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "cgw_gateway",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="targets",
+                        to="dropcopy_admin.cgwgateway",
+                    ),
+                ),
+                (
+                    "entity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="targets",
+                        to="dropcopy_admin.entity",
+                    ),
+                ),
+                (
+                    "group",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="targets",
+                        to="dropcopy_admin.dropcopygroup",
+                    ),
+                ),
+                (
+                    "venue",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="targets",
+                        to="dropcopy_admin.venue",
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["id"],
+            },
+        ),
+        migrations.CreateModel(
+            name="TargetAddress",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("ip", models.GenericIPAddressField(protocol="IPv4")),
+                ("port", models.PositiveIntegerField()),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("primary", "Primary"), ("backup", "Backup")],
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "market_segment",
+                    models.PositiveSmallIntegerField(blank=True, null=True),
+                ),
+                ("target_sub_id", models.CharField(max_length=20)),
+                (
+                    "released",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Set when the target closes; frees the port",
+                    ),
+                ),
+                (
+                    "target",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="addresses",
+                        to="dropcopy_admin.targetsession",
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["id"],
+            },
+        ),
+        migrations.CreateModel(
+            name="Membership",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("withdrawn", "Withdrawn"),
+                            ("expired", "Expired"),
+                            ("revoked", "Revoked"),
+                            ("removed", "Removed"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("auto_approved", models.BooleanField(default=False)),
+                ("requested_at", models.DateTimeField()),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("reason", models.CharField(blank=True, max_length=500)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="decided_memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "group",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="memberships",
+                        to="dropcopy_admin.dropcopygroup",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="requested_memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "source_session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="memberships",
+                        to="dropcopy_admin.sourcesession",
+                    ),
+                ),
+                (
+                    "target",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="memberships",
+                        to="dropcopy_admin.targetsession",
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["id"],
+            },
+        ),
+        migrations.CreateModel(
+            name="SegmentGateway",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "environment",
+                    models.CharField(
+                        choices=[
+                            ("PRODUCTION", "Production"),
+                            ("NEW_RELEASE", "New Release"),
+                            ("CERT", "AutoCert+"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("market_segment", models.PositiveSmallIntegerField()),
+                ("primary_ip", models.GenericIPAddressField(protocol="IPv4")),
+                ("backup_ip", models.GenericIPAddressField(protocol="IPv4")),
+                (
+                    "venue",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="segment_gateways",
+                        to="dropcopy_admin.venue",
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "drop copy market segment gateway",
+                "ordering": ["id"],
+            },
+        ),
+        migrations.AddField(
+            model_name="cgwgateway",
+            name="venue",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="cgw_gateways",
+                to="dropcopy_admin.venue",
+            ),
+        ),
+        migrations.CreateModel(
+            name="AuditEvent",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "actor",
+                    models.CharField(
+                        help_text="A username, or system:<task> for scheduled work",
+                        max_length=160,
+                    ),
+                ),
+                ("action", models.CharField(max_length=50)),
+                ("object_type", models.CharField(max_length=50)),
+                ("object_id", models.BigIntegerField()),
+                ("before", models.JSONField(blank=True, null=True)),
+                ("after", models.JSONField(blank=True, null=True)),
+                ("request_id", models.CharField(blank=True, max_length=64)),
+                ("at", models.DateTimeField()),
+                (
+                    "actor_user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["-at", "-id"],
+                "indexes": [
+                    models.Index(
+                        fields=["object_type", "object_id"],
+                        name="dropcopy_ad_object__cbfaac_idx",
+                    ),
+                    models.Index(fields=["-at", "-id"], name="audit_newest_first"),
+                    models.Index(fields=["actor"], name="dropcopy_ad_actor_328e9d_idx"),
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.CheckConstraint(condition=models.Q(('role__in', ['account_manager', 'clearing_firm', 'client', 'finance'])), name='user_role_known'),
+            model_name="user",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "role__in",
+                        ["account_manager", "clearing_firm", "client", "finance"],
+                    )
+                ),
+                name="user_role_known",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('role', 'account_manager'), _negated=True), ('is_superuser', True), _connector='OR'), name='user_account_manager_is_superuser'),
+            model_name="user",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("role", "account_manager"), _negated=True),
+                    ("is_superuser", True),
+                    _connector="OR",
+                ),
+                name="user_account_manager_is_superuser",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('role', 'clearing_firm'), _negated=True), ('clearing_firm__isnull', False), _connector='OR'), name='user_clearing_firm_role_has_firm'),
+            model_name="user",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("role", "clearing_firm"), _negated=True),
+                    ("clearing_firm__isnull", False),
+                    _connector="OR",
+                ),
+                name="user_clearing_firm_role_has_firm",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('role', 'client'), _negated=True), ('entity__isnull', False), _connector='OR'), name='user_client_role_has_entity'),
+            model_name="user",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("role", "client"), _negated=True),
+                    ("entity__isnull", False),
+                    _connector="OR",
+                ),
+                name="user_client_role_has_entity",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='frontendsystem',
-            constraint=models.UniqueConstraint(condition=models.Q(('entity__isnull', False)), fields=('entity', 'name', 'version', 'vendor'), name='front_end_system_unique_per_entity'),
+            model_name="frontendsystem",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("entity__isnull", False)),
+                fields=("entity", "name", "version", "vendor"),
+                name="front_end_system_unique_per_entity",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='frontendsystem',
-            constraint=models.UniqueConstraint(condition=models.Q(('entity__isnull', True)), fields=('name', 'version', 'vendor'), name='front_end_system_vendor_product_unique'),
+            model_name="frontendsystem",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("entity__isnull", True)),
+                fields=("name", "version", "vendor"),
+                name="front_end_system_vendor_product_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='targetaddress',
-            constraint=models.UniqueConstraint(condition=models.Q(('released', False)), fields=('ip', 'port'), name='target_address_port_unique'),
+            model_name="targetaddress",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("released", False)),
+                fields=("ip", "port"),
+                name="target_address_port_unique",
+            ),
         ),
         migrations.AddIndex(
-            model_name='membership',
-            index=models.Index(fields=['status', 'requested_at'], name='dropcopy_ad_status_2fa4e6_idx'),
+            model_name="membership",
+            index=models.Index(
+                fields=["status", "requested_at"], name="dropcopy_ad_status_2fa4e6_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ('pending', 'approved'))), fields=('group', 'source_session'), name='membership_one_live_per_group_and_session'),
+            model_name="membership",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ("pending", "approved"))),
+                fields=("group", "source_session"),
+                name="membership_one_live_per_group_and_session",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.CheckConstraint(condition=models.Q(('status', 'approved'), ('target__isnull', True), _connector='OR'), name='membership_target_only_when_approved'),
+            model_name="membership",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status", "approved"), ("target__isnull", True), _connector="OR"
+                ),
+                name="membership_target_only_when_approved",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='targetsession',
-            constraint=models.UniqueConstraint(fields=('environment', 'target_comp_id'), name='target_comp_id_unique'),
+            model_name="targetsession",
+            constraint=models.UniqueConstraint(
+                fields=("environment", "target_comp_id"), name="target_comp_id_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='targetsession',
-            constraint=models.CheckConstraint(condition=models.Q(('used__lte', models.F('capacity'))), name='target_within_capacity'),
+            model_name="targetsession",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("used__lte", models.F("capacity"))),
+                name="target_within_capacity",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sourcesession',
-            constraint=models.UniqueConstraint(fields=('environment', 'sender_comp_id'), name='source_session_unique_per_environment'),
+            model_name="sourcesession",
+            constraint=models.UniqueConstraint(
+                fields=("environment", "sender_comp_id"),
+                name="source_session_unique_per_environment",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sourcesession',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('cgw_gateway__isnull', False), ('gateway_type', 'CGW')), models.Q(('cgw_gateway__isnull', True), ('gateway_type', 'MSGW')), _connector='OR'), name='source_session_cgw_gateway_iff_cgw'),
+            model_name="sourcesession",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("cgw_gateway__isnull", False), ("gateway_type", "CGW")),
+                    models.Q(("cgw_gateway__isnull", True), ("gateway_type", "MSGW")),
+                    _connector="OR",
+                ),
+                name="source_session_cgw_gateway_iff_cgw",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='segmentgateway',
-            constraint=models.UniqueConstraint(fields=('venue', 'environment', 'market_segment'), name='segment_gateway_unique'),
+            model_name="segmentgateway",
+            constraint=models.UniqueConstraint(
+                fields=("venue", "environment", "market_segment"),
+                name="segment_gateway_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='segmentgateway',
-            constraint=models.CheckConstraint(condition=models.Q(('market_segment__gte', 0), ('market_segment__lte', 99)), name='segment_gateway_two_digit_segment'),
+            model_name="segmentgateway",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("market_segment__gte", 0), ("market_segment__lte", 99)
+                ),
+                name="segment_gateway_two_digit_segment",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='gfid',
-            constraint=models.UniqueConstraint(fields=('venue', 'code'), name='gfid_unique_per_venue'),
+            model_name="gfid",
+            constraint=models.UniqueConstraint(
+                fields=("venue", "code"), name="gfid_unique_per_venue"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='gfid',
-            constraint=models.CheckConstraint(condition=models.Q(('code', django.db.models.functions.text.Upper('code'))), name='gfid_code_uppercase'),
+            model_name="gfid",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("code", django.db.models.functions.text.Upper("code"))
+                ),
+                name="gfid_code_uppercase",
+            ),
         ),
         migrations.AddIndex(
-            model_name='dropcopygroup',
-            index=models.Index(fields=['entity', 'status'], name='dropcopy_ad_entity__3ed3e4_idx'),
+            model_name="dropcopygroup",
+            index=models.Index(
+                fields=["entity", "status"], name="dropcopy_ad_entity__3ed3e4_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dropcopygroup',
-            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('name'), models.F('entity'), condition=models.Q(('status', 'active')), name='group_open_name_unique_per_entity'),
+            model_name="dropcopygroup",
+            constraint=models.UniqueConstraint(
+                django.db.models.functions.text.Lower("name"),
+                models.F("entity"),
+                condition=models.Q(("status", "active")),
+                name="group_open_name_unique_per_entity",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dropcopygroup',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('closed_at__isnull', True), ('status', 'active')), models.Q(('closed_at__isnull', False), ('status', 'closed')), _connector='OR'), name='group_closed_iff_closed_at'),
+            model_name="dropcopygroup",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("closed_at__isnull", True), ("status", "active")),
+                    models.Q(("closed_at__isnull", False), ("status", "closed")),
+                    _connector="OR",
+                ),
+                name="group_closed_iff_closed_at",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dropcopygroup',
-            constraint=models.CheckConstraint(condition=models.Q(('closed_at__isnull', True), ('closed_at__gte', models.F('opened_at')), _connector='OR'), name='group_closed_after_opened'),
+            model_name="dropcopygroup",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("closed_at__isnull", True),
+                    ("closed_at__gte", models.F("opened_at")),
+                    _connector="OR",
+                ),
+                name="group_closed_after_opened",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='cgwgateway',
-            constraint=models.UniqueConstraint(fields=('venue', 'environment', 'code'), name='cgw_gateway_code_unique'),
+            model_name="cgwgateway",
+            constraint=models.UniqueConstraint(
+                fields=("venue", "environment", "code"), name="cgw_gateway_code_unique"
+            ),
         ),
     ]

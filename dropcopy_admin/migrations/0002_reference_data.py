@@ -46,7 +46,8 @@ def load(apps, schema_editor):
         )
     for environment in ENVIRONMENT_OCTETS:
         PortRange.objects.update_or_create(
-            environment=environment, defaults={"first_port": TARGET_PORTS[0], "last_port": TARGET_PORTS[1]}
+            environment=environment,
+            defaults={"first_port": TARGET_PORTS[0], "last_port": TARGET_PORTS[1]},
         )
         for venue, count in CGW_GATEWAY_COUNTS.items():
             for number in range(1, count + 1):

@@ -5,9 +5,15 @@ from django.db import models
 
 
 class AuditEvent(models.Model):
-    actor = models.CharField(max_length=160, help_text="A username, or system:<task> for scheduled work")
+    actor = models.CharField(
+        max_length=160, help_text="A username, or system:<task> for scheduled work"
+    )
     actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     action = models.CharField(max_length=50)
     object_type = models.CharField(max_length=50)

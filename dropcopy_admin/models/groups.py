@@ -4,7 +4,12 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
-from dropcopy_admin.choices import LIVE_MEMBERSHIP_STATUSES, Environment, GroupStatus, MembershipStatus
+from dropcopy_admin.choices import (
+    LIVE_MEMBERSHIP_STATUSES,
+    Environment,
+    GroupStatus,
+    MembershipStatus,
+)
 
 from .parties import Entity
 from .reference import Venue
@@ -18,9 +23,13 @@ class DropCopyGroup(models.Model):
     name = models.CharField(max_length=100)
     venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="groups")
     environment = models.CharField(max_length=16, choices=Environment.choices)
-    front_end_system = models.ForeignKey(FrontEndSystem, on_delete=models.PROTECT, related_name="groups")
+    front_end_system = models.ForeignKey(
+        FrontEndSystem, on_delete=models.PROTECT, related_name="groups"
+    )
     message_filters = models.JSONField()
-    status = models.CharField(max_length=8, choices=GroupStatus.choices, default=GroupStatus.ACTIVE)
+    status = models.CharField(
+        max_length=8, choices=GroupStatus.choices, default=GroupStatus.ACTIVE
+    )
     opened_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
 
@@ -42,7 +51,8 @@ class DropCopyGroup(models.Model):
                 name="group_closed_iff_closed_at",
             ),
             models.CheckConstraint(
-                condition=models.Q(closed_at__isnull=True) | models.Q(closed_at__gte=models.F("opened_at")),
+                condition=models.Q(closed_at__isnull=True)
+                | models.Q(closed_at__gte=models.F("opened_at")),
                 name="group_closed_after_opened",
             ),
         ]
@@ -59,9 +69,17 @@ class DropCopyGroup(models.Model):
 class Membership(models.Model):
     """One source session in one group, with its state and, once approved, its target."""
 
-    group = models.ForeignKey(DropCopyGroup, on_delete=models.PROTECT, related_name="memberships")
-    source_session = models.ForeignKey(SourceSession, on_delete=models.PROTECT, related_name="memberships")
-    status = models.CharField(max_length=10, choices=MembershipStatus.choices, default=MembershipStatus.PENDING)
+    group = models.ForeignKey(
+        DropCopyGroup, on_delete=models.PROTECT, related_name="memberships"
+    )
+    source_session = models.ForeignKey(
+        SourceSession, on_delete=models.PROTECT, related_name="memberships"
+    )
+    status = models.CharField(
+        max_length=10,
+        choices=MembershipStatus.choices,
+        default=MembershipStatus.PENDING,
+    )
     auto_approved = models.BooleanField(default=False)
     target = models.ForeignKey(
         "dropcopy_admin.TargetSession",
@@ -71,7 +89,9 @@ class Membership(models.Model):
         related_name="memberships",
     )
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_memberships"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="requested_memberships",
     )
     requested_at = models.DateTimeField()
     decided_by = models.ForeignKey(
@@ -94,7 +114,8 @@ class Membership(models.Model):
                 name="membership_one_live_per_group_and_session",
             ),
             models.CheckConstraint(
-                condition=models.Q(status=MembershipStatus.APPROVED) | models.Q(target__isnull=True),
+                condition=models.Q(status=MembershipStatus.APPROVED)
+                | models.Q(target__isnull=True),
                 name="membership_target_only_when_approved",
             ),
         ]

@@ -23,7 +23,8 @@ class Entity(models.Model):
     code = models.CharField(max_length=20, unique=True)
     name = models.CharField(max_length=100)
     self_service = models.BooleanField(
-        default=False, help_text="Self-service authorisation for CME (agreements on file), R3a"
+        default=False,
+        help_text="Self-service authorisation for CME (agreements on file), R3a",
     )
     bill_to = models.ForeignKey(
         "self",
@@ -67,16 +68,26 @@ class Gfid(models.Model):
     venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="gfids")
     entity = models.ForeignKey(Entity, on_delete=models.PROTECT, related_name="gfids")
     clearing_firm = models.ForeignKey(
-        ClearingFirm, null=True, blank=True, on_delete=models.PROTECT, related_name="gfids"
+        ClearingFirm,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="gfids",
     )
-    admin_control = models.BooleanField(default=False, help_text="The entity administers this GFID itself")
+    admin_control = models.BooleanField(
+        default=False, help_text="The entity administers this GFID itself"
+    )
 
     class Meta:
         ordering = ["id"]
         verbose_name = "GFID"
         constraints = [
-            models.UniqueConstraint(fields=["venue", "code"], name="gfid_unique_per_venue"),
-            models.CheckConstraint(condition=models.Q(code=Upper("code")), name="gfid_code_uppercase"),
+            models.UniqueConstraint(
+                fields=["venue", "code"], name="gfid_unique_per_venue"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(code=Upper("code")), name="gfid_code_uppercase"
+            ),
         ]
 
     def __str__(self) -> str:

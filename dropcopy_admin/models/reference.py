@@ -28,7 +28,10 @@ class Venue(models.Model):
         return self.code
 
     def offers(self, gateway_type: str) -> bool:
-        return {GatewayType.CGW: self.offers_cgw, GatewayType.MSGW: self.offers_msgw}.get(gateway_type, False)
+        return {
+            GatewayType.CGW: self.offers_cgw,
+            GatewayType.MSGW: self.offers_msgw,
+        }.get(gateway_type, False)
 
     @property
     def sender_comp_id_length(self) -> int:
@@ -39,7 +42,9 @@ class Venue(models.Model):
 class CgwGateway(models.Model):
     """An iLink convenience gateway and the drop copy gateway addresses that serve its targets."""
 
-    venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="cgw_gateways")
+    venue = models.ForeignKey(
+        Venue, on_delete=models.PROTECT, related_name="cgw_gateways"
+    )
     environment = models.CharField(max_length=16, choices=Environment.choices)
     code = models.CharField(max_length=16)
     primary_ip = models.GenericIPAddressField(protocol="IPv4")
@@ -49,7 +54,9 @@ class CgwGateway(models.Model):
         ordering = ["id"]
         verbose_name = "iLink CGW gateway"
         constraints = [
-            models.UniqueConstraint(fields=["venue", "environment", "code"], name="cgw_gateway_code_unique"),
+            models.UniqueConstraint(
+                fields=["venue", "environment", "code"], name="cgw_gateway_code_unique"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -59,7 +66,9 @@ class CgwGateway(models.Model):
 class SegmentGateway(models.Model):
     """A drop copy market segment gateway: every MSGW target of its venue listens on it."""
 
-    venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="segment_gateways")
+    venue = models.ForeignKey(
+        Venue, on_delete=models.PROTECT, related_name="segment_gateways"
+    )
     environment = models.CharField(max_length=16, choices=Environment.choices)
     market_segment = models.PositiveSmallIntegerField()
     primary_ip = models.GenericIPAddressField(protocol="IPv4")
@@ -70,7 +79,8 @@ class SegmentGateway(models.Model):
         verbose_name = "drop copy market segment gateway"
         constraints = [
             models.UniqueConstraint(
-                fields=["venue", "environment", "market_segment"], name="segment_gateway_unique"
+                fields=["venue", "environment", "market_segment"],
+                name="segment_gateway_unique",
             ),
             models.CheckConstraint(
                 condition=models.Q(market_segment__gte=0, market_segment__lte=99),
@@ -85,7 +95,9 @@ class SegmentGateway(models.Model):
 class PortRange(models.Model):
     """The ports target sessions of an environment take (every address binds the same range)."""
 
-    environment = models.CharField(max_length=16, choices=Environment.choices, unique=True)
+    environment = models.CharField(
+        max_length=16, choices=Environment.choices, unique=True
+    )
     first_port = models.PositiveIntegerField()
     last_port = models.PositiveIntegerField()
 
@@ -93,7 +105,11 @@ class PortRange(models.Model):
         ordering = ["environment"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(first_port__gte=1024, last_port__lte=65535, first_port__lte=models.F("last_port")),
+                condition=models.Q(
+                    first_port__gte=1024,
+                    last_port__lte=65535,
+                    first_port__lte=models.F("last_port"),
+                ),
                 name="port_range_valid",
             ),
         ]

@@ -12,7 +12,9 @@ class SourceSession(models.Model):
     """An iLink order-entry session whose messages a Drop Copy group may copy."""
 
     sender_comp_id = models.CharField(max_length=9)
-    venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="source_sessions")
+    venue = models.ForeignKey(
+        Venue, on_delete=models.PROTECT, related_name="source_sessions"
+    )
     environment = models.CharField(max_length=16, choices=Environment.choices)
     gateway_type = models.CharField(max_length=4, choices=GatewayType.choices)
     cgw_gateway = models.ForeignKey(
@@ -23,7 +25,9 @@ class SourceSession(models.Model):
         related_name="source_sessions",
         help_text="The one iLink convenience gateway a CGW session lives on",
     )
-    gfid = models.ForeignKey(Gfid, on_delete=models.PROTECT, related_name="source_sessions")
+    gfid = models.ForeignKey(
+        Gfid, on_delete=models.PROTECT, related_name="source_sessions"
+    )
     clearing_firm = models.ForeignKey(
         ClearingFirm,
         null=True,
@@ -38,7 +42,8 @@ class SourceSession(models.Model):
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["environment", "sender_comp_id"], name="source_session_unique_per_environment"
+                fields=["environment", "sender_comp_id"],
+                name="source_session_unique_per_environment",
             ),
             models.CheckConstraint(
                 condition=(
@@ -60,7 +65,11 @@ class FrontEndSystem(models.Model):
     """
 
     entity = models.ForeignKey(
-        Entity, null=True, blank=True, on_delete=models.PROTECT, related_name="front_end_systems"
+        Entity,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="front_end_systems",
     )
     name = models.CharField(max_length=30)
     version = models.CharField(max_length=10)

@@ -17,9 +17,15 @@ class DropCopyUserManager(UserManager):
 class User(AbstractUser):
     role = models.CharField(max_length=20, choices=Role.choices)
     clearing_firm = models.ForeignKey(
-        ClearingFirm, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+        ClearingFirm,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
     )
-    entity = models.ForeignKey(Entity, null=True, blank=True, on_delete=models.PROTECT, related_name="users")
+    entity = models.ForeignKey(
+        Entity, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+    )
 
     objects = DropCopyUserManager()
 
@@ -28,13 +34,17 @@ class User(AbstractUser):
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="user_role_known"),
             models.CheckConstraint(
-                condition=~models.Q(role=Role.ACCOUNT_MANAGER) | models.Q(is_superuser=True),
+                condition=models.Q(role__in=Role.values), name="user_role_known"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(role=Role.ACCOUNT_MANAGER)
+                | models.Q(is_superuser=True),
                 name="user_account_manager_is_superuser",
             ),
             models.CheckConstraint(
-                condition=~models.Q(role=Role.CLEARING_FIRM) | models.Q(clearing_firm__isnull=False),
+                condition=~models.Q(role=Role.CLEARING_FIRM)
+                | models.Q(clearing_firm__isnull=False),
                 name="user_clearing_firm_role_has_firm",
             ),
             models.CheckConstraint(

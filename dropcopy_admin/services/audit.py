@@ -49,7 +49,15 @@ def object_type_of(instance_or_model) -> str:
     return instance_or_model._meta.model_name
 
 
-def _build_event(*, actor: Actor, action: str, instance: models.Model, before: dict | None, after: dict | None, at):
+def _build_event(
+    *,
+    actor: Actor,
+    action: str,
+    instance: models.Model,
+    before: dict | None,
+    after: dict | None,
+    at,
+):
     return AuditEvent(
         actor=str(actor) if isinstance(actor, SystemActor) else actor.get_username(),
         actor_user=actor if isinstance(actor, User) else None,
@@ -64,22 +72,43 @@ def _build_event(*, actor: Actor, action: str, instance: models.Model, before: d
 
 
 def audit_record(
-    *, actor: Actor, action: str, instance: models.Model, before: dict | None = None, after: dict | None = None
+    *,
+    actor: Actor,
+    action: str,
+    instance: models.Model,
+    before: dict | None = None,
+    after: dict | None = None,
 ) -> AuditEvent:
     """Record one change of ``instance``; ``after`` defaults to its current snapshot."""
     if after is None and not action.endswith("delete"):
         after = snapshot(instance)
-    event = _build_event(actor=actor, action=action, instance=instance, before=before, after=after, at=clock.now())
+    event = _build_event(
+        actor=actor,
+        action=action,
+        instance=instance,
+        before=before,
+        after=after,
+        at=clock.now(),
+    )
     event.save()
     return event
 
 
-def audit_record_created(*, actor: Actor, instances: Iterable[models.Model], action: str = "create") -> None:
+def audit_record_created(
+    *, actor: Actor, instances: Iterable[models.Model], action: str = "create"
+) -> None:
     """Record the creation of many objects with one bulk insert."""
     at = clock.now()
     AuditEvent.objects.bulk_create(
         [
-            _build_event(actor=actor, action=action, instance=instance, before=None, after=snapshot(instance), at=at)
+            _build_event(
+                actor=actor,
+                action=action,
+                instance=instance,
+                before=None,
+                after=snapshot(instance),
+                at=at,
+            )
             for instance in instances
         ],
         batch_size=2000,

@@ -28,8 +28,13 @@ def check_session_fits_group(*, group: DropCopyGroup, session: SourceSession) ->
 
 
 def _require_may_request(actor: Actor, group: DropCopyGroup) -> None:
-    if isinstance(actor, User) and actor.effective_role not in ("account_manager", "client"):
-        raise errors.PermissionDenied("Only the group's entity or an account manager requests sessions.")
+    if isinstance(actor, User) and actor.effective_role not in (
+        "account_manager",
+        "client",
+    ):
+        raise errors.PermissionDenied(
+            "Only the group's entity or an account manager requests sessions."
+        )
     require_client_may_write(actor, entity=group.entity, venue_code=group.venue_id)
 
 
@@ -40,15 +45,27 @@ def _duplicate(session: SourceSession) -> errors.DomainError:
     )
 
 
-def membership_request(*, actor: Actor, group: DropCopyGroup, source_session: SourceSession) -> Membership:
+def membership_request(
+    *, actor: Actor, group: DropCopyGroup, source_session: SourceSession
+) -> Membership:
     """Request ``source_session`` for ``group``; the new membership is pending."""
     _require_may_request(actor, group)
     with transaction.atomic():
-        group = DropCopyGroup.objects.select_for_update().select_related("entity").get(pk=group.pk)
+        group = (
+            DropCopyGroup.objects.select_for_update()
+            .select_related("entity")
+            .get(pk=group.pk)
+        )
         if not group.is_open:
-            raise errors.Conflict("This group is closed; no session can be added.", code="group_closed")
+            raise errors.Conflict(
+                "This group is closed; no session can be added.", code="group_closed"
+            )
         check_session_fits_group(group=group, session=source_session)
-        live = Membership.objects.filter(group=group, source_session=source_session, status__in=LIVE_MEMBERSHIP_STATUSES)
+        live = Membership.objects.filter(
+            group=group,
+            source_session=source_session,
+            status__in=LIVE_MEMBERSHIP_STATUSES,
+        )
         if live.exists():
             raise _duplicate(source_session)
         membership = Membership(
@@ -67,7 +84,10 @@ def membership_request(*, actor: Actor, group: DropCopyGroup, source_session: So
     return membership
 
 
-_ENDING = {MembershipStatus.PENDING: (MembershipStatus.WITHDRAWN, "withdraw"), MembershipStatus.APPROVED: (MembershipStatus.REMOVED, "remove")}
+_ENDING = {
+    MembershipStatus.PENDING: (MembershipStatus.WITHDRAWN, "withdraw"),
+    MembershipStatus.APPROVED: (MembershipStatus.REMOVED, "remove"),
+}
 
 
 def membership_end(*, actor: Actor, membership: Membership) -> Membership:
@@ -76,7 +96,9 @@ def membership_end(*, actor: Actor, membership: Membership) -> Membership:
     with transaction.atomic():
         membership = Membership.objects.select_for_update().get(pk=membership.pk)
         if membership.status not in _ENDING:
-            raise errors.invalid_transition(f"A {membership.status} membership can be neither withdrawn nor removed.")
+            raise errors.invalid_transition(
+                f"A {membership.status} membership can be neither withdrawn nor removed."
+            )
         new_status, action = _ENDING[membership.status]
         before = snapshot(membership)
         membership.status = new_status

@@ -31,13 +31,22 @@ def user_create(
 ) -> User:
     require_account_manager(actor, doing="manage users")
     if role == Role.CLEARING_FIRM and clearing_firm is None:
-        raise errors.InvalidInput.field("clearing_firm", "A clearing firm administrator belongs to a clearing firm.")
+        raise errors.InvalidInput.field(
+            "clearing_firm", "A clearing firm administrator belongs to a clearing firm."
+        )
     if role == Role.CLIENT and entity is None:
-        raise errors.InvalidInput.field("entity", "A client administrator belongs to an entity.")
+        raise errors.InvalidInput.field(
+            "entity", "A client administrator belongs to an entity."
+        )
     if role != Role.CLEARING_FIRM and clearing_firm is not None:
-        raise errors.InvalidInput.field("clearing_firm", "Only clearing firm administrators belong to a clearing firm.")
+        raise errors.InvalidInput.field(
+            "clearing_firm",
+            "Only clearing firm administrators belong to a clearing firm.",
+        )
     if role != Role.CLIENT and entity is not None:
-        raise errors.InvalidInput.field("entity", "Only client administrators belong to an entity.")
+        raise errors.InvalidInput.field(
+            "entity", "Only client administrators belong to an entity."
+        )
     user = User(
         username=username,
         email=email,
@@ -50,7 +59,9 @@ def user_create(
     try:
         validate_password(password, user)
     except ValidationError as exc:
-        raise errors.InvalidInput("The password is too weak.", errors={"password": list(exc.messages)}) from exc
+        raise errors.InvalidInput(
+            "The password is too weak.", errors={"password": list(exc.messages)}
+        ) from exc
     user.set_password(password)
 
     def taken():
@@ -75,7 +86,10 @@ def api_token_create(*, username: str, password: str) -> str:
     """Issue a new token for valid credentials; the token itself is never stored."""
     user = authenticate(username=username, password=password)
     if user is None or not user.is_active:
-        raise errors.InvalidInput("Unable to log in with the given username and password.", code="invalid_credentials")
+        raise errors.InvalidInput(
+            "Unable to log in with the given username and password.",
+            code="invalid_credentials",
+        )
     token = secrets.token_urlsafe(32)
     ApiToken.objects.create(user=user, digest=_digest(token), created_at=clock.now())
     return token
@@ -83,7 +97,9 @@ def api_token_create(*, username: str, password: str) -> str:
 
 def api_token_user(*, token: str) -> User | None:
     """The active user a token belongs to, or ``None``."""
-    match = ApiToken.objects.select_related("user").filter(digest=_digest(token)).first()
+    match = (
+        ApiToken.objects.select_related("user").filter(digest=_digest(token)).first()
+    )
     if match is None or not match.user.is_active:
         return None
     return match.user

@@ -1,10 +1,12 @@
 """Settings for the test suite: PostgreSQL always (the rules rely on its locks and constraints)."""
 
-from .base import *  # noqa: F403
+from .base import *
 from .base import DATABASES, env
 
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-    DATABASES = {"default": env.db_url_config("postgres://postgres@127.0.0.1:5432/dropcopy")}
+    DATABASES = {
+        "default": env.db_url_config("postgres://postgres@127.0.0.1:5432/dropcopy")
+    }
     DATABASES["default"]["ATOMIC_REQUESTS"] = False
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

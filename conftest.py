@@ -1,0 +1,81 @@
+"""Root fixtures: users of every role, authenticated API clients, the clock, query counting."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from dropcopy_admin import clock
+from dropcopy_admin.choices import Role
+from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _real_clock():
+    clock.reset()
+    yield
+    clock.reset()
+
+
+@pytest.fixture
+def account_manager(db):
+    return factories.UserFactory(role=Role.ACCOUNT_MANAGER, username="am")
+
+
+@pytest.fixture
+def client_entity(db):
+    return factories.EntityFactory(code="ACME", name="Acme Trading", self_service=True)
+
+
+@pytest.fixture
+def client_user(client_entity):
+    return factories.UserFactory(
+        role=Role.CLIENT, entity=client_entity, username="client"
+    )
+
+
+@pytest.fixture
+def clearing_firm(db):
+    return factories.ClearingFirmFactory(code="CF1", name="First Clearing")
+
+
+@pytest.fixture
+def clearing_user(clearing_firm):
+    return factories.UserFactory(
+        role=Role.CLEARING_FIRM, clearing_firm=clearing_firm, username="clearing"
+    )
+
+
+@pytest.fixture
+def finance_user(db):
+    return factories.UserFactory(role=Role.FINANCE, username="finance")
+
+
+def _client_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def api_for():
+    """``api_for(user)`` → an APIClient authenticated as ``user``."""
+    return _client_for
+
+
+@pytest.fixture
+def am_api(account_manager):
+    return _client_for(account_manager)
+
+
+@pytest.fixture
+def client_api(client_user):
+    return _client_for(client_user)
+
+
+@pytest.fixture
+def clearing_api(clearing_user):
+    return _client_for(clearing_user)
+
+
+@pytest.fixture
+def finance_api(finance_user):
+    return _client_for(finance_user)

@@ -1,0 +1,276 @@
+"""Users, tokens, entities, clearing firms, GFIDs and the gateways (reference data)."""
+
+import django_filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dropcopy_admin.choices import Environment, Role, VenueCode
+from dropcopy_admin.models import (
+    CgwGateway,
+    ClearingFirm,
+    Entity,
+    Gfid,
+    SegmentGateway,
+    User,
+)
+from dropcopy_admin.services import registry, users
+
+from .common import (
+    ErrorSerializer,
+    VenueField,
+    VenueFirstMixin,
+    VisibleIdField,
+    VisibleViewSet,
+)
+
+# --- auth -----------------------------------------------------------------------------------
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class TokenView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={200: TokenSerializer, 400: ErrorSerializer},
+        auth=[],
+    )
+    def post(self, request):
+        serializer = TokenRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response({"token": users.api_token_create(**serializer.validated_data)})
+
+
+# --- users ----------------------------------------------------------------------------------
+
+
+class UserSerializer(serializers.ModelSerializer):
+    role = serializers.ChoiceField(choices=Role.choices, source="effective_role")
+    password = serializers.CharField(
+        write_only=True,
+        max_length=128,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+    )
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+    clearing_firm = VisibleIdField(ClearingFirm, required=False, allow_null=True)
+    entity = VisibleIdField(Entity, required=False, allow_null=True)
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "username",
+            "password",
+            "email",
+            "role",
+            "clearing_firm",
+            "entity",
+        ]
+
+
+class UserFilter(django_filters.FilterSet):
+    role = django_filters.ChoiceFilter(choices=Role.choices)
+
+    class Meta:
+        model = User
+        fields = ["role", "username"]
+
+
+class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewSet):
+    model = User
+    serializer_class = UserSerializer
+    filterset_class = UserFilter
+
+    def create(self, request):
+        data = self.validated(UserSerializer)
+        data["role"] = data.pop("effective_role")
+        user = users.user_create(actor=request.user, **data)
+        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+# --- clearing firms -------------------------------------------------------------------------
+
+
+class ClearingFirmSerializer(serializers.ModelSerializer):
+    code = serializers.CharField(max_length=3)
+
+    class Meta:
+        model = ClearingFirm
+        fields = ["id", "code", "name"]
+
+
+class ClearingFirmViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewSet
+):
+    model = ClearingFirm
+    serializer_class = ClearingFirmSerializer
+    filterset_fields = ["code"]
+
+    def create(self, request):
+        firm = registry.clearing_firm_create(
+            actor=request.user, **self.validated(ClearingFirmSerializer)
+        )
+        return Response(
+            ClearingFirmSerializer(firm).data, status=status.HTTP_201_CREATED
+        )
+
+    def partial_update(self, request, pk=None):
+        firm = self.get_object()
+        changes = self.validated(ClearingFirmSerializer, partial=True, instance=firm)
+        firm = registry.clearing_firm_update(actor=request.user, firm=firm, **changes)
+        return Response(ClearingFirmSerializer(firm).data)
+
+
+# --- entities -------------------------------------------------------------------------------
+
+
+class EntitySerializer(serializers.ModelSerializer):
+    code = serializers.CharField(max_length=20)
+    bill_to = VisibleIdField(
+        Entity,
+        required=False,
+        allow_null=True,
+        help_text="Entity id; defaults to itself",
+    )
+    clearing_firm = VisibleIdField(ClearingFirm, required=False, allow_null=True)
+
+    class Meta:
+        model = Entity
+        fields = ["id", "code", "name", "self_service", "bill_to", "clearing_firm"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["bill_to"] = instance.bill_to_party_id
+        return data
+
+
+class EntityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewSet):
+    model = Entity
+    serializer_class = EntitySerializer
+    filterset_fields = ["code", "self_service", "clearing_firm"]
+
+    def create(self, request):
+        entity = registry.entity_create(
+            actor=request.user, **self.validated(EntitySerializer)
+        )
+        return Response(EntitySerializer(entity).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        entity = self.get_object()
+        changes = self.validated(EntitySerializer, partial=True, instance=entity)
+        entity = registry.entity_update(actor=request.user, entity=entity, **changes)
+        return Response(EntitySerializer(entity).data)
+
+
+# --- GFIDs ----------------------------------------------------------------------------------
+
+
+class GfidSerializer(VenueFirstMixin, serializers.ModelSerializer):
+    venue = VenueField()
+    code = serializers.CharField(max_length=5)
+    entity = VisibleIdField(Entity)
+    clearing_firm = VisibleIdField(ClearingFirm, required=False, allow_null=True)
+
+    class Meta:
+        model = Gfid
+        fields = ["id", "code", "venue", "entity", "clearing_firm", "admin_control"]
+
+
+class GfidFilter(django_filters.FilterSet):
+    venue = django_filters.ChoiceFilter(choices=VenueCode.choices)
+
+    class Meta:
+        model = Gfid
+        fields = ["venue", "code", "entity", "clearing_firm", "admin_control"]
+
+
+class GfidViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewSet):
+    model = Gfid
+    serializer_class = GfidSerializer
+    filterset_class = GfidFilter
+
+    def create(self, request):
+        gfid = registry.gfid_create(
+            actor=request.user, **self.validated(GfidSerializer)
+        )
+        return Response(GfidSerializer(gfid).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        gfid = self.get_object()
+        changes = self.validated(GfidSerializer, partial=True, instance=gfid)
+        gfid = registry.gfid_update(actor=request.user, gfid=gfid, **changes)
+        return Response(GfidSerializer(gfid).data)
+
+
+# --- gateways (reference data, read only) ---------------------------------------------------
+
+
+class GatewayFilterMixin(django_filters.FilterSet):
+    venue = django_filters.ChoiceFilter(choices=VenueCode.choices)
+    environment = django_filters.ChoiceFilter(choices=Environment.choices)
+
+
+class CgwGatewaySerializer(serializers.ModelSerializer):
+    venue = VenueField(read_only=True)
+
+    class Meta:
+        model = CgwGateway
+        fields = ["id", "code", "venue", "environment", "primary_ip", "backup_ip"]
+
+
+class CgwGatewayFilter(GatewayFilterMixin):
+    class Meta:
+        model = CgwGateway
+        fields = ["venue", "environment", "code"]
+
+
+class CgwGatewayViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewSet
+):
+    model = CgwGateway
+    serializer_class = CgwGatewaySerializer
+    filterset_class = CgwGatewayFilter
+    http_method_names = ["get", "head", "options"]
+
+
+class SegmentGatewaySerializer(serializers.ModelSerializer):
+    venue = VenueField(read_only=True)
+
+    class Meta:
+        model = SegmentGateway
+        fields = [
+            "id",
+            "venue",
+            "environment",
+            "market_segment",
+            "primary_ip",
+            "backup_ip",
+        ]
+
+
+class SegmentGatewayFilter(GatewayFilterMixin):
+    class Meta:
+        model = SegmentGateway
+        fields = ["venue", "environment", "market_segment"]
+
+
+class SegmentGatewayViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewSet
+):
+    model = SegmentGateway
+    serializer_class = SegmentGatewaySerializer
+    filterset_class = SegmentGatewayFilter
+    http_method_names = ["get", "head", "options"]

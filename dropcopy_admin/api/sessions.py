@@ -1,0 +1,177 @@
+"""Source sessions (and their CSV import) and front-end systems."""
+
+import django_filters
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+
+from dropcopy_admin import errors
+from dropcopy_admin.choices import Environment, GatewayType, VenueCode
+from dropcopy_admin.models import (
+    CgwGateway,
+    ClearingFirm,
+    Entity,
+    FrontEndSystem,
+    Gfid,
+    SourceSession,
+)
+from dropcopy_admin.services import source_sessions
+from dropcopy_admin.services.front_end_systems import front_end_system_create
+
+from .common import (
+    ErrorSerializer,
+    VenueField,
+    VenueFirstMixin,
+    VisibleIdField,
+    VisibleViewSet,
+)
+
+
+class SourceSessionSerializer(VenueFirstMixin, serializers.ModelSerializer):
+    venue = VenueField()
+    sender_comp_id = serializers.CharField(max_length=32)
+    environment = serializers.ChoiceField(choices=Environment.choices)
+    gateway_type = serializers.ChoiceField(choices=GatewayType.choices)
+    cgw_gateway = VisibleIdField(CgwGateway, required=False, allow_null=True)
+    gfid = VisibleIdField(Gfid)
+    clearing_firm = VisibleIdField(
+        ClearingFirm,
+        required=False,
+        allow_null=True,
+        help_text="Defaults to the GFID's clearing firm",
+    )
+
+    class Meta:
+        model = SourceSession
+        fields = [
+            "id",
+            "sender_comp_id",
+            "venue",
+            "environment",
+            "gateway_type",
+            "cgw_gateway",
+            "gfid",
+            "clearing_firm",
+        ]
+
+
+class SourceSessionFilter(django_filters.FilterSet):
+    venue = django_filters.ChoiceFilter(choices=VenueCode.choices)
+    environment = django_filters.ChoiceFilter(choices=Environment.choices)
+    gateway_type = django_filters.ChoiceFilter(choices=GatewayType.choices)
+
+    class Meta:
+        model = SourceSession
+        fields = [
+            "sender_comp_id",
+            "venue",
+            "environment",
+            "gateway_type",
+            "cgw_gateway",
+            "gfid",
+            "clearing_firm",
+        ]
+
+
+class ImportRequestSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        help_text="CSV: " + ",".join(source_sessions.IMPORT_HEADER)
+    )
+
+
+class ImportErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    code = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class ImportResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    errors = ImportErrorSerializer(many=True)
+
+
+class SourceSessionViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewSet
+):
+    model = SourceSession
+    serializer_class = SourceSessionSerializer
+    filterset_class = SourceSessionFilter
+
+    def create(self, request):
+        data = self.validated(SourceSessionSerializer)
+        data.setdefault("clearing_firm", source_sessions.GFID_DEFAULT)
+        session = source_sessions.source_session_create(actor=request.user, **data)
+        return Response(
+            SourceSessionSerializer(session).data, status=status.HTTP_201_CREATED
+        )
+
+    def partial_update(self, request, pk=None):
+        session = self.get_object()
+        changes = self.validated(
+            SourceSessionSerializer, partial=True, instance=session
+        )
+        session = source_sessions.source_session_update(
+            actor=request.user, session=session, **changes
+        )
+        return Response(SourceSessionSerializer(session).data)
+
+    @extend_schema(
+        request={"multipart/form-data": ImportRequestSerializer},
+        responses={
+            200: ImportResultSerializer,
+            400: ErrorSerializer,
+            403: ErrorSerializer,
+        },
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        parser_classes=[MultiPartParser],
+    )
+    def import_csv(self, request):
+        self.visible_rows()
+        upload = self.validated(ImportRequestSerializer)["file"]
+        if upload.size > settings.DROPCOPY["SOURCE_SESSION_IMPORT_MAX_BYTES"]:
+            raise errors.InvalidInput.field(
+                "file", "The file is larger than the import accepts."
+            )
+        result = source_sessions.source_sessions_import(
+            actor=request.user, data=upload.read()
+        )
+        return Response(ImportResultSerializer(result).data)
+
+
+class FrontEndSystemSerializer(serializers.ModelSerializer):
+    entity = VisibleIdField(
+        Entity,
+        required=False,
+        allow_null=True,
+        help_text="Null for a vendor product (account managers only)",
+    )
+
+    class Meta:
+        model = FrontEndSystem
+        fields = ["id", "entity", "name", "version", "vendor"]
+
+
+class FrontEndSystemViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewSet
+):
+    model = FrontEndSystem
+    serializer_class = FrontEndSystemSerializer
+    filterset_fields = ["entity", "vendor", "name"]
+
+    def create(self, request):
+        data = self.validated(FrontEndSystemSerializer)
+        if "entity" not in data:
+            data["entity"] = (
+                request.user.entity if not request.user.is_account_manager else None
+            )
+        system = front_end_system_create(actor=request.user, **data)
+        return Response(
+            FrontEndSystemSerializer(system).data, status=status.HTTP_201_CREATED
+        )
