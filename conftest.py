@@ -27,9 +27,7 @@ def client_entity(db):
 
 @pytest.fixture
 def client_user(client_entity):
-    return factories.UserFactory(
-        role=Role.CLIENT, entity=client_entity, username="client"
-    )
+    return factories.UserFactory(role=Role.CLIENT, entity=client_entity, username="client")
 
 
 @pytest.fixture
@@ -39,9 +37,7 @@ def clearing_firm(db):
 
 @pytest.fixture
 def clearing_user(clearing_firm):
-    return factories.UserFactory(
-        role=Role.CLEARING_FIRM, clearing_firm=clearing_firm, username="clearing"
-    )
+    return factories.UserFactory(role=Role.CLEARING_FIRM, clearing_firm=clearing_firm, username="clearing")
 
 
 @pytest.fixture

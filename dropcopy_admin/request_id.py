@@ -12,9 +12,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 TASK_HEADER = "dropcopy_request_id"
 _ACCEPTABLE = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 
-current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "request_id", default=None
-)
+current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 
 def new_request_id() -> str:
@@ -64,11 +62,7 @@ _task_tokens: dict[str, contextvars.Token] = {}
 def _bind_request_id_in_task(task_id=None, task=None, **_kwargs):
     request_id = getattr(task.request, TASK_HEADER, None) if task is not None else None
     if request_id is None and task is not None:
-        request_id = (
-            (task.request.headers or {}).get(TASK_HEADER)
-            if task.request.headers
-            else None
-        )
+        request_id = (task.request.headers or {}).get(TASK_HEADER) if task.request.headers else None
     if request_id:
         _task_tokens[task_id] = current_request_id.set(request_id)
 

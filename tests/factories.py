@@ -41,9 +41,7 @@ def cgw_gateway(
     environment: str = Environment.PRODUCTION,
     code: str = "CGW1",
 ) -> CgwGateway:
-    return CgwGateway.objects.get(
-        venue_id=venue_code, environment=environment, code=code
-    )
+    return CgwGateway.objects.get(venue_id=venue_code, environment=environment, code=code)
 
 
 class ClearingFirmFactory(factory.django.DjangoModelFactory):
@@ -70,13 +68,9 @@ class GfidFactory(factory.django.DjangoModelFactory):
         model = Gfid
 
     venue = factory.LazyFunction(lambda: venue("CME"))
-    code = factory.LazyAttribute(
-        lambda o: _alnum(next(_codes) + 36**2 * 10, o.venue.gfid_length)
-    )
+    code = factory.LazyAttribute(lambda o: _alnum(next(_codes) + 36**2 * 10, o.venue.gfid_length))
     entity = factory.SubFactory(EntityFactory)
-    clearing_firm = factory.LazyAttribute(
-        lambda o: ClearingFirmFactory() if o.venue.clearing_firm_required else None
-    )
+    clearing_firm = factory.LazyAttribute(lambda o: ClearingFirmFactory() if o.venue.clearing_firm_required else None)
     admin_control = False
 
 
@@ -94,11 +88,7 @@ class SourceSessionFactory(factory.django.DjangoModelFactory):
     environment = Environment.PRODUCTION
     gateway_type = GatewayType.CGW
     cgw_gateway = factory.LazyAttribute(
-        lambda o: (
-            cgw_gateway(o.venue.pk, o.environment)
-            if o.gateway_type == GatewayType.CGW
-            else None
-        )
+        lambda o: cgw_gateway(o.venue.pk, o.environment) if o.gateway_type == GatewayType.CGW else None
     )
     sender_comp_id = factory.LazyAttribute(lambda o: f"{o.session_id}{o.gfid.code}N")
     clearing_firm = factory.LazyAttribute(lambda o: o.gfid.clearing_firm)
@@ -124,9 +114,7 @@ class GroupFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Group {n}")
     venue = factory.LazyFunction(lambda: venue("CME"))
     environment = Environment.PRODUCTION
-    front_end_system = factory.SubFactory(
-        FrontEndSystemFactory, entity=factory.SelfAttribute("..entity")
-    )
+    front_end_system = factory.SubFactory(FrontEndSystemFactory, entity=factory.SelfAttribute("..entity"))
     message_filters = factory.LazyFunction(lambda: ["fills", "trade_busts"])
     opened_at = factory.LazyFunction(timezone.now)
 
@@ -150,9 +138,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         None,
     )
     is_superuser = factory.LazyAttribute(lambda o: o.role == Role.ACCOUNT_MANAGER)
-    is_staff = factory.LazyAttribute(
-        lambda o: o.role in (Role.ACCOUNT_MANAGER, Role.FINANCE)
-    )
+    is_staff = factory.LazyAttribute(lambda o: o.role in (Role.ACCOUNT_MANAGER, Role.FINANCE))
     password = factory.PostGenerationMethodCall("set_password", "s3cret-Pa55word")
 
     @factory.post_generation
@@ -166,8 +152,6 @@ class MembershipFactory(factory.django.DjangoModelFactory):
         model = Membership
 
     group = factory.SubFactory(GroupFactory)
-    source_session = factory.SubFactory(
-        SourceSessionFactory, gfid__entity=factory.SelfAttribute("...group.entity")
-    )
+    source_session = factory.SubFactory(SourceSessionFactory, gfid__entity=factory.SelfAttribute("...group.entity"))
     requested_by = factory.SubFactory(UserFactory, role=Role.ACCOUNT_MANAGER)
     requested_at = factory.LazyFunction(timezone.now)

@@ -28,9 +28,7 @@ class AuditEventFilter(django_filters.FilterSet):
         fields = ["object_type", "object_id", "actor", "action", "request_id"]
 
 
-class AuditEventViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewSet
-):
+class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewSet):
     model = AuditEvent
     serializer_class = AuditEventSerializer
     filterset_class = AuditEventFilter

@@ -37,9 +37,7 @@ class VisibleIdField(serializers.PrimaryKeyRelatedField):
 class AwareDateTimeField(serializers.DateTimeField):
     """ISO 8601 input that carries an offset; a naive time is refused."""
 
-    default_error_messages = {
-        "naive": "The time must carry a UTC offset (for example 2026-01-31T17:00:00Z)."
-    }
+    default_error_messages = {"naive": "The time must carry a UTC offset (for example 2026-01-31T17:00:00Z)."}
 
     def to_internal_value(self, value):
         if isinstance(value, str):
@@ -67,11 +65,7 @@ class VenueFirstMixin:
         if isinstance(data, Mapping) and data.get("venue") is not None:
             venue = venue_get(code=data["venue"])
             gateway_type = data.get("gateway_type")
-            if (
-                isinstance(gateway_type, str)
-                and gateway_type in GatewayType.values
-                and not venue.offers(gateway_type)
-            ):
+            if isinstance(gateway_type, str) and gateway_type in GatewayType.values and not venue.offers(gateway_type):
                 raise errors.gateway_type_not_supported(venue.code, gateway_type)
         return super().to_internal_value(data)
 
@@ -81,9 +75,7 @@ class ErrorSerializer(serializers.Serializer):
 
     code = serializers.CharField()
     detail = serializers.CharField()
-    errors = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()), required=False
-    )
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
 
 
 def reject_unchangeable(data, unchangeable: tuple[str, ...]) -> None:
@@ -108,9 +100,7 @@ class VisibleViewSet(viewsets.GenericViewSet):
         rows = visible(self.request.user, self.model)
         if rows is None:
             if self.action in ("list", "create"):
-                raise exceptions.PermissionDenied(
-                    "Your role has no access to this resource."
-                )
+                raise exceptions.PermissionDenied("Your role has no access to this resource.")
             raise exceptions.NotFound()
         return rows
 

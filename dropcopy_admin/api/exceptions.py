@@ -24,11 +24,7 @@ _CODES = [
 
 def _messages(detail) -> list[str]:
     if isinstance(detail, dict):
-        return [
-            f"{key}: {message}"
-            for key, value in detail.items()
-            for message in _messages(value)
-        ]
+        return [f"{key}: {message}" for key, value in detail.items() for message in _messages(value)]
     if isinstance(detail, list):
         return [message for item in detail for message in _messages(item)]
     return [str(detail)]

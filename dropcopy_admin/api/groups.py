@@ -36,9 +36,7 @@ from .common import (
 
 class GroupSerializer(VenueFirstMixin, serializers.ModelSerializer):
     venue = VenueField()
-    entity = VisibleIdField(
-        Entity, required=False, help_text="Defaults to the client's own entity"
-    )
+    entity = VisibleIdField(Entity, required=False, help_text="Defaults to the client's own entity")
     environment = serializers.ChoiceField(choices=Environment.choices)
     front_end_system = VisibleIdField(FrontEndSystem)
     message_filters = serializers.ListField(
@@ -54,9 +52,7 @@ class GroupSerializer(VenueFirstMixin, serializers.ModelSerializer):
         required=False,
         help_text="Required for PRODUCTION (R13)",
     )
-    opened_at = AwareDateTimeField(
-        required=False, help_text="Account managers may give an earlier time"
-    )
+    opened_at = AwareDateTimeField(required=False, help_text="Account managers may give an earlier time")
 
     class Meta:
         model = DropCopyGroup
@@ -89,9 +85,7 @@ class GroupUpdateSerializer(serializers.ModelSerializer):
 
 
 class GroupCloseSerializer(serializers.Serializer):
-    at = AwareDateTimeField(
-        required=False, help_text="Account managers only: a past close time"
-    )
+    at = AwareDateTimeField(required=False, help_text="Account managers only: a past close time")
 
 
 class GroupFilter(django_filters.FilterSet):
@@ -210,9 +204,7 @@ def reject_named_target(data) -> None:
         )
 
 
-class MembershipViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewSet
-):
+class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewSet):
     model = Membership
     serializer_class = MembershipSerializer
     filterset_class = MembershipFilter
@@ -229,9 +221,7 @@ class MembershipViewSet(
         reject_named_target(request.data)
         data = self.validated(MembershipSerializer)
         membership = memberships.membership_request(actor=request.user, **data)
-        return Response(
-            MembershipSerializer(membership).data, status=status.HTTP_201_CREATED
-        )
+        return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         responses={
@@ -242,7 +232,5 @@ class MembershipViewSet(
         }
     )
     def destroy(self, request, pk=None):
-        membership = memberships.membership_end(
-            actor=request.user, membership=self.get_object()
-        )
+        membership = memberships.membership_end(actor=request.user, membership=self.get_object())
         return Response(MembershipSerializer(membership).data)

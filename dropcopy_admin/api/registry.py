@@ -112,20 +112,14 @@ class ClearingFirmSerializer(serializers.ModelSerializer):
         fields = ["id", "code", "name"]
 
 
-class ClearingFirmViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewSet
-):
+class ClearingFirmViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewSet):
     model = ClearingFirm
     serializer_class = ClearingFirmSerializer
     filterset_fields = ["code"]
 
     def create(self, request):
-        firm = registry.clearing_firm_create(
-            actor=request.user, **self.validated(ClearingFirmSerializer)
-        )
-        return Response(
-            ClearingFirmSerializer(firm).data, status=status.HTTP_201_CREATED
-        )
+        firm = registry.clearing_firm_create(actor=request.user, **self.validated(ClearingFirmSerializer))
+        return Response(ClearingFirmSerializer(firm).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
         firm = self.get_object()
@@ -163,9 +157,7 @@ class EntityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleVie
     filterset_fields = ["code", "self_service", "clearing_firm"]
 
     def create(self, request):
-        entity = registry.entity_create(
-            actor=request.user, **self.validated(EntitySerializer)
-        )
+        entity = registry.entity_create(actor=request.user, **self.validated(EntitySerializer))
         return Response(EntitySerializer(entity).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
@@ -203,9 +195,7 @@ class GfidViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewS
     filterset_class = GfidFilter
 
     def create(self, request):
-        gfid = registry.gfid_create(
-            actor=request.user, **self.validated(GfidSerializer)
-        )
+        gfid = registry.gfid_create(actor=request.user, **self.validated(GfidSerializer))
         return Response(GfidSerializer(gfid).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
@@ -237,9 +227,7 @@ class CgwGatewayFilter(GatewayFilterMixin):
         fields = ["venue", "environment", "code"]
 
 
-class CgwGatewayViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewSet
-):
+class CgwGatewayViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewSet):
     model = CgwGateway
     serializer_class = CgwGatewaySerializer
     filterset_class = CgwGatewayFilter
@@ -267,9 +255,7 @@ class SegmentGatewayFilter(GatewayFilterMixin):
         fields = ["venue", "environment", "market_segment"]
 
 
-class SegmentGatewayViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewSet
-):
+class SegmentGatewayViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewSet):
     model = SegmentGateway
     serializer_class = SegmentGatewaySerializer
     filterset_class = SegmentGatewayFilter

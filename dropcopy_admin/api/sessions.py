@@ -77,9 +77,7 @@ class SourceSessionFilter(django_filters.FilterSet):
 
 
 class ImportRequestSerializer(serializers.Serializer):
-    file = serializers.FileField(
-        help_text="CSV: " + ",".join(source_sessions.IMPORT_HEADER)
-    )
+    file = serializers.FileField(help_text="CSV: " + ",".join(source_sessions.IMPORT_HEADER))
 
 
 class ImportErrorSerializer(serializers.Serializer):
@@ -93,9 +91,7 @@ class ImportResultSerializer(serializers.Serializer):
     errors = ImportErrorSerializer(many=True)
 
 
-class SourceSessionViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewSet
-):
+class SourceSessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewSet):
     model = SourceSession
     serializer_class = SourceSessionSerializer
     filterset_class = SourceSessionFilter
@@ -104,18 +100,12 @@ class SourceSessionViewSet(
         data = self.validated(SourceSessionSerializer)
         data.setdefault("clearing_firm", source_sessions.GFID_DEFAULT)
         session = source_sessions.source_session_create(actor=request.user, **data)
-        return Response(
-            SourceSessionSerializer(session).data, status=status.HTTP_201_CREATED
-        )
+        return Response(SourceSessionSerializer(session).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
         session = self.get_object()
-        changes = self.validated(
-            SourceSessionSerializer, partial=True, instance=session
-        )
-        session = source_sessions.source_session_update(
-            actor=request.user, session=session, **changes
-        )
+        changes = self.validated(SourceSessionSerializer, partial=True, instance=session)
+        session = source_sessions.source_session_update(actor=request.user, session=session, **changes)
         return Response(SourceSessionSerializer(session).data)
 
     @extend_schema(
@@ -136,12 +126,8 @@ class SourceSessionViewSet(
         self.visible_rows()
         upload = self.validated(ImportRequestSerializer)["file"]
         if upload.size > settings.DROPCOPY["SOURCE_SESSION_IMPORT_MAX_BYTES"]:
-            raise errors.InvalidInput.field(
-                "file", "The file is larger than the import accepts."
-            )
-        result = source_sessions.source_sessions_import(
-            actor=request.user, data=upload.read()
-        )
+            raise errors.InvalidInput.field("file", "The file is larger than the import accepts.")
+        result = source_sessions.source_sessions_import(actor=request.user, data=upload.read())
         return Response(ImportResultSerializer(result).data)
 
 
@@ -158,9 +144,7 @@ class FrontEndSystemSerializer(serializers.ModelSerializer):
         fields = ["id", "entity", "name", "version", "vendor"]
 
 
-class FrontEndSystemViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewSet
-):
+class FrontEndSystemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewSet):
     model = FrontEndSystem
     serializer_class = FrontEndSystemSerializer
     filterset_fields = ["entity", "vendor", "name"]
@@ -168,10 +152,6 @@ class FrontEndSystemViewSet(
     def create(self, request):
         data = self.validated(FrontEndSystemSerializer)
         if "entity" not in data:
-            data["entity"] = (
-                request.user.entity if not request.user.is_account_manager else None
-            )
+            data["entity"] = request.user.entity if not request.user.is_account_manager else None
         system = front_end_system_create(actor=request.user, **data)
-        return Response(
-            FrontEndSystemSerializer(system).data, status=status.HTTP_201_CREATED
-        )
+        return Response(FrontEndSystemSerializer(system).data, status=status.HTTP_201_CREATED)

@@ -5,9 +5,7 @@ from django.db import models
 
 
 class AuditEvent(models.Model):
-    actor = models.CharField(
-        max_length=160, help_text="A username, or system:<task> for scheduled work"
-    )
+    actor = models.CharField(max_length=160, help_text="A username, or system:<task> for scheduled work")
     actor_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

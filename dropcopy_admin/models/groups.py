@@ -23,13 +23,9 @@ class DropCopyGroup(models.Model):
     name = models.CharField(max_length=100)
     venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="groups")
     environment = models.CharField(max_length=16, choices=Environment.choices)
-    front_end_system = models.ForeignKey(
-        FrontEndSystem, on_delete=models.PROTECT, related_name="groups"
-    )
+    front_end_system = models.ForeignKey(FrontEndSystem, on_delete=models.PROTECT, related_name="groups")
     message_filters = models.JSONField()
-    status = models.CharField(
-        max_length=8, choices=GroupStatus.choices, default=GroupStatus.ACTIVE
-    )
+    status = models.CharField(max_length=8, choices=GroupStatus.choices, default=GroupStatus.ACTIVE)
     opened_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
 
@@ -51,8 +47,7 @@ class DropCopyGroup(models.Model):
                 name="group_closed_iff_closed_at",
             ),
             models.CheckConstraint(
-                condition=models.Q(closed_at__isnull=True)
-                | models.Q(closed_at__gte=models.F("opened_at")),
+                condition=models.Q(closed_at__isnull=True) | models.Q(closed_at__gte=models.F("opened_at")),
                 name="group_closed_after_opened",
             ),
         ]
@@ -69,12 +64,8 @@ class DropCopyGroup(models.Model):
 class Membership(models.Model):
     """One source session in one group, with its state and, once approved, its target."""
 
-    group = models.ForeignKey(
-        DropCopyGroup, on_delete=models.PROTECT, related_name="memberships"
-    )
-    source_session = models.ForeignKey(
-        SourceSession, on_delete=models.PROTECT, related_name="memberships"
-    )
+    group = models.ForeignKey(DropCopyGroup, on_delete=models.PROTECT, related_name="memberships")
+    source_session = models.ForeignKey(SourceSession, on_delete=models.PROTECT, related_name="memberships")
     status = models.CharField(
         max_length=10,
         choices=MembershipStatus.choices,
@@ -114,8 +105,7 @@ class Membership(models.Model):
                 name="membership_one_live_per_group_and_session",
             ),
             models.CheckConstraint(
-                condition=models.Q(status=MembershipStatus.APPROVED)
-                | models.Q(target__isnull=True),
+                condition=models.Q(status=MembershipStatus.APPROVED) | models.Q(target__isnull=True),
                 name="membership_target_only_when_approved",
             ),
         ]

@@ -74,20 +74,14 @@ class Gfid(models.Model):
         on_delete=models.PROTECT,
         related_name="gfids",
     )
-    admin_control = models.BooleanField(
-        default=False, help_text="The entity administers this GFID itself"
-    )
+    admin_control = models.BooleanField(default=False, help_text="The entity administers this GFID itself")
 
     class Meta:
         ordering = ["id"]
         verbose_name = "GFID"
         constraints = [
-            models.UniqueConstraint(
-                fields=["venue", "code"], name="gfid_unique_per_venue"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(code=Upper("code")), name="gfid_code_uppercase"
-            ),
+            models.UniqueConstraint(fields=["venue", "code"], name="gfid_unique_per_venue"),
+            models.CheckConstraint(condition=models.Q(code=Upper("code")), name="gfid_code_uppercase"),
         ]
 
     def __str__(self) -> str:

@@ -42,9 +42,7 @@ class Venue(models.Model):
 class CgwGateway(models.Model):
     """An iLink convenience gateway and the drop copy gateway addresses that serve its targets."""
 
-    venue = models.ForeignKey(
-        Venue, on_delete=models.PROTECT, related_name="cgw_gateways"
-    )
+    venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="cgw_gateways")
     environment = models.CharField(max_length=16, choices=Environment.choices)
     code = models.CharField(max_length=16)
     primary_ip = models.GenericIPAddressField(protocol="IPv4")
@@ -54,9 +52,7 @@ class CgwGateway(models.Model):
         ordering = ["id"]
         verbose_name = "iLink CGW gateway"
         constraints = [
-            models.UniqueConstraint(
-                fields=["venue", "environment", "code"], name="cgw_gateway_code_unique"
-            ),
+            models.UniqueConstraint(fields=["venue", "environment", "code"], name="cgw_gateway_code_unique"),
         ]
 
     def __str__(self) -> str:
@@ -66,9 +62,7 @@ class CgwGateway(models.Model):
 class SegmentGateway(models.Model):
     """A drop copy market segment gateway: every MSGW target of its venue listens on it."""
 
-    venue = models.ForeignKey(
-        Venue, on_delete=models.PROTECT, related_name="segment_gateways"
-    )
+    venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="segment_gateways")
     environment = models.CharField(max_length=16, choices=Environment.choices)
     market_segment = models.PositiveSmallIntegerField()
     primary_ip = models.GenericIPAddressField(protocol="IPv4")
@@ -95,9 +89,7 @@ class SegmentGateway(models.Model):
 class PortRange(models.Model):
     """The ports target sessions of an environment take (every address binds the same range)."""
 
-    environment = models.CharField(
-        max_length=16, choices=Environment.choices, unique=True
-    )
+    environment = models.CharField(max_length=16, choices=Environment.choices, unique=True)
     first_port = models.PositiveIntegerField()
     last_port = models.PositiveIntegerField()
 

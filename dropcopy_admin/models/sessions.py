@@ -12,9 +12,7 @@ class SourceSession(models.Model):
     """An iLink order-entry session whose messages a Drop Copy group may copy."""
 
     sender_comp_id = models.CharField(max_length=9)
-    venue = models.ForeignKey(
-        Venue, on_delete=models.PROTECT, related_name="source_sessions"
-    )
+    venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="source_sessions")
     environment = models.CharField(max_length=16, choices=Environment.choices)
     gateway_type = models.CharField(max_length=4, choices=GatewayType.choices)
     cgw_gateway = models.ForeignKey(
@@ -25,9 +23,7 @@ class SourceSession(models.Model):
         related_name="source_sessions",
         help_text="The one iLink convenience gateway a CGW session lives on",
     )
-    gfid = models.ForeignKey(
-        Gfid, on_delete=models.PROTECT, related_name="source_sessions"
-    )
+    gfid = models.ForeignKey(Gfid, on_delete=models.PROTECT, related_name="source_sessions")
     clearing_firm = models.ForeignKey(
         ClearingFirm,
         null=True,

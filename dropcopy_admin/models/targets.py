@@ -34,20 +34,14 @@ class TargetSession(models.Model):
         on_delete=models.PROTECT,
         related_name="targets",
     )
-    target_comp_id = models.CharField(
-        max_length=7, help_text="6 uppercase alphanumerics + N (R7)"
-    )
+    target_comp_id = models.CharField(max_length=7, help_text="6 uppercase alphanumerics + N (R7)")
     port = models.PositiveIntegerField()
-    status = models.CharField(
-        max_length=12, choices=TargetStatus.choices, default=TargetStatus.PENDING
-    )
+    status = models.CharField(max_length=12, choices=TargetStatus.choices, default=TargetStatus.PENDING)
     provisioning_error_code = models.CharField(max_length=50, blank=True)
     provisioning_error_detail = models.CharField(max_length=500, blank=True)
     capacity = models.PositiveIntegerField()
     used = models.PositiveIntegerField(default=0)
-    temporary = models.CharField(
-        max_length=12, choices=TemporaryKind.choices, null=True, blank=True
-    )
+    temporary = models.CharField(max_length=12, choices=TemporaryKind.choices, null=True, blank=True)
     ready_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
@@ -56,9 +50,7 @@ class TargetSession(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["environment", "target_comp_id"], name="target_comp_id_unique"
-            ),
+            models.UniqueConstraint(fields=["environment", "target_comp_id"], name="target_comp_id_unique"),
             models.CheckConstraint(
                 condition=models.Q(used__lte=models.F("capacity")),
                 name="target_within_capacity",
@@ -72,17 +64,13 @@ class TargetSession(models.Model):
 class TargetAddress(models.Model):
     """One address a target listens on: primary or backup, per market segment for MSGW."""
 
-    target = models.ForeignKey(
-        TargetSession, on_delete=models.CASCADE, related_name="addresses"
-    )
+    target = models.ForeignKey(TargetSession, on_delete=models.CASCADE, related_name="addresses")
     ip = models.GenericIPAddressField(protocol="IPv4")
     port = models.PositiveIntegerField()
     role = models.CharField(max_length=8, choices=AddressRole.choices)
     market_segment = models.PositiveSmallIntegerField(null=True, blank=True)
     target_sub_id = models.CharField(max_length=20)
-    released = models.BooleanField(
-        default=False, help_text="Set when the target closes; frees the port"
-    )
+    released = models.BooleanField(default=False, help_text="Set when the target closes; frees the port")
 
     class Meta:
         ordering = ["id"]

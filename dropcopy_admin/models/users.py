@@ -23,9 +23,7 @@ class User(AbstractUser):
         on_delete=models.PROTECT,
         related_name="users",
     )
-    entity = models.ForeignKey(
-        Entity, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
-    )
+    entity = models.ForeignKey(Entity, null=True, blank=True, on_delete=models.PROTECT, related_name="users")
 
     objects = DropCopyUserManager()
 
@@ -34,17 +32,13 @@ class User(AbstractUser):
     class Meta:
         ordering = ["id"]
         constraints = [
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="user_role_known"),
             models.CheckConstraint(
-                condition=models.Q(role__in=Role.values), name="user_role_known"
-            ),
-            models.CheckConstraint(
-                condition=~models.Q(role=Role.ACCOUNT_MANAGER)
-                | models.Q(is_superuser=True),
+                condition=~models.Q(role=Role.ACCOUNT_MANAGER) | models.Q(is_superuser=True),
                 name="user_account_manager_is_superuser",
             ),
             models.CheckConstraint(
-                condition=~models.Q(role=Role.CLEARING_FIRM)
-                | models.Q(clearing_firm__isnull=False),
+                condition=~models.Q(role=Role.CLEARING_FIRM) | models.Q(clearing_firm__isnull=False),
                 name="user_clearing_firm_role_has_firm",
             ),
             models.CheckConstraint(
@@ -75,3 +69,6 @@ class ApiToken(models.Model):
     class Meta:
         ordering = ["id"]
         verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"API token #{self.pk} of {self.user_id}"

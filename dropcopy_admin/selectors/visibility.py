@@ -37,23 +37,13 @@ def role_of(user) -> str | None:
 def _client_rule(user, model) -> models.Q | None:
     entity_id = user.entity_id
     firm_id = Entity.objects.filter(pk=entity_id).values("clearing_firm_id")
-    guaranteed_by_entity = models.Q(clearing_firm_id__in=firm_id) & models.Q(
-        clearing_firm__isnull=False
-    )
+    guaranteed_by_entity = models.Q(clearing_firm_id__in=firm_id) & models.Q(clearing_firm__isnull=False)
     rules = {
         Entity: models.Q(pk=entity_id),
         ClearingFirm: (
             models.Q(pk__in=firm_id)
-            | models.Q(
-                pk__in=Gfid.objects.filter(entity_id=entity_id).values(
-                    "clearing_firm_id"
-                )
-            )
-            | models.Q(
-                pk__in=SourceSession.objects.filter(gfid__entity_id=entity_id).values(
-                    "clearing_firm_id"
-                )
-            )
+            | models.Q(pk__in=Gfid.objects.filter(entity_id=entity_id).values("clearing_firm_id"))
+            | models.Q(pk__in=SourceSession.objects.filter(gfid__entity_id=entity_id).values("clearing_firm_id"))
         ),
         Gfid: models.Q(entity_id=entity_id),
         SourceSession: models.Q(gfid__entity_id=entity_id) | guaranteed_by_entity,
@@ -68,20 +58,14 @@ def _client_rule(user, model) -> models.Q | None:
 def _clearing_firm_rule(user, model) -> models.Q | None:
     firm_id = user.clearing_firm_id
     firm_sessions = SourceSession.objects.filter(clearing_firm_id=firm_id)
-    groups_holding_firm_sessions = Membership.objects.filter(
-        source_session__clearing_firm_id=firm_id
-    ).values("group_id")
+    groups_holding_firm_sessions = Membership.objects.filter(source_session__clearing_firm_id=firm_id).values(
+        "group_id"
+    )
     rules = {
         Entity: (
             models.Q(clearing_firm_id=firm_id)
-            | models.Q(
-                pk__in=Gfid.objects.filter(clearing_firm_id=firm_id).values("entity_id")
-            )
-            | models.Q(
-                pk__in=DropCopyGroup.objects.filter(
-                    pk__in=groups_holding_firm_sessions
-                ).values("entity_id")
-            )
+            | models.Q(pk__in=Gfid.objects.filter(clearing_firm_id=firm_id).values("entity_id"))
+            | models.Q(pk__in=DropCopyGroup.objects.filter(pk__in=groups_holding_firm_sessions).values("entity_id"))
         ),
         ClearingFirm: models.Q(pk=firm_id),
         Gfid: models.Q(clearing_firm_id=firm_id),
@@ -146,9 +130,7 @@ def visible_audit_events(user) -> models.QuerySet | None:
     for model in AUDITED_DOMAIN_MODELS:
         rows = visible(user, model)
         if rows is not None:
-            readable |= models.Q(
-                object_type=model._meta.model_name, object_id__in=rows.values("pk")
-            )
+            readable |= models.Q(object_type=model._meta.model_name, object_id__in=rows.values("pk"))
     return events.filter(readable)
 
 

@@ -94,9 +94,7 @@ def audit_record(
     return event
 
 
-def audit_record_created(
-    *, actor: Actor, instances: Iterable[models.Model], action: str = "create"
-) -> None:
+def audit_record_created(*, actor: Actor, instances: Iterable[models.Model], action: str = "create") -> None:
     """Record the creation of many objects with one bulk insert."""
     at = clock.now()
     AuditEvent.objects.bulk_create(

@@ -16,9 +16,7 @@ def require_account_manager(actor: Actor, *, doing: str = "do this") -> None:
         raise errors.PermissionDenied(f"Only account managers may {doing}.")
 
 
-def require_client_may_write(
-    actor: Actor, *, entity: Entity, venue_code: str | None
-) -> None:
+def require_client_may_write(actor: Actor, *, entity: Entity, venue_code: str | None) -> None:
     """R3a: a client writes for its own entity, and only when that entity may self-serve."""
     if not isinstance(actor, User) or actor.is_account_manager:
         return
@@ -32,9 +30,7 @@ def require_client_may_write(
         )
 
 
-def save_unique(
-    instance: models.Model, *, on_conflict: Callable[[], errors.DomainError]
-) -> None:
+def save_unique(instance: models.Model, *, on_conflict: Callable[[], errors.DomainError]) -> None:
     """Save ``instance``; a unique constraint violated by a racing transaction becomes a domain error."""
     try:
         with transaction.atomic():
@@ -58,7 +54,5 @@ def update_fields(
     after = snapshot(instance)
     if after != before:
         save_unique(instance, on_conflict=on_conflict)
-        audit_record(
-            actor=actor, action=action, instance=instance, before=before, after=after
-        )
+        audit_record(actor=actor, action=action, instance=instance, before=before, after=after)
     return instance

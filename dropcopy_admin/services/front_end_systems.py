@@ -18,9 +18,7 @@ def front_end_system_create(
 ) -> FrontEndSystem:
     if entity is None:
         if isinstance(actor, User) and not actor.is_account_manager:
-            raise errors.PermissionDenied(
-                "Only account managers register vendor products."
-            )
+            raise errors.PermissionDenied("Only account managers register vendor products.")
     else:
         require_client_may_write(actor, entity=entity, venue_code=None)
     for field_name, value in (("name", name), ("version", version), ("vendor", vendor)):
@@ -29,19 +27,13 @@ def front_end_system_create(
                 field_name,
                 "Printable ASCII without leading or trailing spaces (a FIX value).",
             )
-    system = FrontEndSystem(
-        entity=entity, name=name, version=version, vendor=vendor, created_at=clock.now()
-    )
+    system = FrontEndSystem(entity=entity, name=name, version=version, vendor=vendor, created_at=clock.now())
 
     def taken():
-        return errors.already_exists(
-            f"Front-end system {name} {version} ({vendor}) is already registered."
-        )
+        return errors.already_exists(f"Front-end system {name} {version} ({vendor}) is already registered.")
 
     with transaction.atomic():
-        if FrontEndSystem.objects.filter(
-            entity=entity, name=name, version=version, vendor=vendor
-        ).exists():
+        if FrontEndSystem.objects.filter(entity=entity, name=name, version=version, vendor=vendor).exists():
             raise taken()
         save_unique(system, on_conflict=taken)
         audit_record(actor=actor, action="create", instance=system)

@@ -32,17 +32,11 @@ def normalize_message_filters(filters) -> list[str]:
     """The filters in canonical order; ``fills`` and ``trade_busts`` are always included."""
     if filters is None:
         return list(MessageFilter.values)
-    if not isinstance(filters, list | tuple) or not all(
-        isinstance(item, str) for item in filters
-    ):
-        raise errors.InvalidInput.field(
-            "message_filters", "A list of message filter names."
-        )
+    if not isinstance(filters, list | tuple) or not all(isinstance(item, str) for item in filters):
+        raise errors.InvalidInput.field("message_filters", "A list of message filter names.")
     unknown = sorted(set(filters) - set(MessageFilter.values))
     if unknown:
-        raise errors.InvalidInput.field(
-            "message_filters", f"Unknown message filters: {', '.join(unknown)}."
-        )
+        raise errors.InvalidInput.field("message_filters", f"Unknown message filters: {', '.join(unknown)}.")
     chosen = set(filters) | set(MANDATORY_MESSAGE_FILTERS)
     return [value for value in MessageFilter.values if value in chosen]
 
@@ -76,23 +70,15 @@ def _check_past_time(
     if at > clock.now():
         raise errors.InvalidInput.field(field, "This time is in the future.")
     if not_before is not None and at < not_before:
-        raise errors.InvalidInput.field(
-            field, "This time is before the group was opened."
-        )
+        raise errors.InvalidInput.field(field, "This time is before the group was opened.")
 
 
 def _name_taken(entity: Entity, name: str) -> errors.DomainError:
-    return errors.already_exists(
-        f"Entity {entity.code} already has an open group named {name!r}."
-    )
+    return errors.already_exists(f"Entity {entity.code} already has an open group named {name!r}.")
 
 
-def _open_name_taken(
-    *, entity: Entity, name: str, exclude_pk: int | None = None
-) -> bool:
-    groups = DropCopyGroup.objects.filter(
-        entity=entity, status=GroupStatus.ACTIVE, name__iexact=name
-    )
+def _open_name_taken(*, entity: Entity, name: str, exclude_pk: int | None = None) -> bool:
+    groups = DropCopyGroup.objects.filter(entity=entity, status=GroupStatus.ACTIVE, name__iexact=name)
     return groups.exclude(pk=exclude_pk).exists()
 
 
@@ -110,9 +96,7 @@ def group_create(
     """Open a group. Creations for one entity are serialised on the entity's row."""
     require_client_may_write(actor, entity=entity, venue_code=venue.code)
     if environment not in Environment.values:
-        raise errors.InvalidInput.field(
-            "environment", f'"{environment}" is not a valid choice.'
-        )
+        raise errors.InvalidInput.field("environment", f'"{environment}" is not a valid choice.')
     _check_past_time(actor=actor, at=opened_at, field="opened_at")
     name = _check_name(name)
     _check_front_end_system(entity=entity, system=front_end_system)
@@ -140,27 +124,15 @@ def group_update(*, actor: Actor, group: DropCopyGroup, **changes) -> DropCopyGr
     if "name" in changes:
         changes["name"] = _check_name(changes["name"])
     if "message_filters" in changes:
-        changes["message_filters"] = normalize_message_filters(
-            changes["message_filters"]
-        )
+        changes["message_filters"] = normalize_message_filters(changes["message_filters"])
     with transaction.atomic():
         Entity.objects.select_for_update().get(pk=group.entity_id)
-        group = (
-            DropCopyGroup.objects.select_for_update()
-            .select_related("entity")
-            .get(pk=group.pk)
-        )
+        group = DropCopyGroup.objects.select_for_update().select_related("entity").get(pk=group.pk)
         if not group.is_open:
-            raise errors.Conflict(
-                "This group is closed and can no longer change.", code="group_closed"
-            )
+            raise errors.Conflict("This group is closed and can no longer change.", code="group_closed")
         if "front_end_system" in changes:
-            _check_front_end_system(
-                entity=group.entity, system=changes["front_end_system"]
-            )
-        if "name" in changes and _open_name_taken(
-            entity=group.entity, name=changes["name"], exclude_pk=group.pk
-        ):
+            _check_front_end_system(entity=group.entity, system=changes["front_end_system"])
+        if "name" in changes and _open_name_taken(entity=group.entity, name=changes["name"], exclude_pk=group.pk):
             raise _name_taken(group.entity, changes["name"])
         return update_fields(
             actor=actor,
@@ -170,9 +142,7 @@ def group_update(*, actor: Actor, group: DropCopyGroup, **changes) -> DropCopyGr
         )
 
 
-def group_close(
-    *, actor: Actor, group: DropCopyGroup, at: dt.datetime | None = None
-) -> DropCopyGroup:
+def group_close(*, actor: Actor, group: DropCopyGroup, at: dt.datetime | None = None) -> DropCopyGroup:
     """Close a group (R4): end its memberships and close its targets; its history stays."""
     require_client_may_write(actor, entity=group.entity, venue_code=group.venue_id)
     with transaction.atomic():
@@ -197,35 +167,21 @@ _ENDING_ON_CLOSE = {
 }
 
 
-def _end_memberships_of_closed_group(
-    *, actor: Actor, group: DropCopyGroup, at: dt.datetime
-) -> None:
+def _end_memberships_of_closed_group(*, actor: Actor, group: DropCopyGroup, at: dt.datetime) -> None:
     memberships = list(
-        Membership.objects.select_for_update()
-        .filter(group=group, status__in=list(_ENDING_ON_CLOSE))
-        .order_by("pk")
+        Membership.objects.select_for_update().filter(group=group, status__in=list(_ENDING_ON_CLOSE)).order_by("pk")
     )
     for membership in memberships:
         before = snapshot(membership)
         membership.status = _ENDING_ON_CLOSE[membership.status]
         membership.target = None
         membership.ended_at = at
-        audit_record(
-            actor=actor, action="end_on_group_close", instance=membership, before=before
-        )
-    Membership.objects.bulk_update(
-        memberships, ["status", "target", "ended_at"], batch_size=1000
-    )
+        audit_record(actor=actor, action="end_on_group_close", instance=membership, before=before)
+    Membership.objects.bulk_update(memberships, ["status", "target", "ended_at"], batch_size=1000)
 
 
-def _close_targets_of_closed_group(
-    *, actor: Actor, group: DropCopyGroup, at: dt.datetime
-) -> None:
-    targets = list(
-        TargetSession.objects.select_for_update()
-        .filter(group=group)
-        .exclude(status=TargetStatus.CLOSED)
-    )
+def _close_targets_of_closed_group(*, actor: Actor, group: DropCopyGroup, at: dt.datetime) -> None:
+    targets = list(TargetSession.objects.select_for_update().filter(group=group).exclude(status=TargetStatus.CLOSED))
     for target in targets:
         before = snapshot(target)
         target.status = TargetStatus.CLOSED

@@ -32,9 +32,7 @@ def _require_may_request(actor: Actor, group: DropCopyGroup) -> None:
         "account_manager",
         "client",
     ):
-        raise errors.PermissionDenied(
-            "Only the group's entity or an account manager requests sessions."
-        )
+        raise errors.PermissionDenied("Only the group's entity or an account manager requests sessions.")
     require_client_may_write(actor, entity=group.entity, venue_code=group.venue_id)
 
 
@@ -45,21 +43,13 @@ def _duplicate(session: SourceSession) -> errors.DomainError:
     )
 
 
-def membership_request(
-    *, actor: Actor, group: DropCopyGroup, source_session: SourceSession
-) -> Membership:
+def membership_request(*, actor: Actor, group: DropCopyGroup, source_session: SourceSession) -> Membership:
     """Request ``source_session`` for ``group``; the new membership is pending."""
     _require_may_request(actor, group)
     with transaction.atomic():
-        group = (
-            DropCopyGroup.objects.select_for_update()
-            .select_related("entity")
-            .get(pk=group.pk)
-        )
+        group = DropCopyGroup.objects.select_for_update().select_related("entity").get(pk=group.pk)
         if not group.is_open:
-            raise errors.Conflict(
-                "This group is closed; no session can be added.", code="group_closed"
-            )
+            raise errors.Conflict("This group is closed; no session can be added.", code="group_closed")
         check_session_fits_group(group=group, session=source_session)
         live = Membership.objects.filter(
             group=group,
@@ -96,9 +86,7 @@ def membership_end(*, actor: Actor, membership: Membership) -> Membership:
     with transaction.atomic():
         membership = Membership.objects.select_for_update().get(pk=membership.pk)
         if membership.status not in _ENDING:
-            raise errors.invalid_transition(
-                f"A {membership.status} membership can be neither withdrawn nor removed."
-            )
+            raise errors.invalid_transition(f"A {membership.status} membership can be neither withdrawn nor removed.")
         new_status, action = _ENDING[membership.status]
         before = snapshot(membership)
         membership.status = new_status

@@ -13,19 +13,13 @@ def venue_get(*, code) -> Venue:
     return venue
 
 
-def check_gateway_type(
-    *, venue: Venue, gateway_type: str, field: str = "gateway_type"
-) -> None:
+def check_gateway_type(*, venue: Venue, gateway_type: str, field: str = "gateway_type") -> None:
     if gateway_type not in GatewayType.values:
-        raise errors.InvalidInput.field(
-            field, f'"{gateway_type}" is not a valid choice.'
-        )
+        raise errors.InvalidInput.field(field, f'"{gateway_type}" is not a valid choice.')
     if not venue.offers(gateway_type):
         raise errors.gateway_type_not_supported(venue.code, gateway_type)
 
 
 def check_environment(*, environment: str, field: str = "environment") -> None:
     if environment not in Environment.values:
-        raise errors.InvalidInput.field(
-            field, f'"{environment}" is not a valid choice.'
-        )
+        raise errors.InvalidInput.field(field, f'"{environment}" is not a valid choice.')

@@ -22,9 +22,7 @@ def _code_taken(kind: str, code: str):
 
 def _check_clearing_firm_code(code: str) -> None:
     if len(code) != 3 or not _ALNUM_UPPER.match(code):
-        raise errors.InvalidInput.field(
-            "code", "A clearing firm code is 3 uppercase letters or digits."
-        )
+        raise errors.InvalidInput.field("code", "A clearing firm code is 3 uppercase letters or digits.")
 
 
 def clearing_firm_create(*, actor: Actor, code: str, name: str) -> ClearingFirm:
@@ -39,9 +37,7 @@ def clearing_firm_create(*, actor: Actor, code: str, name: str) -> ClearingFirm:
     return firm
 
 
-def clearing_firm_update(
-    *, actor: Actor, firm: ClearingFirm, **changes
-) -> ClearingFirm:
+def clearing_firm_update(*, actor: Actor, firm: ClearingFirm, **changes) -> ClearingFirm:
     require_account_manager(actor, doing="change clearing firms")
     if "code" in changes:
         _check_clearing_firm_code(changes["code"])
@@ -61,18 +57,12 @@ def clearing_firm_update(
 # --- entities -------------------------------------------------------------------------------
 
 
-def _check_entity_links(
-    *, entity_id: int | None, clearing_firm: ClearingFirm | None
-) -> None:
+def _check_entity_links(*, entity_id: int | None, clearing_firm: ClearingFirm | None) -> None:
     if clearing_firm is None:
         return
-    other = (
-        Entity.objects.filter(clearing_firm=clearing_firm).exclude(pk=entity_id).first()
-    )
+    other = Entity.objects.filter(clearing_firm=clearing_firm).exclude(pk=entity_id).first()
     if other is not None:
-        raise errors.already_exists(
-            f"Clearing firm {clearing_firm.code} is already entity {other.code}."
-        )
+        raise errors.already_exists(f"Clearing firm {clearing_firm.code} is already entity {other.code}.")
 
 
 def entity_create(
@@ -105,19 +95,13 @@ def entity_update(*, actor: Actor, entity: Entity, **changes) -> Entity:
     require_account_manager(actor, doing="change entities")
     with transaction.atomic():
         entity = Entity.objects.select_for_update().get(pk=entity.pk)
-        if (
-            "bill_to" in changes
-            and changes["bill_to"] is not None
-            and changes["bill_to"].pk == entity.pk
-        ):
+        if "bill_to" in changes and changes["bill_to"] is not None and changes["bill_to"].pk == entity.pk:
             changes["bill_to"] = None  # billing itself is the default, stored as empty
         code = changes.get("code", entity.code)
         if Entity.objects.filter(code=code).exclude(pk=entity.pk).exists():
             raise _code_taken("entity", code)()
         if "clearing_firm" in changes:
-            _check_entity_links(
-                entity_id=entity.pk, clearing_firm=changes["clearing_firm"]
-            )
+            _check_entity_links(entity_id=entity.pk, clearing_firm=changes["clearing_firm"])
         return update_fields(
             actor=actor,
             instance=entity,
@@ -137,9 +121,7 @@ def check_gfid(*, code: str, venue: Venue, clearing_firm: ClearingFirm | None) -
             f"A {venue.code} GFID is {venue.gfid_length} uppercase letters or digits.",
         )
     if clearing_firm is None and venue.clearing_firm_required:
-        raise errors.InvalidInput.field(
-            "clearing_firm", f"A {venue.code} GFID needs a guaranteeing clearing firm."
-        )
+        raise errors.InvalidInput.field("clearing_firm", f"A {venue.code} GFID needs a guaranteeing clearing firm.")
 
 
 def _gfid_taken(venue: Venue, code: str):
@@ -183,11 +165,10 @@ def gfid_update(*, actor: Actor, gfid: Gfid, **changes) -> Gfid:
             venue=venue,
             clearing_firm=changes.get("clearing_firm", gfid.clearing_firm),
         )
-        if ("venue" in changes or "code" in changes) and gfid.source_sessions.exists():
-            if venue.pk != gfid.venue_id or code != gfid.code:
-                raise errors.invalid_transition(
-                    "A GFID with source sessions keeps its venue and code (its sessions' SenderCompIDs embed it)."
-                )
+        if (venue.pk != gfid.venue_id or code != gfid.code) and gfid.source_sessions.exists():
+            raise errors.invalid_transition(
+                "A GFID with source sessions keeps its venue and code (its sessions' SenderCompIDs embed it)."
+            )
         if Gfid.objects.filter(venue=venue, code=code).exclude(pk=gfid.pk).exists():
             raise _gfid_taken(venue, code)()
         return update_fields(

@@ -37,9 +37,7 @@ def check_source_session(
     check_environment(environment=environment)
     if gateway_type == GatewayType.CGW:
         if cgw_gateway is None:
-            raise errors.InvalidInput.field(
-                "cgw_gateway", "A CGW session names the iLink gateway it lives on."
-            )
+            raise errors.InvalidInput.field("cgw_gateway", "A CGW session names the iLink gateway it lives on.")
         if cgw_gateway.venue_id != venue.pk or cgw_gateway.environment != environment:
             raise errors.InvalidInput.field(
                 "cgw_gateway",
@@ -51,13 +49,9 @@ def check_source_session(
             "An MSGW session is shared by every segment gateway; leave it empty.",
         )
     if gfid.venue_id != venue.pk:
-        raise errors.InvalidInput.field(
-            "gfid", f"GFID {gfid.code} is a {gfid.venue_id} GFID, not {venue.code}."
-        )
+        raise errors.InvalidInput.field("gfid", f"GFID {gfid.code} is a {gfid.venue_id} GFID, not {venue.code}.")
     expected_length = venue.sender_comp_id_length
-    if len(sender_comp_id) != expected_length or not _SENDER_COMP_ID.match(
-        sender_comp_id
-    ):
+    if len(sender_comp_id) != expected_length or not _SENDER_COMP_ID.match(sender_comp_id):
         raise errors.BadRequest(
             f"A {venue.code} SenderCompID is {expected_length} uppercase letters or digits.",
             code="sender_comp_id_mismatch",
@@ -76,9 +70,7 @@ def check_source_session(
 
 
 def _sender_comp_id_taken(environment: str, sender_comp_id: str):
-    return lambda: errors.already_exists(
-        f"SenderCompID {sender_comp_id} already exists in {environment}."
-    )
+    return lambda: errors.already_exists(f"SenderCompID {sender_comp_id} already exists in {environment}.")
 
 
 def source_session_create(
@@ -116,9 +108,7 @@ def source_session_create(
     )
     taken = _sender_comp_id_taken(environment, sender_comp_id)
     with transaction.atomic():
-        if SourceSession.objects.filter(
-            environment=environment, sender_comp_id=sender_comp_id
-        ).exists():
+        if SourceSession.objects.filter(environment=environment, sender_comp_id=sender_comp_id).exists():
             raise taken()
         try:
             with transaction.atomic():
@@ -132,26 +122,19 @@ def source_session_create(
 _ROUTING_FIELDS = ("venue", "environment", "gateway_type", "cgw_gateway")
 
 
-def source_session_update(
-    *, actor: Actor, session: SourceSession, **changes
-) -> SourceSession:
+def source_session_update(*, actor: Actor, session: SourceSession, **changes) -> SourceSession:
     """Change a session; where its data flows (venue, environment, gateway) is fixed while it is in a group."""
     require_account_manager(actor, doing="change source sessions")
     with transaction.atomic():
         session = SourceSession.objects.select_for_update().get(pk=session.pk)
-        if changes.get("clearing_firm", None) is GFID_DEFAULT:
+        if changes.get("clearing_firm") is GFID_DEFAULT:
             changes["clearing_firm"] = changes.get("gfid", session.gfid).clearing_firm
         merged = {
             name: changes.get(name, getattr(session, name))
             for name in (*_ROUTING_FIELDS, "sender_comp_id", "gfid", "clearing_firm")
         }
-        routing_changed = any(
-            merged[name] != getattr(session, name) for name in _ROUTING_FIELDS
-        )
-        if (
-            routing_changed
-            and session.memberships.filter(status__in=LIVE_MEMBERSHIP_STATUSES).exists()
-        ):
+        routing_changed = any(merged[name] != getattr(session, name) for name in _ROUTING_FIELDS)
+        if routing_changed and session.memberships.filter(status__in=LIVE_MEMBERSHIP_STATUSES).exists():
             raise errors.invalid_transition(
                 "This session is in a group: its venue, environment and gateway cannot change."
             )
@@ -162,9 +145,7 @@ def source_session_update(
         ).exclude(pk=session.pk)
         if clash.exists():
             raise taken()
-        return update_fields(
-            actor=actor, instance=session, changes=changes, on_conflict=taken
-        )
+        return update_fields(actor=actor, instance=session, changes=changes, on_conflict=taken)
 
 
 # --- CSV import -----------------------------------------------------------------------------
@@ -197,9 +178,7 @@ class _Lookups:
 
 def _read_rows(data: bytes) -> list[tuple[int, list[str]]]:
     if len(data) > settings.DROPCOPY["SOURCE_SESSION_IMPORT_MAX_BYTES"]:
-        raise errors.InvalidInput.field(
-            "file", "The file is larger than the import accepts."
-        )
+        raise errors.InvalidInput.field("file", "The file is larger than the import accepts.")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -207,22 +186,11 @@ def _read_rows(data: bytes) -> list[tuple[int, list[str]]]:
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)
-        if (
-            header is None
-            or tuple(cell.strip().lower() for cell in header) != IMPORT_HEADER
-        ):
-            raise errors.InvalidInput.field(
-                "file", "The header must be: " + ",".join(IMPORT_HEADER)
-            )
-        return [
-            (reader.line_num, row)
-            for row in reader
-            if any(cell.strip() for cell in row)
-        ]
+        if header is None or tuple(cell.strip().lower() for cell in header) != IMPORT_HEADER:
+            raise errors.InvalidInput.field("file", "The header must be: " + ",".join(IMPORT_HEADER))
+        return [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
     except csv.Error as exc:
-        raise errors.InvalidInput.field(
-            "file", f"The file is not valid CSV: {exc}"
-        ) from exc
+        raise errors.InvalidInput.field("file", f"The file is not valid CSV: {exc}") from exc
 
 
 def _load_lookups(rows: list[tuple[int, list[str]]]) -> _Lookups:
@@ -240,31 +208,22 @@ def _load_lookups(rows: list[tuple[int, list[str]]]) -> _Lookups:
     sender_comp_ids = {code.strip() for code in columns[0]}
     return _Lookups(
         venues={venue.pk: venue for venue in Venue.objects.all()},
-        cgw_gateways={
-            (g.venue_id, g.environment, g.code): g for g in CgwGateway.objects.all()
-        },
+        cgw_gateways={(g.venue_id, g.environment, g.code): g for g in CgwGateway.objects.all()},
         gfids={
-            (g.venue_id, g.code): g
-            for g in Gfid.objects.filter(code__in=gfid_codes).select_related(
-                "clearing_firm"
-            )
+            (g.venue_id, g.code): g for g in Gfid.objects.filter(code__in=gfid_codes).select_related("clearing_firm")
         },
-        clearing_firms={
-            f.code: f for f in ClearingFirm.objects.filter(code__in=firm_codes)
-        },
+        clearing_firms={f.code: f for f in ClearingFirm.objects.filter(code__in=firm_codes)},
         existing=set(
-            SourceSession.objects.filter(
-                sender_comp_id__in=sender_comp_ids
-            ).values_list("environment", "sender_comp_id")
+            SourceSession.objects.filter(sender_comp_id__in=sender_comp_ids).values_list(
+                "environment", "sender_comp_id"
+            )
         ),
     )
 
 
 def _session_from_row(row: list[str], lookups: _Lookups, now) -> SourceSession:
     if len(row) != len(IMPORT_HEADER):
-        raise errors.InvalidInput(
-            f"Expected {len(IMPORT_HEADER)} columns, found {len(row)}."
-        )
+        raise errors.InvalidInput(f"Expected {len(IMPORT_HEADER)} columns, found {len(row)}.")
     (
         sender_comp_id,
         venue_code,
@@ -300,9 +259,7 @@ def _session_from_row(row: list[str], lookups: _Lookups, now) -> SourceSession:
     if firm_code:
         clearing_firm = lookups.clearing_firms.get(firm_code)
         if clearing_firm is None:
-            raise errors.InvalidInput.field(
-                "clearing_firm", f"No clearing firm {firm_code!r}."
-            )
+            raise errors.InvalidInput.field("clearing_firm", f"No clearing firm {firm_code!r}.")
     else:
         clearing_firm = gfid.clearing_firm
     check_source_session(
@@ -328,9 +285,7 @@ def _session_from_row(row: list[str], lookups: _Lookups, now) -> SourceSession:
     )
 
 
-def source_sessions_import(
-    *, actor: Actor, data: bytes, attempts: int = 3
-) -> ImportResult:
+def source_sessions_import(*, actor: Actor, data: bytes, attempts: int = 3) -> ImportResult:
     """Store every good row of a CSV file and report every bad one by line, with its code.
 
     Lookups are made in bulk up front and good rows inserted in bulk, with their audit rows, in
@@ -348,9 +303,7 @@ def source_sessions_import(
             try:
                 session = _session_from_row(row, lookups, now)
             except errors.DomainError as error:
-                result.errors.append(
-                    {"line": line, "code": error.code, "detail": error.detail}
-                )
+                result.errors.append({"line": line, "code": error.code, "detail": error.detail})
                 continue
             lookups.existing.add((session.environment, session.sender_comp_id))
             sessions.append(session)

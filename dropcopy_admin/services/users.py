@@ -31,22 +31,16 @@ def user_create(
 ) -> User:
     require_account_manager(actor, doing="manage users")
     if role == Role.CLEARING_FIRM and clearing_firm is None:
-        raise errors.InvalidInput.field(
-            "clearing_firm", "A clearing firm administrator belongs to a clearing firm."
-        )
+        raise errors.InvalidInput.field("clearing_firm", "A clearing firm administrator belongs to a clearing firm.")
     if role == Role.CLIENT and entity is None:
-        raise errors.InvalidInput.field(
-            "entity", "A client administrator belongs to an entity."
-        )
+        raise errors.InvalidInput.field("entity", "A client administrator belongs to an entity.")
     if role != Role.CLEARING_FIRM and clearing_firm is not None:
         raise errors.InvalidInput.field(
             "clearing_firm",
             "Only clearing firm administrators belong to a clearing firm.",
         )
     if role != Role.CLIENT and entity is not None:
-        raise errors.InvalidInput.field(
-            "entity", "Only client administrators belong to an entity."
-        )
+        raise errors.InvalidInput.field("entity", "Only client administrators belong to an entity.")
     user = User(
         username=username,
         email=email,
@@ -59,9 +53,7 @@ def user_create(
     try:
         validate_password(password, user)
     except ValidationError as exc:
-        raise errors.InvalidInput(
-            "The password is too weak.", errors={"password": list(exc.messages)}
-        ) from exc
+        raise errors.InvalidInput("The password is too weak.", errors={"password": list(exc.messages)}) from exc
     user.set_password(password)
 
     def taken():
@@ -97,9 +89,7 @@ def api_token_create(*, username: str, password: str) -> str:
 
 def api_token_user(*, token: str) -> User | None:
     """The active user a token belongs to, or ``None``."""
-    match = (
-        ApiToken.objects.select_related("user").filter(digest=_digest(token)).first()
-    )
+    match = ApiToken.objects.select_related("user").filter(digest=_digest(token)).first()
     if match is None or not match.user.is_active:
         return None
     return match.user

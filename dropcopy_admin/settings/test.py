@@ -4,9 +4,7 @@ from .base import *
 from .base import DATABASES, env
 
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-    DATABASES = {
-        "default": env.db_url_config("postgres://postgres@127.0.0.1:5432/dropcopy")
-    }
+    DATABASES = {"default": env.db_url_config("postgres://postgres@127.0.0.1:5432/dropcopy")}
     DATABASES["default"]["ATOMIC_REQUESTS"] = False
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

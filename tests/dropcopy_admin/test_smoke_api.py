@@ -1,9 +1,7 @@
 from tests import factories
 
 
-def test_account_manager_registers_a_session_and_client_requests_it(
-    am_api, client_api, client_entity
-):
+def test_account_manager_registers_a_session_and_client_requests_it(am_api, client_api, client_entity):
     firm = am_api.post(
         "/api/v1/clearing-firms/",
         {"code": "ABC", "name": "ABC Clearing"},
@@ -21,9 +19,7 @@ def test_account_manager_registers_a_session_and_client_requests_it(
         format="json",
     )
     assert gfid.status_code == 201, gfid.json()
-    gateways = am_api.get(
-        "/api/v1/cgw-gateways/?venue=CME&environment=PRODUCTION"
-    ).json()
+    gateways = am_api.get("/api/v1/cgw-gateways/?venue=CME&environment=PRODUCTION").json()
     assert gateways["count"] == 4
     session = am_api.post(
         "/api/v1/source-sessions/",
