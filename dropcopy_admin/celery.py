@@ -11,4 +11,4 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # Carry the request id of the request that queued a task into the task (R18).
-import dropcopy_admin.request_id  # noqa: F401
+import dropcopy_admin.request_id  # noqa: E402, F401

@@ -81,3 +81,6 @@ class TargetAddress(models.Model):
                 name="target_address_port_unique",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.ip}:{self.port} ({self.role})"
