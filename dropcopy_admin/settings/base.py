@@ -73,6 +73,7 @@ EMBEDDED_DATABASE_PATH = env("DROPCOPY_SQLITE_PATH", default=str(VAR_DIR / "drop
 if env("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
 else:
+    Path(EMBEDDED_DATABASE_PATH).parent.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
