@@ -1,0 +1,96 @@
+"""Uniqueness holds under racing transactions on separate connections (PostgreSQL row locks and
+constraints), not only under the checks a single request makes."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from dropcopy_admin import errors
+from dropcopy_admin.choices import Environment, GatewayType, Role
+from dropcopy_admin.models import DropCopyGroup, Membership, SourceSession
+from dropcopy_admin.services.groups import group_create
+from dropcopy_admin.services.memberships import membership_request
+from dropcopy_admin.services.source_sessions import source_session_create
+from tests import factories
+
+RACERS = 6
+
+
+def race(work, racers: int = RACERS) -> list:
+    """Run ``work()`` in ``racers`` threads released together; return each outcome (result or DomainError)."""
+    barrier = threading.Barrier(racers)
+    outcomes: list = [None] * racers
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait()
+            outcomes[index] = work()
+        except errors.DomainError as error:
+            outcomes[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return outcomes
+
+
+def codes(outcomes) -> list[str]:
+    return sorted(outcome.code for outcome in outcomes if isinstance(outcome, errors.DomainError))
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_racing_group_creations_with_one_name_leave_one_open_group():
+    user = factories.UserFactory(role=Role.ACCOUNT_MANAGER)
+    entity = factories.EntityFactory()
+    system = factories.FrontEndSystemFactory(entity=entity)
+
+    outcomes = race(
+        lambda: group_create(
+            actor=user,
+            entity=entity,
+            name="Risk desk",
+            venue=factories.venue("CME"),
+            environment=Environment.PRODUCTION,
+            front_end_system=system,
+        )
+    )
+
+    assert DropCopyGroup.objects.filter(entity=entity, name__iexact="risk desk").count() == 1
+    assert codes(outcomes) == ["already_exists"] * (RACERS - 1)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_racing_requests_for_one_session_leave_one_live_membership():
+    user = factories.UserFactory(role=Role.ACCOUNT_MANAGER)
+    group = factories.GroupFactory()
+    session = factories.SourceSessionFactory(gfid__entity=group.entity)
+
+    outcomes = race(lambda: membership_request(actor=user, group=group, source_session=session))
+
+    assert Membership.objects.filter(group=group, source_session=session).count() == 1
+    assert codes(outcomes) == ["duplicate_membership"] * (RACERS - 1)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_racing_registrations_of_one_sender_comp_id_store_it_once():
+    user = factories.UserFactory(role=Role.ACCOUNT_MANAGER)
+    gfid = factories.GfidFactory()
+
+    outcomes = race(
+        lambda: source_session_create(
+            actor=user,
+            sender_comp_id=f"AAA{gfid.code}N",
+            venue=gfid.venue,
+            environment=Environment.PRODUCTION,
+            gateway_type=GatewayType.MSGW,
+            gfid=gfid,
+        )
+    )
+
+    assert SourceSession.objects.filter(sender_comp_id=f"AAA{gfid.code}N").count() == 1
+    assert codes(outcomes) == ["already_exists"] * (RACERS - 1)
