@@ -75,3 +75,18 @@ def clearing_api(clearing_user):
 @pytest.fixture
 def finance_api(finance_user):
     return _client_for(finance_user)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Run tests on real transactions last.
+
+    Their database is flushed after each of them; ``serialized_rollback`` restores the reference
+    data at the start of the next such test, but not for an ordinary test that would follow.
+    """
+
+    def uses_real_transactions(item) -> bool:
+        marker = item.get_closest_marker("django_db")
+        return marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
+
+    items.sort(key=lambda item: bool(uses_real_transactions(item)))

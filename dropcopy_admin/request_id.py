@@ -31,7 +31,8 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         offered = request.headers.get(REQUEST_ID_HEADER, "")
-        request_id = offered if _ACCEPTABLE.match(offered) else new_request_id()
+        # fullmatch: ``$`` would let a trailing newline through, and echoing it back is a 500.
+        request_id = offered if _ACCEPTABLE.fullmatch(offered) else new_request_id()
         request.request_id = request_id
         token = current_request_id.set(request_id)
         try:

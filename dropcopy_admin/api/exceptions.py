@@ -56,6 +56,8 @@ def api_exception_handler(exc, context):
         }
     else:
         body = {"code": code, "detail": str(exc.detail)}
+        if code == "invalid":  # malformed JSON: every 400 invalid names what is at fault
+            body["errors"] = {"non_field_errors": [str(exc.detail)]}
     if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
         response.status_code = 401
         response["WWW-Authenticate"] = 'Token realm="api"'

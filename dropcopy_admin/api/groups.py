@@ -20,6 +20,7 @@ from dropcopy_admin.models import (
     FrontEndSystem,
     Membership,
     SourceSession,
+    TargetSession,
 )
 from dropcopy_admin.services import groups, memberships
 
@@ -32,6 +33,7 @@ from .common import (
     VisibleViewSet,
     reject_unchangeable,
 )
+from .registry import StrictBooleanFilter, visible_choices
 
 
 class GroupSerializer(VenueFirstMixin, serializers.ModelSerializer):
@@ -70,6 +72,8 @@ class GroupSerializer(VenueFirstMixin, serializers.ModelSerializer):
             "closed_at",
         ]
         read_only_fields = ["status", "closed_at"]
+        # A taken name is 409 already_exists (from the service, R3), not a 400 from DRF.
+        validators = []
 
 
 class GroupUpdateSerializer(serializers.ModelSerializer):
@@ -82,6 +86,7 @@ class GroupUpdateSerializer(serializers.ModelSerializer):
     class Meta:
         model = DropCopyGroup
         fields = ["name", "message_filters", "front_end_system"]
+        validators = []
 
 
 class GroupCloseSerializer(serializers.Serializer):
@@ -89,9 +94,11 @@ class GroupCloseSerializer(serializers.Serializer):
 
 
 class GroupFilter(django_filters.FilterSet):
+    entity = django_filters.ModelChoiceFilter(queryset=visible_choices(Entity))
     venue = django_filters.ChoiceFilter(choices=VenueCode.choices)
     environment = django_filters.ChoiceFilter(choices=Environment.choices)
     status = django_filters.ChoiceFilter(choices=GroupStatus.choices)
+    front_end_system = django_filters.ModelChoiceFilter(queryset=visible_choices(FrontEndSystem))
 
     class Meta:
         model = DropCopyGroup
@@ -113,6 +120,9 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleView
     serializer_class = GroupSerializer
     filterset_class = GroupFilter
 
+    def get_queryset(self):
+        return super().get_queryset().select_related("venue")
+
     @extend_schema(
         responses={
             201: GroupSerializer,
@@ -122,6 +132,7 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleView
         }
     )
     def create(self, request):
+        groups.group_require_writer(request.user)
         data = self.validated(GroupSerializer)
         data.pop("confirmed_monthly_fee", None)  # enforced with the fee preview (R13)
         if "entity" not in data:
@@ -137,6 +148,7 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleView
     )
     def partial_update(self, request, pk=None):
         group = self.get_object()
+        groups.group_require_writer(request.user, group=group)
         if isinstance(request.data, dict) and request.data.get("venue") is not None:
             VenueField().to_internal_value(request.data["venue"])
         reject_unchangeable(request.data, _UNCHANGEABLE_GROUP_FIELDS)
@@ -151,6 +163,7 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleView
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         group = self.get_object()
+        groups.group_require_writer(request.user, group=group)
         data = self.validated(GroupCloseSerializer)
         group = groups.group_close(actor=request.user, group=group, at=data.get("at"))
         return Response(GroupSerializer(group).data)
@@ -175,6 +188,8 @@ class MembershipSerializer(serializers.ModelSerializer):
             "decided_at",
             "reason",
         ]
+        # A second live membership is 409 duplicate_membership (from the service), not a 400 from DRF.
+        validators = []
         read_only_fields = [
             "status",
             "auto_approved",
@@ -189,6 +204,10 @@ class MembershipSerializer(serializers.ModelSerializer):
 
 class MembershipFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=MembershipStatus.choices)
+    auto_approved = StrictBooleanFilter()
+    group = django_filters.ModelChoiceFilter(queryset=visible_choices(DropCopyGroup))
+    source_session = django_filters.ModelChoiceFilter(queryset=visible_choices(SourceSession))
+    target = django_filters.ModelChoiceFilter(queryset=visible_choices(TargetSession))
 
     class Meta:
         model = Membership
@@ -218,6 +237,7 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Visibl
         }
     )
     def create(self, request):
+        memberships.membership_require_requester(request.user)
         reject_named_target(request.data)
         data = self.validated(MembershipSerializer)
         membership = memberships.membership_request(actor=request.user, **data)
@@ -232,5 +252,6 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Visibl
         }
     )
     def destroy(self, request, pk=None):
-        membership = memberships.membership_end(actor=request.user, membership=self.get_object())
+        membership = self.get_object()
+        membership = memberships.membership_end(actor=request.user, membership=membership)
         return Response(MembershipSerializer(membership).data)

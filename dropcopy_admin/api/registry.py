@@ -1,6 +1,8 @@
 """Users, tokens, entities, clearing firms, GFIDs and the gateways (reference data)."""
 
 import django_filters
+from django import forms
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.permissions import AllowAny
@@ -16,7 +18,9 @@ from dropcopy_admin.models import (
     SegmentGateway,
     User,
 )
+from dropcopy_admin.selectors.visibility import visible
 from dropcopy_admin.services import registry, users
+from dropcopy_admin.services.common import require_account_manager
 
 from .common import (
     ErrorSerializer,
@@ -25,6 +29,42 @@ from .common import (
     VisibleIdField,
     VisibleViewSet,
 )
+
+# --- shared by the registry's endpoints -----------------------------------------------------
+
+
+class _StrictBooleanField(forms.Field):
+    """``true``/``false`` (or ``1``/``0``); anything else is a malformed filter value, not "no filter"."""
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        lowered = str(value).strip().lower()
+        if lowered in ("true", "1"):
+            return True
+        if lowered in ("false", "0"):
+            return False
+        raise forms.ValidationError("Use true or false.", code="invalid")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = _StrictBooleanField
+
+
+def visible_choices(model):
+    """A filter's choices: the rows the caller may see, so an invisible id reads like a missing one."""
+
+    def choices(request):
+        rows = visible(getattr(request, "user", None), model) if request is not None else None
+        return rows if rows is not None else model._default_manager.none()
+
+    return choices
+
+
+def account_managers_only(request, *, doing: str) -> None:
+    """Registry writes are the account managers'; other roles get 403 before their body is read."""
+    require_account_manager(request.user, doing=doing)
+
 
 # --- auth -----------------------------------------------------------------------------------
 
@@ -79,6 +119,8 @@ class UserSerializer(serializers.ModelSerializer):
             "clearing_firm",
             "entity",
         ]
+        # A taken username is 409 already_exists (from the service), not a 400 from DRF.
+        extra_kwargs = {"username": {"validators": [UnicodeUsernameValidator()]}}
 
 
 class UserFilter(django_filters.FilterSet):
@@ -118,11 +160,13 @@ class ClearingFirmViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Visi
     filterset_fields = ["code"]
 
     def create(self, request):
+        account_managers_only(request, doing="register clearing firms")
         firm = registry.clearing_firm_create(actor=request.user, **self.validated(ClearingFirmSerializer))
         return Response(ClearingFirmSerializer(firm).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
         firm = self.get_object()
+        account_managers_only(request, doing="change clearing firms")
         changes = self.validated(ClearingFirmSerializer, partial=True, instance=firm)
         firm = registry.clearing_firm_update(actor=request.user, firm=firm, **changes)
         return Response(ClearingFirmSerializer(firm).data)
@@ -151,17 +195,28 @@ class EntitySerializer(serializers.ModelSerializer):
         return data
 
 
+class EntityFilter(django_filters.FilterSet):
+    self_service = StrictBooleanFilter()
+    clearing_firm = django_filters.ModelChoiceFilter(queryset=visible_choices(ClearingFirm))
+
+    class Meta:
+        model = Entity
+        fields = ["code", "self_service", "clearing_firm"]
+
+
 class EntityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewSet):
     model = Entity
     serializer_class = EntitySerializer
-    filterset_fields = ["code", "self_service", "clearing_firm"]
+    filterset_class = EntityFilter
 
     def create(self, request):
+        account_managers_only(request, doing="register entities")
         entity = registry.entity_create(actor=request.user, **self.validated(EntitySerializer))
         return Response(EntitySerializer(entity).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
         entity = self.get_object()
+        account_managers_only(request, doing="change entities")
         changes = self.validated(EntitySerializer, partial=True, instance=entity)
         entity = registry.entity_update(actor=request.user, entity=entity, **changes)
         return Response(EntitySerializer(entity).data)
@@ -179,10 +234,15 @@ class GfidSerializer(VenueFirstMixin, serializers.ModelSerializer):
     class Meta:
         model = Gfid
         fields = ["id", "code", "venue", "entity", "clearing_firm", "admin_control"]
+        # A code taken on its venue is 409 already_exists (from the service), not a 400 from DRF.
+        validators = []
 
 
 class GfidFilter(django_filters.FilterSet):
     venue = django_filters.ChoiceFilter(choices=VenueCode.choices)
+    entity = django_filters.ModelChoiceFilter(queryset=visible_choices(Entity))
+    clearing_firm = django_filters.ModelChoiceFilter(queryset=visible_choices(ClearingFirm))
+    admin_control = StrictBooleanFilter()
 
     class Meta:
         model = Gfid
@@ -194,12 +254,17 @@ class GfidViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewS
     serializer_class = GfidSerializer
     filterset_class = GfidFilter
 
+    def get_queryset(self):
+        return super().get_queryset().select_related("venue")
+
     def create(self, request):
+        account_managers_only(request, doing="register GFIDs")
         gfid = registry.gfid_create(actor=request.user, **self.validated(GfidSerializer))
         return Response(GfidSerializer(gfid).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
         gfid = self.get_object()
+        account_managers_only(request, doing="change GFIDs")
         changes = self.validated(GfidSerializer, partial=True, instance=gfid)
         gfid = registry.gfid_update(actor=request.user, gfid=gfid, **changes)
         return Response(GfidSerializer(gfid).data)
@@ -233,6 +298,9 @@ class CgwGatewayViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Visibl
     filterset_class = CgwGatewayFilter
     http_method_names = ["get", "head", "options"]
 
+    def get_queryset(self):
+        return super().get_queryset().select_related("venue")
+
 
 class SegmentGatewaySerializer(serializers.ModelSerializer):
     venue = VenueField(read_only=True)
@@ -260,3 +328,6 @@ class SegmentGatewayViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Vi
     serializer_class = SegmentGatewaySerializer
     filterset_class = SegmentGatewayFilter
     http_method_names = ["get", "head", "options"]
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("venue")

@@ -1,5 +1,7 @@
 """Source sessions (and their CSV import) and front-end systems."""
 
+from collections.abc import Mapping
+
 import django_filters
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
@@ -28,11 +30,13 @@ from .common import (
     VisibleIdField,
     VisibleViewSet,
 )
+from .registry import account_managers_only, visible_choices
 
 
 class SourceSessionSerializer(VenueFirstMixin, serializers.ModelSerializer):
     venue = VenueField()
-    sender_comp_id = serializers.CharField(max_length=32)
+    # No max_length: a SenderCompID of the wrong length is sender_comp_id_mismatch (R5), however long.
+    sender_comp_id = serializers.CharField()
     environment = serializers.ChoiceField(choices=Environment.choices)
     gateway_type = serializers.ChoiceField(choices=GatewayType.choices)
     cgw_gateway = VisibleIdField(CgwGateway, required=False, allow_null=True)
@@ -56,12 +60,26 @@ class SourceSessionSerializer(VenueFirstMixin, serializers.ModelSerializer):
             "gfid",
             "clearing_firm",
         ]
+        # A SenderCompID taken in its environment is 409 already_exists (from the service).
+        validators = []
+
+    def to_internal_value(self, data):
+        # On PATCH without a venue, the session's venue decides the gateway type (R1) — still
+        # before any gateway-specific field is looked at.
+        if self.instance is not None and isinstance(data, Mapping) and "venue" not in data:
+            gateway_type = data.get("gateway_type")
+            venue = self.instance.venue
+            if isinstance(gateway_type, str) and gateway_type in GatewayType.values and not venue.offers(gateway_type):
+                raise errors.gateway_type_not_supported(venue.code, gateway_type)
+        return super().to_internal_value(data)
 
 
 class SourceSessionFilter(django_filters.FilterSet):
     venue = django_filters.ChoiceFilter(choices=VenueCode.choices)
     environment = django_filters.ChoiceFilter(choices=Environment.choices)
     gateway_type = django_filters.ChoiceFilter(choices=GatewayType.choices)
+    gfid = django_filters.ModelChoiceFilter(queryset=visible_choices(Gfid))
+    clearing_firm = django_filters.ModelChoiceFilter(queryset=visible_choices(ClearingFirm))
 
     class Meta:
         model = SourceSession
@@ -96,7 +114,11 @@ class SourceSessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Vis
     serializer_class = SourceSessionSerializer
     filterset_class = SourceSessionFilter
 
+    def get_queryset(self):
+        return super().get_queryset().select_related("venue")
+
     def create(self, request):
+        account_managers_only(request, doing="register source sessions")
         data = self.validated(SourceSessionSerializer)
         data.setdefault("clearing_firm", source_sessions.GFID_DEFAULT)
         session = source_sessions.source_session_create(actor=request.user, **data)
@@ -104,6 +126,7 @@ class SourceSessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Vis
 
     def partial_update(self, request, pk=None):
         session = self.get_object()
+        account_managers_only(request, doing="change source sessions")
         changes = self.validated(SourceSessionSerializer, partial=True, instance=session)
         session = source_sessions.source_session_update(actor=request.user, session=session, **changes)
         return Response(SourceSessionSerializer(session).data)
@@ -123,7 +146,7 @@ class SourceSessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Vis
         parser_classes=[MultiPartParser],
     )
     def import_csv(self, request):
-        self.visible_rows()
+        account_managers_only(request, doing="import source sessions")
         upload = self.validated(ImportRequestSerializer)["file"]
         if upload.size > settings.DROPCOPY["SOURCE_SESSION_IMPORT_MAX_BYTES"]:
             raise errors.InvalidInput.field("file", "The file is larger than the import accepts.")
@@ -142,12 +165,23 @@ class FrontEndSystemSerializer(serializers.ModelSerializer):
     class Meta:
         model = FrontEndSystem
         fields = ["id", "entity", "name", "version", "vendor"]
+        # A system registered twice is 409 already_exists (from the service), and DRF's unique
+        # validator would also make ``entity`` required, which it is not.
+        validators = []
+
+
+class FrontEndSystemFilter(django_filters.FilterSet):
+    entity = django_filters.ModelChoiceFilter(queryset=visible_choices(Entity))
+
+    class Meta:
+        model = FrontEndSystem
+        fields = ["entity", "vendor", "name"]
 
 
 class FrontEndSystemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewSet):
     model = FrontEndSystem
     serializer_class = FrontEndSystemSerializer
-    filterset_fields = ["entity", "vendor", "name"]
+    filterset_class = FrontEndSystemFilter
 
     def create(self, request):
         data = self.validated(FrontEndSystemSerializer)

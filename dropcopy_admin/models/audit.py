@@ -3,6 +3,16 @@
 from django.conf import settings
 from django.db import models
 
+# The API names objects by their model's name in lower case, except where the contract says
+# otherwise (api-contract.md, ``audit/``: ``group``, ``target``).
+_OBJECT_TYPE_NAMES = {"dropcopygroup": "group", "targetsession": "target"}
+
+
+def audit_object_type(instance_or_model) -> str:
+    """The ``object_type`` under which the trail records ``instance_or_model``."""
+    name = instance_or_model._meta.model_name
+    return _OBJECT_TYPE_NAMES.get(name, name)
+
 
 class AuditEvent(models.Model):
     actor = models.CharField(max_length=160, help_text="A username, or system:<task> for scheduled work")

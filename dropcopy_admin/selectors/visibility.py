@@ -23,6 +23,7 @@ from dropcopy_admin.models import (
     User,
     Venue,
 )
+from dropcopy_admin.models.audit import audit_object_type
 
 REFERENCE_MODELS = (Venue, CgwGateway, SegmentGateway)
 BILLING_OBJECT_TYPES = ("tariff", "billingrun", "billingline", "adjustment")
@@ -130,7 +131,7 @@ def visible_audit_events(user) -> models.QuerySet | None:
     for model in AUDITED_DOMAIN_MODELS:
         rows = visible(user, model)
         if rows is not None:
-            readable |= models.Q(object_type=model._meta.model_name, object_id__in=rows.values("pk"))
+            readable |= models.Q(object_type=audit_object_type(model), object_id__in=rows.values("pk"))
     return events.filter(readable)
 
 

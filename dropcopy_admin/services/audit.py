@@ -9,6 +9,7 @@ from django.db import models
 
 from dropcopy_admin import clock
 from dropcopy_admin.models import AuditEvent, User
+from dropcopy_admin.models.audit import audit_object_type
 from dropcopy_admin.request_id import get_request_id
 
 
@@ -46,7 +47,7 @@ def snapshot(instance: models.Model) -> dict:
 
 
 def object_type_of(instance_or_model) -> str:
-    return instance_or_model._meta.model_name
+    return audit_object_type(instance_or_model)
 
 
 def _build_event(

@@ -1,6 +1,7 @@
 """Drop Copy groups (R2–R4): create, edit, close — closed, never deleted."""
 
 import datetime as dt
+import re
 
 from django.db import transaction
 
@@ -11,6 +12,7 @@ from dropcopy_admin.choices import (
     GroupStatus,
     MembershipStatus,
     MessageFilter,
+    Role,
     TargetStatus,
 )
 from dropcopy_admin.models import (
@@ -28,6 +30,18 @@ from .audit import Actor, audit_record, snapshot
 from .common import require_client_may_write, update_fields
 
 
+def group_require_writer(actor: Actor, *, group: DropCopyGroup | None = None) -> None:
+    """Refuse, before any input is read, a caller who may not write groups (or this group).
+
+    Account managers and client administrators write groups; clearing firms and finance only read
+    them. A client writes only its own entity's groups, when that entity may self-serve (R3a).
+    """
+    if isinstance(actor, User) and actor.effective_role not in (Role.ACCOUNT_MANAGER, Role.CLIENT):
+        raise errors.PermissionDenied("Your role may read groups but not change them.")
+    if group is not None:
+        require_client_may_write(actor, entity=group.entity, venue_code=group.venue_id)
+
+
 def normalize_message_filters(filters) -> list[str]:
     """The filters in canonical order; ``fills`` and ``trade_busts`` are always included."""
     if filters is None:
@@ -41,10 +55,15 @@ def normalize_message_filters(filters) -> list[str]:
     return [value for value in MessageFilter.values if value in chosen]
 
 
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _check_name(name: str) -> str:
     name = name.strip()
     if not name:
         raise errors.InvalidInput.field("name", "This field may not be blank.")
+    if _CONTROL_CHARACTERS.search(name):
+        raise errors.InvalidInput.field("name", "A name may not contain control characters.")
     return name
 
 

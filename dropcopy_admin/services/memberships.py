@@ -6,7 +6,7 @@ Decisions on pending requests (R8) live in ``entitlements``.
 from django.db import IntegrityError, transaction
 
 from dropcopy_admin import clock, errors
-from dropcopy_admin.choices import LIVE_MEMBERSHIP_STATUSES, MembershipStatus
+from dropcopy_admin.choices import LIVE_MEMBERSHIP_STATUSES, MembershipStatus, Role
 from dropcopy_admin.models import DropCopyGroup, Membership, SourceSession, User
 
 from .audit import Actor, audit_record, snapshot
@@ -27,12 +27,14 @@ def check_session_fits_group(*, group: DropCopyGroup, session: SourceSession) ->
         )
 
 
-def _require_may_request(actor: Actor, group: DropCopyGroup) -> None:
-    if isinstance(actor, User) and actor.effective_role not in (
-        "account_manager",
-        "client",
-    ):
+def membership_require_requester(actor: Actor) -> None:
+    """Refuse, before any input is read, a role that never requests, withdraws or removes sessions."""
+    if isinstance(actor, User) and actor.effective_role not in (Role.ACCOUNT_MANAGER, Role.CLIENT):
         raise errors.PermissionDenied("Only the group's entity or an account manager requests sessions.")
+
+
+def _require_may_request(actor: Actor, group: DropCopyGroup) -> None:
+    membership_require_requester(actor)
     require_client_may_write(actor, entity=group.entity, venue_code=group.venue_id)
 
 

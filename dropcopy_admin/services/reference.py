@@ -1,13 +1,14 @@
 """Looking up the reference data that requests name by code."""
 
 from dropcopy_admin import errors
-from dropcopy_admin.choices import Environment, GatewayType
+from dropcopy_admin.choices import Environment, GatewayType, VenueCode
 from dropcopy_admin.models import Venue
 
 
 def venue_get(*, code) -> Venue:
     """The venue with ``code``; anything else is ``venue_not_supported`` (R1)."""
-    venue = Venue.objects.filter(pk=code).first() if isinstance(code, str) else None
+    # Only a known code reaches the database (a NUL byte in a query would be a 500 on PostgreSQL).
+    venue = Venue.objects.filter(pk=code).first() if code in VenueCode.values else None
     if venue is None:
         raise errors.venue_not_supported(code)
     return venue

@@ -203,9 +203,10 @@ def _load_lookups(rows: list[tuple[int, list[str]]]) -> _Lookups:
         )
         or [()] * 7
     )
-    gfid_codes = {code.strip() for code in columns[5]}
-    firm_codes = {code.strip() for code in columns[6] if code.strip()}
-    sender_comp_ids = {code.strip() for code in columns[0]}
+    # A NUL byte cannot reach PostgreSQL; such a value matches nothing and its row is reported.
+    gfid_codes = {code.strip() for code in columns[5] if "\x00" not in code}
+    firm_codes = {code.strip() for code in columns[6] if code.strip() and "\x00" not in code}
+    sender_comp_ids = {code.strip() for code in columns[0] if "\x00" not in code}
     return _Lookups(
         venues={venue.pk: venue for venue in Venue.objects.all()},
         cgw_gateways={(g.venue_id, g.environment, g.code): g for g in CgwGateway.objects.all()},

@@ -1,0 +1,135 @@
+# Drop Copy Manager — `make run` starts the product, `make test` runs the test suite.
+# Every target may be run again at any time: each does only what is missing.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.ONESHELL:
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+REQUIREMENTS_STAMP := $(VENV)/.requirements.sha256
+ADDRESS ?= 127.0.0.1:8000
+TEST_DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/dropcopy)
+DEMO_USERS := am client clearing finance
+DEMO_PASSWORD := dropcopy-demo
+PYTEST_ARGS ?=
+NAME ?=
+
+# Checks the PostgreSQL server of $DATABASE_URL answers and that its role may create databases
+# (pytest-django and the benchmark create theirs); grants CREATEDB as the superuser if needed.
+define POSTGRES_CHECK
+import os, sys
+from urllib.parse import urlsplit, urlunsplit
+import psycopg
+url = os.environ["DATABASE_URL"]
+parts = urlsplit(url)
+server = urlunsplit(parts._replace(path="/postgres"))
+try:
+    with psycopg.connect(server, connect_timeout=5) as conn:
+        role, may_create = conn.execute(
+            "SELECT rolname, rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user"
+        ).fetchone()
+except psycopg.OperationalError as exc:
+    sys.exit(
+        f"PostgreSQL is not reachable at {parts.hostname}:{parts.port or 5432} ({url}).\n"
+        f"  {str(exc).strip().splitlines()[0]}\n"
+        "Start it, for example with\n"
+        "  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start\n"
+        "(.ci/run starts PostgreSQL and Redis when they are down), or point DATABASE_URL at a running server."
+    )
+if not may_create:
+    superuser = urlunsplit(parts._replace(netloc=f"postgres@{parts.hostname}:{parts.port or 5432}", path="/postgres"))
+    try:
+        with psycopg.connect(superuser, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'ALTER ROLE "{role}" CREATEDB')
+    except psycopg.Error as exc:
+        sys.exit(f'Role "{role}" may not create databases; as a superuser run: ALTER ROLE "{role}" CREATEDB;\n  {exc}')
+    print(f'Granted CREATEDB to role "{role}".')
+endef
+export POSTGRES_CHECK
+
+.PHONY: help venv run test lint bench check-deploy postgres-check
+
+help:
+	@echo "make run           start the product on http://$(ADDRESS)/ (SQLite unless DATABASE_URL is set)"
+	echo "make test          run the test suite on PostgreSQL (DATABASE_URL, default $(TEST_DATABASE_URL))"
+	echo "make lint          ruff check and ruff format --check"
+	echo "make bench         run every benchmark; make bench NAME=import runs one"
+	echo "make check-deploy  Django's deployment checks on the production settings"
+
+# The virtualenv, with requirements.txt installed again only when its content changed.
+venv:
+	@if [ ! -x $(BIN)/python ]; then
+	  echo "Creating $(VENV) with $(PYTHON)"
+	  $(PYTHON) -m venv $(VENV)
+	fi
+	wanted=$$(sha256sum requirements.txt | cut -d' ' -f1)
+	if [ "$$(cat $(REQUIREMENTS_STAMP) 2>/dev/null)" != "$$wanted" ]; then
+	  echo "Installing requirements.txt into $(VENV)"
+	  $(BIN)/python -m pip install --quiet --upgrade pip
+	  $(BIN)/python -m pip install --quiet -r requirements.txt
+	  echo "$$wanted" > $(REQUIREMENTS_STAMP)
+	fi
+
+run: venv
+	@export DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-dropcopy_admin.settings.local}
+	if [ -z "$${DATABASE_URL:-}" ]; then
+	  echo "Database: embedded SQLite under var/ (set DATABASE_URL for PostgreSQL)"
+	fi
+	$(MANAGE) migrate --noinput
+	$(MANAGE) seed_demo
+	background=()
+	stop_background() {
+	  for pid in "$${background[@]}"; do kill "$$pid" 2>/dev/null || true; done
+	  wait 2>/dev/null || true
+	}
+	trap stop_background EXIT
+	trap 'exit 130' INT TERM
+	if [ -n "$${DATABASE_URL:-}" ] && [ -n "$${CELERY_BROKER_URL:-}" ]; then
+	  echo "Tasks: Celery worker and beat on $${CELERY_BROKER_URL}"
+	  $(BIN)/celery -A dropcopy_admin worker --loglevel INFO & background+=($$!)
+	  $(BIN)/celery -A dropcopy_admin beat --loglevel INFO & background+=($$!)
+	else
+	  echo "Tasks: run in-process (set DATABASE_URL and CELERY_BROKER_URL for a Celery worker and beat)"
+	fi
+	# --- drop copy gateway ------------------------------------------------------------------
+	# `manage.py run_gateway` arrives with a later issue; it is started here once it exists.
+	if $(MANAGE) help run_gateway >/dev/null 2>&1; then
+	  echo "Drop copy gateway: manage.py run_gateway"
+	  $(MANAGE) run_gateway & background+=($$!)
+	fi
+	# ----------------------------------------------------------------------------------------
+	echo
+	echo "Drop Copy Manager on http://$(ADDRESS)/"
+	echo "  admin  http://$(ADDRESS)/admin/"
+	echo "  API    http://$(ADDRESS)/api/v1/"
+	echo "  docs   http://$(ADDRESS)/api/v1/docs/"
+	echo "Demo logins (password $(DEMO_PASSWORD)): $(DEMO_USERS)"
+	echo
+	$(MANAGE) runserver $(ADDRESS)
+
+postgres-check: venv
+	@DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -c "$$POSTGRES_CHECK"
+
+test: postgres-check
+	@export DATABASE_URL=$(TEST_DATABASE_URL)
+	# Plain pytest: the integration tests share one Redis broker and a real Celery worker, which
+	# parallel pytest-xdist workers would contend for.
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv
+	@$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: postgres-check
+	@DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m bench.run $(NAME)
+
+check-deploy: venv
+	@DJANGO_SETTINGS_MODULE=dropcopy_admin.settings.production \
+	DJANGO_SECRET_KEY=$$($(BIN)/python -c "import secrets; print(secrets.token_urlsafe(64))") \
+	DJANGO_ALLOWED_HOSTS=example.com \
+	DATABASE_URL=postgres://dropcopy:unused@db.example.com:5432/dropcopy \
+	$(MANAGE) check --deploy --fail-level WARNING

@@ -1,0 +1,52 @@
+"""Reference data (R1, R7): venues are fixed; gateways and port ranges are edited with an audit row.
+
+Editing a gateway or a port range later does not move live targets (R7).
+"""
+
+from django.contrib import admin
+
+from dropcopy_admin.models import CgwGateway, PortRange, SegmentGateway, Venue
+
+from .base import AuditedModelAdmin, ReadOnlyModelAdmin
+
+
+@admin.register(Venue)
+class VenueAdmin(ReadOnlyModelAdmin):
+    """The three venues of R1; any other is refused, so none is added here."""
+
+    list_display = ["code", "name", "offers_cgw", "offers_msgw", "gfid_length", "clearing_firm_required"]
+
+
+class _KeyedOnceCreated(AuditedModelAdmin):
+    """The fields that identify the row are fixed once it exists; its addresses may change."""
+
+    identity_fields: tuple[str, ...] = ()
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.identity_fields if obj is not None else ()
+
+
+@admin.register(CgwGateway)
+class CgwGatewayAdmin(_KeyedOnceCreated):
+    identity_fields = ("venue", "environment", "code")
+    list_display = ["code", "venue", "environment", "primary_ip", "backup_ip"]
+    list_select_related = ["venue"]
+    list_filter = ["venue", "environment"]
+    search_fields = ["code", "primary_ip", "backup_ip"]
+    ordering = ["environment", "venue", "code"]
+
+
+@admin.register(SegmentGateway)
+class SegmentGatewayAdmin(_KeyedOnceCreated):
+    identity_fields = ("venue", "environment", "market_segment")
+    list_display = ["market_segment", "venue", "environment", "primary_ip", "backup_ip"]
+    list_select_related = ["venue"]
+    list_filter = ["venue", "environment"]
+    search_fields = ["=market_segment", "primary_ip", "backup_ip"]
+    ordering = ["environment", "venue", "market_segment"]
+
+
+@admin.register(PortRange)
+class PortRangeAdmin(_KeyedOnceCreated):
+    identity_fields = ("environment",)
+    list_display = ["environment", "first_port", "last_port"]
