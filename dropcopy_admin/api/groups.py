@@ -33,7 +33,7 @@ from .common import (
     VisibleViewSet,
     reject_unchangeable,
 )
-from .registry import StrictBooleanFilter, visible_choices
+from .filters import StrictBooleanFilter, visible_choices
 
 
 class GroupSerializer(VenueFirstMixin, serializers.ModelSerializer):

@@ -1,7 +1,6 @@
 """Users, tokens, entities, clearing firms, GFIDs and the gateways (reference data)."""
 
 import django_filters
-from django import forms
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
@@ -18,7 +17,6 @@ from dropcopy_admin.models import (
     SegmentGateway,
     User,
 )
-from dropcopy_admin.selectors.visibility import visible
 from dropcopy_admin.services import registry, users
 from dropcopy_admin.services.common import require_account_manager
 
@@ -29,42 +27,7 @@ from .common import (
     VisibleIdField,
     VisibleViewSet,
 )
-
-# --- shared by the registry's endpoints -----------------------------------------------------
-
-
-class _StrictBooleanField(forms.Field):
-    """``true``/``false`` (or ``1``/``0``); anything else is a malformed filter value, not "no filter"."""
-
-    def to_python(self, value):
-        if value in (None, ""):
-            return None
-        lowered = str(value).strip().lower()
-        if lowered in ("true", "1"):
-            return True
-        if lowered in ("false", "0"):
-            return False
-        raise forms.ValidationError("Use true or false.", code="invalid")
-
-
-class StrictBooleanFilter(django_filters.BooleanFilter):
-    field_class = _StrictBooleanField
-
-
-def visible_choices(model):
-    """A filter's choices: the rows the caller may see, so an invisible id reads like a missing one."""
-
-    def choices(request):
-        rows = visible(getattr(request, "user", None), model) if request is not None else None
-        return rows if rows is not None else model._default_manager.none()
-
-    return choices
-
-
-def account_managers_only(request, *, doing: str) -> None:
-    """Registry writes are the account managers'; other roles get 403 before their body is read."""
-    require_account_manager(request.user, doing=doing)
-
+from .filters import StrictBooleanFilter, visible_choices
 
 # --- auth -----------------------------------------------------------------------------------
 
@@ -160,13 +123,13 @@ class ClearingFirmViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Visi
     filterset_fields = ["code"]
 
     def create(self, request):
-        account_managers_only(request, doing="register clearing firms")
+        require_account_manager(request.user, doing="register clearing firms")
         firm = registry.clearing_firm_create(actor=request.user, **self.validated(ClearingFirmSerializer))
         return Response(ClearingFirmSerializer(firm).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
         firm = self.get_object()
-        account_managers_only(request, doing="change clearing firms")
+        require_account_manager(request.user, doing="change clearing firms")
         changes = self.validated(ClearingFirmSerializer, partial=True, instance=firm)
         firm = registry.clearing_firm_update(actor=request.user, firm=firm, **changes)
         return Response(ClearingFirmSerializer(firm).data)
@@ -210,13 +173,13 @@ class EntityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleVie
     filterset_class = EntityFilter
 
     def create(self, request):
-        account_managers_only(request, doing="register entities")
+        require_account_manager(request.user, doing="register entities")
         entity = registry.entity_create(actor=request.user, **self.validated(EntitySerializer))
         return Response(EntitySerializer(entity).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
         entity = self.get_object()
-        account_managers_only(request, doing="change entities")
+        require_account_manager(request.user, doing="change entities")
         changes = self.validated(EntitySerializer, partial=True, instance=entity)
         entity = registry.entity_update(actor=request.user, entity=entity, **changes)
         return Response(EntitySerializer(entity).data)
@@ -258,13 +221,13 @@ class GfidViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewS
         return super().get_queryset().select_related("venue")
 
     def create(self, request):
-        account_managers_only(request, doing="register GFIDs")
+        require_account_manager(request.user, doing="register GFIDs")
         gfid = registry.gfid_create(actor=request.user, **self.validated(GfidSerializer))
         return Response(GfidSerializer(gfid).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
         gfid = self.get_object()
-        account_managers_only(request, doing="change GFIDs")
+        require_account_manager(request.user, doing="change GFIDs")
         changes = self.validated(GfidSerializer, partial=True, instance=gfid)
         gfid = registry.gfid_update(actor=request.user, gfid=gfid, **changes)
         return Response(GfidSerializer(gfid).data)

@@ -21,6 +21,7 @@ from dropcopy_admin.models import (
     SourceSession,
 )
 from dropcopy_admin.services import source_sessions
+from dropcopy_admin.services.common import require_account_manager
 from dropcopy_admin.services.front_end_systems import front_end_system_create
 
 from .common import (
@@ -30,7 +31,7 @@ from .common import (
     VisibleIdField,
     VisibleViewSet,
 )
-from .registry import account_managers_only, visible_choices
+from .filters import visible_choices
 
 
 class SourceSessionSerializer(VenueFirstMixin, serializers.ModelSerializer):
@@ -118,7 +119,7 @@ class SourceSessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Vis
         return super().get_queryset().select_related("venue")
 
     def create(self, request):
-        account_managers_only(request, doing="register source sessions")
+        require_account_manager(request.user, doing="register source sessions")
         data = self.validated(SourceSessionSerializer)
         data.setdefault("clearing_firm", source_sessions.GFID_DEFAULT)
         session = source_sessions.source_session_create(actor=request.user, **data)
@@ -126,7 +127,7 @@ class SourceSessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Vis
 
     def partial_update(self, request, pk=None):
         session = self.get_object()
-        account_managers_only(request, doing="change source sessions")
+        require_account_manager(request.user, doing="change source sessions")
         changes = self.validated(SourceSessionSerializer, partial=True, instance=session)
         session = source_sessions.source_session_update(actor=request.user, session=session, **changes)
         return Response(SourceSessionSerializer(session).data)
@@ -146,7 +147,7 @@ class SourceSessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Vis
         parser_classes=[MultiPartParser],
     )
     def import_csv(self, request):
-        account_managers_only(request, doing="import source sessions")
+        require_account_manager(request.user, doing="import source sessions")
         upload = self.validated(ImportRequestSerializer)["file"]
         if upload.size > settings.DROPCOPY["SOURCE_SESSION_IMPORT_MAX_BYTES"]:
             raise errors.InvalidInput.field("file", "The file is larger than the import accepts.")

@@ -1,6 +1,6 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.routers import SimpleRouter
+from rest_framework.routers import DefaultRouter
 
 from .audit import AuditEventViewSet
 from .groups import GroupViewSet, MembershipViewSet
@@ -15,7 +15,14 @@ from .registry import (
 )
 from .sessions import FrontEndSystemViewSet, SourceSessionViewSet
 
-router = SimpleRouter()
+
+class ApiRouter(DefaultRouter):
+    """Routes plus an API root at /api/v1/ listing them; no format suffixes (JSON only)."""
+
+    include_format_suffixes = False
+
+
+router = ApiRouter()
 router.register("users", UserViewSet, basename="user")
 router.register("entities", EntityViewSet, basename="entity")
 router.register("clearing-firms", ClearingFirmViewSet, basename="clearing-firm")

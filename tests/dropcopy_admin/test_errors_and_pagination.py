@@ -155,3 +155,20 @@ def test_the_first_and_last_pages_have_no_previous_and_next(am_api):
     last = am_api.get("/api/v1/clearing-firms/?page=2&page_size=1").json()
     assert first["previous"] is None
     assert last["next"] is None
+
+
+@pytest.mark.django_db
+def test_api_root_lists_the_resources_for_a_signed_in_user(client_api):
+    response = client_api.get("/api/v1/")
+
+    assert response.status_code == 200
+    assert {"groups", "memberships", "source-sessions", "audit"} <= set(response.json())
+    assert response.json()["groups"].startswith("http://testserver/api/v1/groups/")
+
+
+@pytest.mark.django_db
+def test_api_root_needs_credentials():
+    response = APIClient().get("/api/v1/")
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
