@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from dropcopy_admin.choices import MembershipStatus, MessageFilter
 from dropcopy_admin.models import DropCopyGroup, Membership
 from dropcopy_admin.services import groups, memberships
+from entitlements import services as entitlement_services
 
 from .base import (
     AuditedModelAdmin,
@@ -185,7 +186,7 @@ class MembershipForm(ServiceModelForm):
         fields = ["group", "source_session"]
 
     def create(self, actor, data):
-        return memberships.membership_request(actor=actor, **data)
+        return entitlement_services.membership_request(actor=actor, **data)
 
 
 @admin.register(Membership)

@@ -23,6 +23,7 @@ from dropcopy_admin.models import (
     TargetSession,
 )
 from dropcopy_admin.services import groups, memberships
+from entitlements import services as entitlement_services
 
 from .common import (
     AwareDateTimeField,
@@ -240,7 +241,7 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Visibl
         memberships.membership_require_requester(request.user)
         reject_named_target(request.data)
         data = self.validated(MembershipSerializer)
-        membership = memberships.membership_request(actor=request.user, **data)
+        membership = entitlement_services.membership_request(actor=request.user, **data)
         return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(

@@ -112,3 +112,15 @@ def audit_record_created(*, actor: Actor, instances: Iterable[models.Model], act
         ],
         batch_size=2000,
     )
+
+
+def audit_record_changes(*, actor: Actor, action: str, changes: Iterable[tuple[models.Model, dict]]) -> None:
+    """Record many changes with one bulk insert: ``(instance, its snapshot before the change)``."""
+    at = clock.now()
+    AuditEvent.objects.bulk_create(
+        [
+            _build_event(actor=actor, action=action, instance=instance, before=before, after=snapshot(instance), at=at)
+            for instance, before in changes
+        ],
+        batch_size=2000,
+    )

@@ -20,14 +20,14 @@ from dropcopy_admin.models import (
     Entity,
     FrontEndSystem,
     Membership,
-    TargetAddress,
     TargetSession,
     User,
     Venue,
 )
 
-from .audit import Actor, audit_record, snapshot
+from .audit import Actor, audit_record, audit_record_changes, snapshot
 from .common import require_client_may_write, update_fields
+from .targets import targets_close
 
 
 def group_require_writer(actor: Actor, *, group: DropCopyGroup | None = None) -> None:
@@ -190,22 +190,16 @@ def _end_memberships_of_closed_group(*, actor: Actor, group: DropCopyGroup, at: 
     memberships = list(
         Membership.objects.select_for_update().filter(group=group, status__in=list(_ENDING_ON_CLOSE)).order_by("pk")
     )
+    changes = []
     for membership in memberships:
-        before = snapshot(membership)
+        changes.append((membership, snapshot(membership)))
         membership.status = _ENDING_ON_CLOSE[membership.status]
         membership.target = None
         membership.ended_at = at
-        audit_record(actor=actor, action="end_on_group_close", instance=membership, before=before)
+    audit_record_changes(actor=actor, action="end_on_group_close", changes=changes)
     Membership.objects.bulk_update(memberships, ["status", "target", "ended_at"], batch_size=1000)
 
 
 def _close_targets_of_closed_group(*, actor: Actor, group: DropCopyGroup, at: dt.datetime) -> None:
-    targets = list(TargetSession.objects.select_for_update().filter(group=group).exclude(status=TargetStatus.CLOSED))
-    for target in targets:
-        before = snapshot(target)
-        target.status = TargetStatus.CLOSED
-        target.used = 0
-        target.closed_at = at
-        target.save(update_fields=["status", "used", "closed_at"])
-        audit_record(actor=actor, action="close", instance=target, before=before)
-    TargetAddress.objects.filter(target__in=targets).update(released=True)
+    targets = TargetSession.objects.select_for_update().filter(group=group).exclude(status=TargetStatus.CLOSED)
+    targets_close(actor=actor, targets=list(targets.order_by("pk")), at=at)

@@ -3,14 +3,15 @@
 Decisions on pending requests (R8) live in ``entitlements``.
 """
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from dropcopy_admin import clock, errors
-from dropcopy_admin.choices import LIVE_MEMBERSHIP_STATUSES, MembershipStatus, Role
+from dropcopy_admin.choices import MembershipStatus, Role
 from dropcopy_admin.models import DropCopyGroup, Membership, SourceSession, User
 
 from .audit import Actor, audit_record, snapshot
 from .common import require_client_may_write
+from .targets import targets_release
 
 
 def check_session_fits_group(*, group: DropCopyGroup, session: SourceSession) -> None:
@@ -33,7 +34,7 @@ def membership_require_requester(actor: Actor) -> None:
         raise errors.PermissionDenied("Only the group's entity or an account manager requests sessions.")
 
 
-def _require_may_request(actor: Actor, group: DropCopyGroup) -> None:
+def membership_require_may_request(actor: Actor, group: DropCopyGroup) -> None:
     membership_require_requester(actor)
     require_client_may_write(actor, entity=group.entity, venue_code=group.venue_id)
 
@@ -45,37 +46,6 @@ def _duplicate(session: SourceSession) -> errors.DomainError:
     )
 
 
-def membership_request(*, actor: Actor, group: DropCopyGroup, source_session: SourceSession) -> Membership:
-    """Request ``source_session`` for ``group``; the new membership is pending."""
-    _require_may_request(actor, group)
-    with transaction.atomic():
-        group = DropCopyGroup.objects.select_for_update().select_related("entity").get(pk=group.pk)
-        if not group.is_open:
-            raise errors.Conflict("This group is closed; no session can be added.", code="group_closed")
-        check_session_fits_group(group=group, session=source_session)
-        live = Membership.objects.filter(
-            group=group,
-            source_session=source_session,
-            status__in=LIVE_MEMBERSHIP_STATUSES,
-        )
-        if live.exists():
-            raise _duplicate(source_session)
-        membership = Membership(
-            group=group,
-            source_session=source_session,
-            status=MembershipStatus.PENDING,
-            requested_by=actor if isinstance(actor, User) else None,
-            requested_at=clock.now(),
-        )
-        try:
-            with transaction.atomic():
-                membership.save()
-        except IntegrityError as exc:
-            raise _duplicate(source_session) from exc
-        audit_record(actor=actor, action="request", instance=membership)
-    return membership
-
-
 _ENDING = {
     MembershipStatus.PENDING: (MembershipStatus.WITHDRAWN, "withdraw"),
     MembershipStatus.APPROVED: (MembershipStatus.REMOVED, "remove"),
@@ -84,13 +54,14 @@ _ENDING = {
 
 def membership_end(*, actor: Actor, membership: Membership) -> Membership:
     """Withdraw a pending request or remove an approved session (DELETE)."""
-    _require_may_request(actor, membership.group)
+    membership_require_may_request(actor, membership.group)
     with transaction.atomic():
         membership = Membership.objects.select_for_update().get(pk=membership.pk)
         if membership.status not in _ENDING:
             raise errors.invalid_transition(f"A {membership.status} membership can be neither withdrawn nor removed.")
         new_status, action = _ENDING[membership.status]
         before = snapshot(membership)
+        targets_release(memberships=[membership])
         membership.status = new_status
         membership.target = None
         membership.ended_at = clock.now()

@@ -167,7 +167,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic work lives here, where a reviewer sees it (later issues add their tasks).
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "expire-pending-requests": {"task": "entitlements.tasks.expire_pending_requests", "schedule": 3600.0},
+}
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {

@@ -9,8 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from dropcopy_admin import clock
 from dropcopy_admin.choices import Environment, MembershipStatus, Role
 from dropcopy_admin.models import AuditEvent, DropCopyGroup, FrontEndSystem, Membership
-from dropcopy_admin.services import front_end_systems, groups, memberships
+from dropcopy_admin.services import front_end_systems, groups
 from dropcopy_admin.services.audit import SystemActor, audit_record, snapshot
+from entitlements import services as entitlement_services
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -195,10 +196,10 @@ def test_a_group_stays_open_when_its_close_cannot_be_audited(monkeypatch, accoun
 def test_a_membership_is_not_requested_when_its_audit_row_cannot_be_written(monkeypatch, account_manager):
     membership_group = factories.GroupFactory()
     session = factories.SourceSessionFactory(gfid__entity=membership_group.entity)
-    monkeypatch.setattr(memberships, "audit_record", _failing_audit)
+    monkeypatch.setattr(entitlement_services, "audit_record_created", _failing_audit)
 
     with pytest.raises(_AuditFailed):
-        memberships.membership_request(actor=account_manager, group=membership_group, source_session=session)
+        entitlement_services.membership_request(actor=account_manager, group=membership_group, source_session=session)
 
     assert not Membership.objects.exists()
 

@@ -10,8 +10,8 @@ from dropcopy_admin import errors
 from dropcopy_admin.choices import Environment, GatewayType, Role
 from dropcopy_admin.models import DropCopyGroup, Membership, SourceSession
 from dropcopy_admin.services.groups import group_create
-from dropcopy_admin.services.memberships import membership_request
 from dropcopy_admin.services.source_sessions import source_session_create
+from entitlements.services import membership_request
 from tests import factories
 
 RACERS = 6

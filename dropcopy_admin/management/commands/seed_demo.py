@@ -27,8 +27,9 @@ from dropcopy_admin.models import (
     Venue,
 )
 from dropcopy_admin.request_id import current_request_id
-from dropcopy_admin.services import front_end_systems, groups, memberships, registry, source_sessions, users
+from dropcopy_admin.services import front_end_systems, groups, registry, source_sessions, users
 from dropcopy_admin.services.audit import SystemActor, audit_record, snapshot
+from entitlements import services as entitlement_services
 
 DEMO_PASSWORD = "dropcopy-demo"
 ACTOR = SystemActor("seed_demo")
@@ -273,7 +274,7 @@ class Command(BaseCommand):
                 self._ensure(
                     "membership requests",
                     Membership.objects.filter(group=group, source_session=session),
-                    lambda group=group, session=session, requester=requester: memberships.membership_request(
+                    lambda group=group, session=session, requester=requester: entitlement_services.membership_request(
                         actor=demo_users[requester], group=group, source_session=session
                     ),
                 )
