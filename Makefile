@@ -51,7 +51,7 @@ if not may_create:
 endef
 export POSTGRES_CHECK
 
-.PHONY: help venv run test lint bench check-deploy postgres-check
+.PHONY: help venv run test lint bench check-deploy postgres-check chromium
 
 help:
 	@echo "make run           start the product on http://$(ADDRESS)/ (SQLite unless DATABASE_URL is set)"
@@ -104,17 +104,27 @@ run: venv
 	# ----------------------------------------------------------------------------------------
 	echo
 	echo "Drop Copy Manager on http://$(ADDRESS)/"
-	echo "  admin  http://$(ADDRESS)/admin/"
+	echo "  admin  http://$(ADDRESS)/admin/   (account managers, finance)"
+	echo "  portal http://$(ADDRESS)/portal/  (clearing firms' approval queue)"
 	echo "  API    http://$(ADDRESS)/api/v1/"
 	echo "  docs   http://$(ADDRESS)/api/v1/docs/"
-	echo "Demo logins (password $(DEMO_PASSWORD)): $(DEMO_USERS)"
+	echo "Demo logins (password $(DEMO_PASSWORD)): am (account manager), client, clearing (clearing firm), finance"
 	echo
 	$(MANAGE) runserver $(ADDRESS)
 
 postgres-check: venv
 	@DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -c "$$POSTGRES_CHECK"
 
-test: postgres-check
+# The browser tests (tests/browser/) drive Debian's chromium; install it only when it is missing.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo
+	  echo "Installing chromium for the browser tests: $$sudo apt-get update && $$sudo apt-get install -y chromium"
+	  $$sudo apt-get update
+	  $$sudo apt-get install -y chromium
+	fi
+
+test: postgres-check chromium
 	@export DATABASE_URL=$(TEST_DATABASE_URL)
 	# Plain pytest: the integration tests share one Redis broker and a real Celery worker, which
 	# parallel pytest-xdist workers would contend for.

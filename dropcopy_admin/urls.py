@@ -1,10 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 
 from dropcopy_admin.api.exceptions import api_not_found
 
 urlpatterns = [
+    path("", RedirectView.as_view(url="/portal/", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/v1/", include("dropcopy_admin.api.urls")),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("portal/", include("entitlements.urls")),
     re_path(r"^api/", api_not_found),
 ]

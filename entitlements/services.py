@@ -167,6 +167,26 @@ def _check_may_decide(*, actor: Actor, membership: Membership, decision: str) ->
         raise errors.invalid_transition(f"A {membership.status} membership cannot become {new_status}.")
 
 
+def _write_decisions(decided: list[Membership], *, status: str, actor: Actor, at, reason: str, ended: bool) -> None:
+    """Store one call's decisions: one UPDATE per target, since only the target differs between them.
+
+    (``bulk_update`` of thousands of rows builds a CASE per row and field, which costs seconds.)
+    """
+    by_target: dict[int | None, list[int]] = defaultdict(list)
+    for membership in decided:
+        by_target[membership.target_id].append(membership.pk)
+    values = {
+        "status": status,
+        "decided_by": actor if isinstance(actor, User) else None,
+        "decided_at": at,
+        "reason": reason,
+    }
+    if ended:
+        values["ended_at"] = at
+    for target_id, ids in sorted(by_target.items(), key=lambda item: item[0] or 0):
+        Membership.objects.filter(pk__in=ids).update(target_id=target_id, **values)
+
+
 def memberships_decide(
     *, actor: Actor, memberships: list[Membership], decision: str, reason: str = ""
 ) -> list[Outcome]:
@@ -232,9 +252,8 @@ def memberships_decide(
                 outcome.membership = membership
                 changes.append((membership, before))
         decided = [membership for membership, _ in changes]
-        Membership.objects.bulk_update(
-            decided, ["status", "target", "decided_by", "decided_at", "reason", "ended_at"], batch_size=2000
-        )
+        ended = decision == Decision.REVOKE
+        _write_decisions(decided, status=new_status, actor=actor, at=now, reason=reason, ended=ended)
         audit_record_changes(actor=actor, action=decision, changes=changes)
         if decided:
             ids = [m.pk for m in decided]
@@ -276,7 +295,10 @@ def targets_preview(*, group: DropCopyGroup, sessions: list[SourceSession]) -> P
     Counts the room left in the group's existing targets; a session that would be refused gets
     its error and opens nothing. A session already pending in the group is placed as if its
     request were approved now; one already approved is a duplicate. Nothing is written or locked.
+    A closed group takes no session (``group_closed``).
     """
+    if not group.is_open:
+        raise errors.Conflict("This group is closed; no session can be added.", code="group_closed")
     live = set(
         Membership.objects.filter(
             group=group, source_session__in=[s.pk for s in sessions], status=MembershipStatus.APPROVED

@@ -1,15 +1,19 @@
-"""Target sessions and their addresses: chosen and allocated by the system (R6, R7), shown here."""
+"""Target sessions and their addresses: chosen and allocated by the system (R6, R7), shown here,
+and re-provisioned on demand (R17)."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
 
+from dropcopy_admin.choices import TargetStatus
 from dropcopy_admin.models import TargetAddress, TargetSession
+from dropcopy_admin.tasks import provision_target
 
 from .base import ReadOnlyModelAdmin, ReadOnlyTabularInline
 
 
 class TargetAddressInline(ReadOnlyTabularInline):
     model = TargetAddress
-    fields = ["ip", "port", "role", "market_segment", "target_sub_id", "released"]
+    fields = ["ip", "role", "market_segment", "target_sub_id", "released"]
     readonly_fields = fields
     show_change_link = False
 
@@ -18,28 +22,57 @@ class TargetAddressInline(ReadOnlyTabularInline):
 class TargetSessionAdmin(ReadOnlyModelAdmin):
     list_display = [
         "target_comp_id",
-        "gateway_type",
-        "venue",
-        "environment",
-        "entity",
         "group",
+        "entity",
+        "gateway_type",
+        "environment",
         "cgw_gateway",
         "port",
         "status",
         "load",
+        "provisioning_error",
         "temporary",
         "created_at",
-        "closed_at",
     ]
-    list_select_related = ["entity", "venue", "group", "cgw_gateway"]
-    list_filter = ["status", "venue", "environment", "gateway_type", "temporary"]
-    search_fields = ["target_comp_id", "entity__code", "group__name", "=port"]
+    list_select_related = ["entity", "group", "cgw_gateway"]
+    list_filter = ["status", "gateway_type", "environment", "venue", "temporary"]
+    search_fields = ["target_comp_id", "group__name", "entity__code", "=port"]
     date_hierarchy = "created_at"
     inlines = [TargetAddressInline]
+    actions = ["reprovision_targets"]
 
     @admin.display(description="used / capacity", ordering="used")
     def load(self, obj):
         return f"{obj.used} / {obj.capacity}"
+
+    @admin.display(description="provisioning error", ordering="provisioning_error_code")
+    def provisioning_error(self, obj):
+        if not obj.provisioning_error_code:
+            return "-"
+        return f"{obj.provisioning_error_code}: {obj.provisioning_error_detail}"
+
+    def has_reprovision_permission(self, request) -> bool:
+        """Only account managers ask for provisioning; everyone else with access only looks."""
+        return request.user.is_account_manager
+
+    @admin.action(description="Re-provision selected targets", permissions=["reprovision"])
+    def reprovision_targets(self, request, queryset):
+        """Queue the provisioning task (R17) for each selected live target once this request commits.
+
+        The task is idempotent: a pending or failed target becomes ``provisioned`` with its error
+        cleared, one already provisioned is left as it is; its service writes the audit rows.
+        """
+        targets = list(queryset.order_by("pk"))
+        closed = [target for target in targets if target.status == TargetStatus.CLOSED]
+        live = [target for target in targets if target.status != TargetStatus.CLOSED]
+        for target in live:
+            transaction.on_commit(lambda target_id=target.pk: provision_target.delay(target_id), robust=True)
+        if live:
+            names = ", ".join(target.target_comp_id for target in live)
+            self.message_user(request, f"Provisioning queued for {len(live)} target(s): {names}.", messages.SUCCESS)
+        if closed:
+            names = ", ".join(target.target_comp_id for target in closed)
+            self.message_user(request, f"Closed targets are not provisioned: {names}.", messages.WARNING)
 
 
 @admin.register(TargetAddress)

@@ -14,6 +14,7 @@ from .registry import (
     UserViewSet,
 )
 from .sessions import FrontEndSystemViewSet, SourceSessionViewSet
+from .targets import TargetViewSet
 
 
 class ApiRouter(DefaultRouter):
@@ -33,6 +34,7 @@ router.register("source-sessions", SourceSessionViewSet, basename="source-sessio
 router.register("front-end-systems", FrontEndSystemViewSet, basename="front-end-system")
 router.register("groups", GroupViewSet, basename="group")
 router.register("memberships", MembershipViewSet, basename="membership")
+router.register("targets", TargetViewSet, basename="target")
 router.register("audit", AuditEventViewSet, basename="audit")
 
 urlpatterns = [

@@ -52,6 +52,7 @@ ROOT_URLCONF = "dropcopy_admin.urls"
 WSGI_APPLICATION = "dropcopy_admin.wsgi.application"
 AUTH_USER_MODEL = "dropcopy_admin.User"
 LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/portal/"
 
 TEMPLATES = [
     {

@@ -19,7 +19,15 @@ CONTRACT_PATHS = [
     "/api/v1/front-end-systems/",
     "/api/v1/groups/",
     "/api/v1/groups/{id}/close/",
+    "/api/v1/groups/{id}/target-preview/",
     "/api/v1/memberships/",
+    "/api/v1/memberships/{id}/approve/",
+    "/api/v1/memberships/{id}/reject/",
+    "/api/v1/memberships/{id}/revoke/",
+    "/api/v1/memberships/bulk/",
+    "/api/v1/memberships/bulk-decide/",
+    "/api/v1/targets/",
+    "/api/v1/targets/{id}/",
     "/api/v1/audit/",
 ]
 WRITE_METHODS = ("post", "put", "patch", "delete")

@@ -1,0 +1,119 @@
+"""A real Celery worker on a real Redis broker for the integration tests (no eager tasks).
+
+The worker runs as a subprocess on the pytest test database (``test_…``) and consumes a queue of
+its own on a dedicated Redis database, which is flushed before it starts; the test process sends
+its tasks there. Tests using it need ``django_db(transaction=True, serialized_rollback=True)``:
+the worker only sees committed rows.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import redis
+from django.conf import settings
+
+from dropcopy_admin.celery import app
+
+ROOT = Path(__file__).resolve().parents[2]
+CELERY = Path(sys.executable).with_name("celery")
+REDIS_DB = int(os.environ.get("DROPCOPY_TEST_REDIS_DB", "13"))
+BROKER_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
+QUEUE = f"dropcopy-integration-{os.getpid()}"
+READY_TIMEOUT = 30.0
+STOP_TIMEOUT = 15.0
+
+
+@dataclass(frozen=True)
+class Worker:
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+
+def _database_url() -> str:
+    """The URL of the test database this pytest process uses (its NAME is ``test_…`` by now)."""
+    db = settings.DATABASES["default"]
+    credentials = quote(db.get("USER") or "", safe="")
+    if db.get("PASSWORD"):
+        credentials += ":" + quote(db["PASSWORD"], safe="")
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    return f"postgres://{credentials}@{host}:{port}/{db['NAME']}"
+
+
+def _wait_until_ready(process: subprocess.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the Celery worker exited with {process.returncode}:\n{log_path.read_text()}")
+        replies = app.control.ping(timeout=0.5)
+        if replies:
+            return
+    raise RuntimeError(f"the Celery worker was not ready within {READY_TIMEOUT:.0f} s:\n{log_path.read_text()}")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=STOP_TIMEOUT)
+
+
+def _use_broker(**changes) -> dict:
+    """Point the app at another broker and routing; returns what it was, for the restore."""
+    previous = {key: app.conf[key] for key in changes}
+    app.conf.update(**changes)
+    # Connections, producers and routes are cached from the configuration: drop them.
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    amqp = app.amqp
+    amqp._producer_pool = None
+    amqp.__dict__.pop("router", None)
+    amqp.flush_routes()
+    return previous
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A ``celery worker --pool=solo`` subprocess on the test database; the app sends tasks to it."""
+    redis.Redis.from_url(BROKER_URL).flushdb()
+    log_path = tmp_path_factory.mktemp("celery") / "worker.log"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "dropcopy_admin.settings.test",
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": BROKER_URL,
+        "PYTHONUNBUFFERED": "1",
+    }
+    previous = _use_broker(
+        task_always_eager=False,
+        broker_url=BROKER_URL,
+        task_routes={"*": {"queue": QUEUE}},
+    )
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [str(CELERY), "-A", "dropcopy_admin", "worker", "--pool=solo", "--loglevel=INFO", "-Q", QUEUE],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_ready(process, log_path)
+        yield Worker(process, log_path)
+    finally:
+        _stop(process)
+        _use_broker(**previous)
+        redis.Redis.from_url(BROKER_URL).flushdb()
