@@ -34,10 +34,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown benchmark {', '.join(unknown)}; available: {', '.join(benchmarks)}")
     for name in args.names or list(benchmarks):
         started = time.perf_counter()
-        print(f"bench: running {name} …", file=sys.stderr, flush=True)
+        print(f"# running {name} …", file=sys.stderr, flush=True)
         for line in importlib.import_module(benchmarks[name]).run():
             print(line, flush=True)
-        print(f"bench: {name} finished in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+        print(f"# {name} finished in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
     return 0
 
 
