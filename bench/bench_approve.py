@@ -18,15 +18,11 @@ Run alone: ``python -m bench.run approve``.
 """
 
 import json
-import os
-import subprocess
 import sys
 import time
-from pathlib import Path
 
-from bench.bench_import import _recreate_database, bench_database_url
+from bench.common import base36, bench_database_url, child_env, django_setup, recreate_database, run_child
 
-ROOT = Path(__file__).resolve().parent.parent
 GOAL_SECONDS = 20.0
 CGW_GATEWAYS = ("CGW1", "CGW2", "CGW3", "CGW4")
 CGW_PER_GATEWAY = 2_500
@@ -40,44 +36,6 @@ MAIN_GROUP = "Bench approvals"
 # Other groups of the same entity: the same sessions, approved to count queries.
 QUERY_GROUPS = {"single": 1, "10": 10, "5000": 5_000}
 EXPECTED_CGW_TARGETS = [1_000, 1_000, 500]  # per gateway, oldest first
-
-
-def _base36(n: int, width: int) -> str:
-    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    out = ""
-    for _ in range(width):
-        n, r = divmod(n, 36)
-        out = digits[r] + out
-    return out
-
-
-def _child_env(url: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=url,
-        DJANGO_SETTINGS_MODULE="dropcopy_admin.settings.local",
-        DJANGO_DEBUG="false",  # DEBUG keeps every query's SQL in memory
-        DJANGO_LOG_LEVEL="WARNING",
-        # The decision e-mails are built and "sent" in memory, not printed on the console.
-        DJANGO_EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
-    )
-    env.pop("CELERY_BROKER_URL", None)  # provisioning runs in-process, inside the measured call
-    return env
-
-
-def _child(args: list[str], url: str) -> str:
-    result = subprocess.run(
-        [sys.executable, *args], cwd=ROOT, env=_child_env(url), capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
-
-
-def _django_setup() -> None:
-    import django
-
-    django.setup()
 
 
 # --- the child processes ---------------------------------------------------------------------
@@ -98,7 +56,7 @@ def query_group_sessions(sessions_by_kind: dict[str, list], size: int) -> list:
 
 def child_setup() -> None:
     """The parties, the sessions, and every membership pending, requested by the client."""
-    _django_setup()
+    django_setup()
     from django.utils import timezone
 
     from dropcopy_admin.choices import Environment, GatewayType, Role
@@ -120,7 +78,7 @@ def child_setup() -> None:
     client = User.objects.create_user(CLIENT_USER, f"{CLIENT_USER}@example.com", role=Role.CLIENT, entity=entity)
     User.objects.create_user(FIRM_USER, f"{FIRM_USER}@example.com", role=Role.CLEARING_FIRM, clearing_firm=firm)
     gfids = Gfid.objects.bulk_create(
-        Gfid(code="A" + _base36(n, 2), venue_id="CME", entity=entity, clearing_firm=firm, admin_control=False)
+        Gfid(code="A" + base36(n, 2), venue_id="CME", entity=entity, clearing_firm=firm, admin_control=False)
         for n in range(GFIDS)
     )
     gateways = {g.code: g for g in CgwGateway.objects.filter(venue_id="CME", environment=Environment.PRODUCTION)}
@@ -129,7 +87,7 @@ def child_setup() -> None:
     sessions = SourceSession.objects.bulk_create(
         (
             SourceSession(
-                sender_comp_id=_base36(n // GFIDS, 3) + gfids[n % GFIDS].code + "N",
+                sender_comp_id=base36(n // GFIDS, 3) + gfids[n % GFIDS].code + "N",
                 venue_id="CME",
                 environment=Environment.PRODUCTION,
                 gateway_type=gateway_type,
@@ -198,7 +156,7 @@ def _layout(group) -> dict:
 
 def child_approve() -> None:
     """Approve the main group's 15,000 requests through the API, then check and count queries."""
-    _django_setup()
+    django_setup()
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from rest_framework.test import APIClient
@@ -238,10 +196,10 @@ def child_approve() -> None:
 
 def run() -> list[str]:
     url = bench_database_url()
-    _recreate_database(url)
-    _child(["manage.py", "migrate", "--noinput", "-v", "0"], url)
-    _child(["-m", "bench.bench_approve", "setup"], url)
-    measured = json.loads(_child(["-m", "bench.bench_approve", "approve"], url).strip().splitlines()[-1])
+    recreate_database(url)
+    run_child_on(["manage.py", "migrate", "--noinput", "-v", "0"], url)
+    run_child_on(["-m", "bench.bench_approve", "setup"], url)
+    measured = json.loads(run_child_on(["-m", "bench.bench_approve", "approve"], url).strip().splitlines()[-1])
     layout = measured["layout"]
     cgw_targets = sum(len(used) for code, used in layout.items() if code != "MSGW")
     expected = {**dict.fromkeys(CGW_GATEWAYS, EXPECTED_CGW_TARGETS), "MSGW": [MSGW_SESSIONS]}
@@ -266,3 +224,8 @@ if __name__ == "__main__":
         child_approve()
     else:
         sys.exit("usage: python -m bench.bench_approve setup | approve (or run it with python -m bench.run approve)")
+
+
+def run_child_on(args: list[str], url: str) -> str:
+    # The decision e-mails are built and "sent" in memory, not printed on the console.
+    return run_child(args, child_env(url, DJANGO_EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"))

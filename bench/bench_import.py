@@ -19,24 +19,20 @@ Run alone: ``python -m bench.run import``.
 import csv
 import io
 import json
-import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.common import base36, bench_database_url, child_env, django_setup, recreate_database, run_child
+
 SESSIONS = 10_000
 SEED = 20260301
-BENCH_DATABASE = "dropcopy_bench"
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/dropcopy"
 ACCOUNT_MANAGER = "bench-am"
 
 # venue, gateway type, share of the file, CGW gateway codes (empty for MSGW)
@@ -63,15 +59,6 @@ COPY_COLUMNS = (
     "clearing_firm_id",
     "created_at",
 )
-
-
-def _base36(n: int, width: int) -> str:
-    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    out = ""
-    for _ in range(width):
-        n, r = divmod(n, 36)
-        out = digits[r] + out
-    return out
 
 
 # --- what the file holds ---------------------------------------------------------------------
@@ -101,7 +88,7 @@ def gfid_plan() -> list[GfidPlan]:
         width = GFID_LENGTHS[venue] - 1
         for n in range(count):
             firm = firms[n % len(firms)] if venue == "CME" or n % 3 else None
-            plan.append(GfidPlan(GFID_PREFIXES[venue] + _base36(n, width), venue, entities[n % len(entities)], firm))
+            plan.append(GfidPlan(GFID_PREFIXES[venue] + base36(n, width), venue, entities[n % len(entities)], firm))
     return plan
 
 
@@ -124,7 +111,7 @@ def csv_bytes(count: int = SESSIONS) -> bytes:
         gfid = rng.choice(gfids_by_venue[venue])
         number = next_session_id.get((environment, gfid.code), 0)
         next_session_id[(environment, gfid.code)] = number + 1
-        sender_comp_id = _base36(number, 3) + gfid.code + rng.choice("NU")
+        sender_comp_id = base36(number, 3) + gfid.code + rng.choice("NU")
         cgw_gateway = rng.choice(gateways) if gateways else ""
         firm = rng.choice(firms) if rng.random() < 0.1 else ""
         writer.writerow((sender_comp_id, venue, environment, gateway_type, cgw_gateway, gfid.code, firm))
@@ -134,56 +121,12 @@ def csv_bytes(count: int = SESSIONS) -> bytes:
 # --- the database ----------------------------------------------------------------------------
 
 
-def bench_database_url() -> str:
-    explicit = os.environ.get("BENCH_DATABASE_URL")
-    if explicit:
-        return explicit
-    parts = urlsplit(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
-    return urlunsplit(parts._replace(path="/" + BENCH_DATABASE))
-
-
-def _recreate_database(url: str) -> None:
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    maintenance = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def _child_env(url: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=url,
-        DJANGO_SETTINGS_MODULE="dropcopy_admin.settings.local",
-        DJANGO_DEBUG="false",  # DEBUG keeps every query's SQL in memory
-        DJANGO_LOG_LEVEL="WARNING",
-    )
-    env.pop("CELERY_BROKER_URL", None)
-    return env
-
-
-def _child(args: list[str], url: str) -> str:
-    result = subprocess.run(
-        [sys.executable, *args], cwd=ROOT, env=_child_env(url), capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
-
-
 # --- the child processes ---------------------------------------------------------------------
-
-
-def _django_setup() -> None:
-    import django
-
-    django.setup()
 
 
 def child_setup() -> None:
     """Create the parties the file names, and the account manager who imports it."""
-    _django_setup()
+    django_setup()
     from dropcopy_admin.choices import Role
     from dropcopy_admin.models import ClearingFirm, Entity, Gfid, User
 
@@ -215,7 +158,7 @@ def child_import(path: str) -> None:
     """Import the file once and print what it took; the process's peak RSS is its whole weight."""
     import resource
 
-    _django_setup()
+    django_setup()
     from dropcopy_admin.models import SourceSession, User
     from dropcopy_admin.services.source_sessions import source_sessions_import
 
@@ -264,13 +207,15 @@ def copy_baseline(url: str, table: str) -> float:
 
 def run() -> list[str]:
     url = bench_database_url()
-    _recreate_database(url)
-    _child(["manage.py", "migrate", "--noinput", "-v", "0"], url)
-    _child(["-m", "bench.bench_import", "setup"], url)
+    recreate_database(url)
+    run_child_on(["manage.py", "migrate", "--noinput", "-v", "0"], url)
+    run_child_on(["-m", "bench.bench_import", "setup"], url)
     with tempfile.TemporaryDirectory(prefix="dropcopy-bench-") as folder:
         path = Path(folder) / "sessions.csv"
         path.write_bytes(csv_bytes())
-        measured = json.loads(_child(["-m", "bench.bench_import", "import", str(path)], url).strip().splitlines()[-1])
+        measured = json.loads(
+            run_child_on(["-m", "bench.bench_import", "import", str(path)], url).strip().splitlines()[-1]
+        )
     if measured["created"] != SESSIONS or measured["errors"]:
         raise RuntimeError(f"the import stored {measured['created']} of {SESSIONS}: {measured['errors']}")
     baseline = copy_baseline(url, measured["table"])
@@ -289,3 +234,7 @@ if __name__ == "__main__":
         child_import(sys.argv[2])
     else:
         sys.exit("usage: python -m bench.bench_import setup | import FILE (or run it with python -m bench.run import)")
+
+
+def run_child_on(args: list[str], url: str) -> str:
+    return run_child(args, child_env(url))

@@ -1,0 +1,70 @@
+"""What the benchmarks share: a fresh benchmark database, and child processes that run on it."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DATABASE = "dropcopy_bench"
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/dropcopy"
+
+
+def base36(n: int, width: int) -> str:
+    """``n`` in ``width`` uppercase base-36 digits (codes and SenderCompIDs)."""
+    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    out = ""
+    for _ in range(width):
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+    return out
+
+
+def bench_database_url() -> str:
+    explicit = os.environ.get("BENCH_DATABASE_URL")
+    if explicit:
+        return explicit
+    parts = urlsplit(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+    return urlunsplit(parts._replace(path="/" + BENCH_DATABASE))
+
+
+def recreate_database(url: str) -> None:
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    maintenance = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(maintenance, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def child_env(url: str, **extra: str) -> dict[str, str]:
+    """The environment of a child: the benchmark database, no DEBUG (it keeps every query's SQL),
+    quiet logs, and tasks in-process (they run inside the measured call)."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=url,
+        DJANGO_SETTINGS_MODULE="dropcopy_admin.settings.local",
+        DJANGO_DEBUG="false",
+        DJANGO_LOG_LEVEL="WARNING",
+        **extra,
+    )
+    env.pop("CELERY_BROKER_URL", None)
+    return env
+
+
+def run_child(args: list[str], env: dict[str, str]) -> str:
+    """Run ``python <args>`` from the project root; its standard output, or an error with both outputs."""
+    result = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def django_setup() -> None:
+    import django
+
+    django.setup()
