@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from dropcopy_admin.choices import Role
 from dropcopy_admin.models import ApiToken, AuditEvent, User
 from tests import factories
+from tests.support import assert_error, assert_invalid
 
 TOKEN_URL = "/api/v1/auth/token/"
 USERS_URL = "/api/v1/users/"
@@ -22,21 +23,6 @@ STRONG = "Tr1cky-Horse-Battery"
 # module keeps pytest-django from ordering those after the transactional tests (which flush the
 # migrations' reference data).
 pytestmark = pytest.mark.django_db
-
-
-def error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["code"] == code, body
-    assert isinstance(body["detail"], str) and body["detail"]
-    return body
-
-
-def invalid(response, *fields: str) -> dict:
-    body = error(response, 400, "invalid")
-    for name in fields:
-        assert body["errors"][name], body
-    return body
 
 
 @pytest.fixture
@@ -79,12 +65,12 @@ def test_each_token_request_issues_a_distinct_working_token(anonymous, client_us
 
 
 def test_wrong_password_and_unknown_user_are_the_same_invalid_credentials(anonymous, account_manager):
-    wrong = error(
+    wrong = assert_error(
         anonymous.post(TOKEN_URL, {"username": "am", "password": "nope"}, format="json"),
         400,
         "invalid_credentials",
     )
-    unknown = error(
+    unknown = assert_error(
         anonymous.post(TOKEN_URL, {"username": "ghost", "password": PASSWORD}, format="json"),
         400,
         "invalid_credentials",
@@ -96,7 +82,7 @@ def test_wrong_password_and_unknown_user_are_the_same_invalid_credentials(anonym
 def test_inactive_user_gets_no_token(anonymous, client_user):
     client_user.is_active = False
     client_user.save()
-    error(
+    assert_error(
         anonymous.post(TOKEN_URL, {"username": "client", "password": PASSWORD}, format="json"),
         400,
         "invalid_credentials",
@@ -114,19 +100,19 @@ def test_inactive_user_gets_no_token(anonymous, client_user):
     ],
 )
 def test_malformed_token_request_is_invalid(anonymous, account_manager, body, fields):
-    invalid(anonymous.post(TOKEN_URL, body, format="json"), *fields)
+    assert_invalid(anonymous.post(TOKEN_URL, body, format="json"), *fields)
 
 
 def test_token_request_with_broken_json_is_invalid(anonymous):
-    error(anonymous.post(TOKEN_URL, data="{bad", content_type="application/json"), 400, "invalid")
+    assert_error(anonymous.post(TOKEN_URL, data="{bad", content_type="application/json"), 400, "invalid")
 
 
 def test_token_request_with_a_list_body_is_invalid(anonymous):
-    invalid(anonymous.post(TOKEN_URL, ["am", PASSWORD], format="json"), "non_field_errors")
+    assert_invalid(anonymous.post(TOKEN_URL, ["am", PASSWORD], format="json"), "non_field_errors")
 
 
 def test_token_request_as_form_data_is_unsupported_media_type(anonymous, account_manager):
-    error(
+    assert_error(
         anonymous.post(TOKEN_URL, {"username": "am", "password": PASSWORD}),
         415,
         "unsupported_media_type",
@@ -134,12 +120,12 @@ def test_token_request_as_form_data_is_unsupported_media_type(anonymous, account
 
 
 def test_token_endpoint_offers_only_post(anonymous):
-    error(anonymous.get(TOKEN_URL), 405, "method_not_allowed")
+    assert_error(anonymous.get(TOKEN_URL), 405, "method_not_allowed")
 
 
 def test_no_credentials_is_not_authenticated(anonymous):
     response = anonymous.get("/api/v1/entities/")
-    error(response, 401, "not_authenticated")
+    assert_error(response, 401, "not_authenticated")
     assert response["WWW-Authenticate"].startswith("Token")
 
 
@@ -160,7 +146,7 @@ def test_token_of_a_deactivated_user_stops_working(anonymous, client_user):
     client_user.is_active = False
     client_user.save()
     anonymous.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    error(anonymous.get("/api/v1/entities/"), 401, "not_authenticated")
+    assert_error(anonymous.get("/api/v1/entities/"), 401, "not_authenticated")
 
 
 # --- users/: who may --------------------------------------------------------------------------
@@ -169,20 +155,20 @@ def test_token_of_a_deactivated_user_stops_working(anonymous, client_user):
 @pytest.mark.parametrize("api_name", ["client_api", "clearing_api", "finance_api"])
 def test_only_account_managers_list_users(request, api_name):
     api = request.getfixturevalue(api_name)
-    error(api.get(USERS_URL), 403, "permission_denied")
+    assert_error(api.get(USERS_URL), 403, "permission_denied")
 
 
 @pytest.mark.parametrize("api_name", ["client_api", "clearing_api", "finance_api"])
 def test_other_roles_do_not_see_a_single_user(request, api_name, account_manager):
     api = request.getfixturevalue(api_name)
-    error(api.get(f"{USERS_URL}{account_manager.id}/"), 404, "not_found")
+    assert_error(api.get(f"{USERS_URL}{account_manager.id}/"), 404, "not_found")
 
 
 @pytest.mark.parametrize("api_name", ["client_api", "clearing_api", "finance_api"])
 def test_other_roles_may_not_create_users(request, api_name):
     api = request.getfixturevalue(api_name)
     response = api.post(USERS_URL, {"username": "eve", "password": STRONG, "role": "finance"}, format="json")
-    error(response, 403, "permission_denied")
+    assert_error(response, 403, "permission_denied")
     assert not User.objects.filter(username="eve").exists()
 
 
@@ -212,7 +198,7 @@ def test_users_filter_by_role(am_api, client_user, finance_user):
 
 
 def test_unknown_role_filter_is_invalid(am_api):
-    invalid(am_api.get(f"{USERS_URL}?role=emperor"), "role")
+    assert_invalid(am_api.get(f"{USERS_URL}?role=emperor"), "role")
 
 
 def test_account_manager_reads_one_user(am_api, client_user):
@@ -223,14 +209,14 @@ def test_account_manager_reads_one_user(am_api, client_user):
 
 
 def test_missing_user_is_not_found(am_api):
-    error(am_api.get(f"{USERS_URL}999999/"), 404, "not_found")
-    error(am_api.get(f"{USERS_URL}abc/"), 404, "not_found")
+    assert_error(am_api.get(f"{USERS_URL}999999/"), 404, "not_found")
+    assert_error(am_api.get(f"{USERS_URL}abc/"), 404, "not_found")
 
 
 @pytest.mark.parametrize("method", ["patch", "put", "delete"])
 def test_users_cannot_be_changed_or_deleted_through_the_api(am_api, client_user, method):
     response = getattr(am_api, method)(f"{USERS_URL}{client_user.id}/", {"email": "x@example.com"}, format="json")
-    error(response, 405, "method_not_allowed")
+    assert_error(response, 405, "method_not_allowed")
 
 
 # --- users/: creating each role --------------------------------------------------------------
@@ -318,20 +304,20 @@ def test_role_specific_links_are_required_and_exclusive(am_api, client_entity, c
     links = {"ENTITY": client_entity.id, "FIRM": clearing_firm.id}
     body = {key: links.get(value, value) for key, value in body.items()}
     response = am_api.post(USERS_URL, {"username": "zed", "password": STRONG, **body}, format="json")
-    invalid(response, field)
+    assert_invalid(response, field)
     assert not User.objects.filter(username="zed").exists()
 
 
 def test_taken_username_is_already_exists(am_api, client_user):
     response = am_api.post(USERS_URL, {"username": "client", "password": STRONG, "role": "finance"}, format="json")
-    error(response, 409, "already_exists")
+    assert_error(response, 409, "already_exists")
     assert User.objects.filter(username="client").count() == 1
 
 
 @pytest.mark.parametrize("password", ["short", "12345678901", "password123", "zedzedzed1"])
 def test_weak_password_is_invalid(am_api, password):
     response = am_api.post(USERS_URL, {"username": "zedzedzed", "password": password, "role": "finance"}, format="json")
-    invalid(response, "password")
+    assert_invalid(response, "password")
     assert not User.objects.filter(username="zedzedzed").exists()
 
 
@@ -357,16 +343,16 @@ def test_weak_password_is_invalid(am_api, password):
     ],
 )
 def test_bad_user_fields_are_invalid(am_api, body, field):
-    invalid(am_api.post(USERS_URL, body, format="json"), field)
+    assert_invalid(am_api.post(USERS_URL, body, format="json"), field)
     assert User.objects.count() == 1  # the account manager
 
 
 def test_users_post_with_broken_json_is_invalid(am_api):
-    error(am_api.post(USERS_URL, data="{bad", content_type="application/json"), 400, "invalid")
+    assert_error(am_api.post(USERS_URL, data="{bad", content_type="application/json"), 400, "invalid")
 
 
 def test_users_post_with_a_list_body_is_invalid(am_api):
-    invalid(am_api.post(USERS_URL, [{"username": "u1"}], format="json"), "non_field_errors")
+    assert_invalid(am_api.post(USERS_URL, [{"username": "u1"}], format="json"), "non_field_errors")
 
 
 def test_user_creation_is_audited_without_the_password(am_api, client_entity):

@@ -7,20 +7,11 @@ from django.test.utils import CaptureQueriesContext
 from dropcopy_admin.choices import Role
 from dropcopy_admin.models import AuditEvent, FrontEndSystem
 from tests import factories
+from tests.support import assert_error
 
 pytestmark = pytest.mark.django_db
 
 SYSTEMS = "/api/v1/front-end-systems/"
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["code"] == code, body
-    assert isinstance(body["detail"], str) and body["detail"]
-    if code == "invalid":
-        assert isinstance(body["errors"], dict) and body["errors"], body
-    return body
 
 
 def system_url(system) -> str:

@@ -10,21 +10,12 @@ from dropcopy_admin import clock
 from dropcopy_admin.choices import Environment, GatewayType, GroupStatus, MembershipStatus, Role
 from dropcopy_admin.models import AuditEvent, Membership
 from tests import factories
+from tests.support import assert_error
 
 pytestmark = pytest.mark.django_db
 
 MEMBERSHIPS = "/api/v1/memberships/"
 NOW = dt.datetime(2026, 3, 10, 15, 30, tzinfo=dt.UTC)
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["code"] == code, body
-    assert isinstance(body["detail"], str) and body["detail"]
-    if code == "invalid":
-        assert isinstance(body["errors"], dict) and body["errors"], body
-    return body
 
 
 def membership_url(membership) -> str:

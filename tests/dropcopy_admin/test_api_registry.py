@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 
 from dropcopy_admin.models import AuditEvent, ClearingFirm, Entity, Gfid
 from tests import factories
+from tests.support import assert_error, assert_invalid
 
 ENTITIES = "/api/v1/entities/"
 FIRMS = "/api/v1/clearing-firms/"
@@ -19,21 +20,6 @@ SEGMENTS = "/api/v1/segment-gateways/"
 # module keeps pytest-django from ordering those after the transactional tests (which flush the
 # migrations' reference data).
 pytestmark = pytest.mark.django_db
-
-
-def error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["code"] == code, body
-    assert isinstance(body["detail"], str) and body["detail"]
-    return body
-
-
-def invalid(response, *fields: str) -> dict:
-    body = error(response, 400, "invalid")
-    for name in fields:
-        assert body["errors"][name], body
-    return body
 
 
 def ids(response) -> list[int]:
@@ -77,12 +63,12 @@ def test_account_manager_registers_a_clearing_firm_with_audit(am_api):
 
 @pytest.mark.parametrize("code", ["AB", "ABCD", "abc", "A-C", "", "A C", None, 12, True, ["ABC"]])
 def test_clearing_firm_code_is_three_uppercase_alphanumerics(am_api, code):
-    invalid(am_api.post(FIRMS, {"code": code, "name": "Firm"}, format="json"), "code")
+    assert_invalid(am_api.post(FIRMS, {"code": code, "name": "Firm"}, format="json"), "code")
     assert not ClearingFirm.objects.exists()
 
 
 def test_taken_clearing_firm_code_is_already_exists(am_api, clearing_firm):
-    error(am_api.post(FIRMS, {"code": "CF1", "name": "Again"}, format="json"), 409, "already_exists")
+    assert_error(am_api.post(FIRMS, {"code": "CF1", "name": "Again"}, format="json"), 409, "already_exists")
 
 
 @pytest.mark.parametrize(
@@ -96,7 +82,7 @@ def test_taken_clearing_firm_code_is_already_exists(am_api, clearing_firm):
     ],
 )
 def test_bad_clearing_firm_fields_are_invalid(am_api, body, field):
-    invalid(am_api.post(FIRMS, body, format="json"), field)
+    assert_invalid(am_api.post(FIRMS, body, format="json"), field)
 
 
 def test_account_manager_renames_a_clearing_firm_with_before_and_after(am_api, clearing_firm):
@@ -115,24 +101,24 @@ def test_patch_that_changes_nothing_writes_no_audit(am_api, clearing_firm):
 
 
 def test_clearing_firm_code_change_to_a_taken_one_is_already_exists(am_api, clearing_firm, other_firm):
-    error(am_api.patch(f"{FIRMS}{other_firm.id}/", {"code": "CF1"}, format="json"), 409, "already_exists")
+    assert_error(am_api.patch(f"{FIRMS}{other_firm.id}/", {"code": "CF1"}, format="json"), 409, "already_exists")
     other_firm.refresh_from_db()
     assert other_firm.code == "OF1"
 
 
 def test_clearing_firm_code_change_is_validated(am_api, clearing_firm):
-    invalid(am_api.patch(f"{FIRMS}{clearing_firm.id}/", {"code": "x"}, format="json"), "code")
+    assert_invalid(am_api.patch(f"{FIRMS}{clearing_firm.id}/", {"code": "x"}, format="json"), "code")
 
 
 def test_clearing_user_reads_only_its_own_firm(clearing_api, clearing_firm, other_firm):
     assert ids(clearing_api.get(FIRMS)) == [clearing_firm.id]
     assert clearing_api.get(f"{FIRMS}{clearing_firm.id}/").status_code == 200
-    error(clearing_api.get(f"{FIRMS}{other_firm.id}/"), 404, "not_found")
+    assert_error(clearing_api.get(f"{FIRMS}{other_firm.id}/"), 404, "not_found")
 
 
 def test_client_reads_the_firms_guaranteeing_its_gfids(client_api, client_gfid, clearing_firm, other_firm):
     assert ids(client_api.get(FIRMS)) == [clearing_firm.id]
-    error(client_api.get(f"{FIRMS}{other_firm.id}/"), 404, "not_found")
+    assert_error(client_api.get(f"{FIRMS}{other_firm.id}/"), 404, "not_found")
 
 
 def test_client_whose_entity_is_a_clearing_firm_reads_that_firm(client_api, client_entity, other_firm):
@@ -144,28 +130,30 @@ def test_client_whose_entity_is_a_clearing_firm_reads_that_firm(client_api, clie
 @pytest.mark.parametrize("api_name", ["client_api", "clearing_api"])
 def test_other_roles_may_not_register_clearing_firms(request, api_name):
     api = request.getfixturevalue(api_name)
-    error(api.post(FIRMS, {"code": "NEW", "name": "New"}, format="json"), 403, "permission_denied")
-    error(api.post(FIRMS, {"code": "bad"}, format="json"), 403, "permission_denied")
+    assert_error(api.post(FIRMS, {"code": "NEW", "name": "New"}, format="json"), 403, "permission_denied")
+    assert_error(api.post(FIRMS, {"code": "bad"}, format="json"), 403, "permission_denied")
 
 
 def test_clearing_user_may_not_rename_its_firm(clearing_api, clearing_firm):
-    error(clearing_api.patch(f"{FIRMS}{clearing_firm.id}/", {"name": "Mine"}, format="json"), 403, "permission_denied")
+    assert_error(
+        clearing_api.patch(f"{FIRMS}{clearing_firm.id}/", {"name": "Mine"}, format="json"), 403, "permission_denied"
+    )
     clearing_firm.refresh_from_db()
     assert clearing_firm.name == "First Clearing"
 
 
 def test_clearing_user_patching_another_firm_is_not_found(clearing_api, other_firm):
-    error(clearing_api.patch(f"{FIRMS}{other_firm.id}/", {"name": "Mine"}, format="json"), 404, "not_found")
+    assert_error(clearing_api.patch(f"{FIRMS}{other_firm.id}/", {"name": "Mine"}, format="json"), 404, "not_found")
 
 
 def test_finance_has_no_clearing_firm_access(finance_api, clearing_firm):
-    error(finance_api.get(FIRMS), 403, "permission_denied")
-    error(finance_api.get(f"{FIRMS}{clearing_firm.id}/"), 404, "not_found")
-    error(finance_api.post(FIRMS, {"code": "NEW", "name": "New"}, format="json"), 403, "permission_denied")
+    assert_error(finance_api.get(FIRMS), 403, "permission_denied")
+    assert_error(finance_api.get(f"{FIRMS}{clearing_firm.id}/"), 404, "not_found")
+    assert_error(finance_api.post(FIRMS, {"code": "NEW", "name": "New"}, format="json"), 403, "permission_denied")
 
 
 def test_clearing_firms_cannot_be_deleted(am_api, clearing_firm):
-    error(am_api.delete(f"{FIRMS}{clearing_firm.id}/"), 405, "method_not_allowed")
+    assert_error(am_api.delete(f"{FIRMS}{clearing_firm.id}/"), 405, "method_not_allowed")
 
 
 # --- entities -------------------------------------------------------------------------------
@@ -207,7 +195,7 @@ def test_entity_billed_to_another_and_being_a_clearing_firm(am_api, client_entit
 
 
 def test_taken_entity_code_is_already_exists(am_api, client_entity):
-    error(am_api.post(ENTITIES, {"code": "ACME", "name": "Again"}, format="json"), 409, "already_exists")
+    assert_error(am_api.post(ENTITIES, {"code": "ACME", "name": "Again"}, format="json"), 409, "already_exists")
 
 
 def test_clearing_firm_that_is_already_an_entity_is_already_exists(am_api, client_entity, clearing_firm):
@@ -218,7 +206,7 @@ def test_clearing_firm_that_is_already_an_entity_is_already_exists(am_api, clien
         {"code": "DUP", "name": "Dup", "clearing_firm": clearing_firm.id},
         format="json",
     )
-    error(response, 409, "already_exists")
+    assert_error(response, 409, "already_exists")
     assert not Entity.objects.filter(code="DUP").exists()
 
 
@@ -242,27 +230,31 @@ def test_clearing_firm_that_is_already_an_entity_is_already_exists(am_api, clien
     ],
 )
 def test_bad_entity_fields_are_invalid(am_api, body, field):
-    invalid(am_api.post(ENTITIES, body, format="json"), field)
+    assert_invalid(am_api.post(ENTITIES, body, format="json"), field)
     assert not Entity.objects.exists()
 
 
 def test_nonexistent_ids_in_an_entity_body_are_worded_like_any_missing_id(am_api, client_entity):
-    first = invalid(am_api.post(ENTITIES, {"code": "X1", "name": "Y", "bill_to": 999998}, format="json"), "bill_to")
-    second = invalid(am_api.post(ENTITIES, {"code": "X1", "name": "Y", "bill_to": 999999}, format="json"), "bill_to")
+    first = assert_invalid(
+        am_api.post(ENTITIES, {"code": "X1", "name": "Y", "bill_to": 999998}, format="json"), "bill_to"
+    )
+    second = assert_invalid(
+        am_api.post(ENTITIES, {"code": "X1", "name": "Y", "bill_to": 999999}, format="json"), "bill_to"
+    )
     assert first["errors"]["bill_to"][0].replace("999998", "N") == second["errors"]["bill_to"][0].replace("999999", "N")
 
 
 def test_entity_body_with_broken_json_is_invalid(am_api):
-    error(am_api.post(ENTITIES, data="{bad", content_type="application/json"), 400, "invalid")
+    assert_error(am_api.post(ENTITIES, data="{bad", content_type="application/json"), 400, "invalid")
 
 
 def test_entity_body_that_is_not_an_object_is_invalid(am_api, client_entity):
-    invalid(am_api.post(ENTITIES, "just a string", format="json"), "non_field_errors")
-    invalid(am_api.patch(f"{ENTITIES}{client_entity.id}/", [1, 2], format="json"), "non_field_errors")
+    assert_invalid(am_api.post(ENTITIES, "just a string", format="json"), "non_field_errors")
+    assert_invalid(am_api.patch(f"{ENTITIES}{client_entity.id}/", [1, 2], format="json"), "non_field_errors")
 
 
 def test_entity_body_as_form_data_is_unsupported_media_type(am_api):
-    error(am_api.post(ENTITIES, {"code": "X1", "name": "Y"}), 415, "unsupported_media_type")
+    assert_error(am_api.post(ENTITIES, {"code": "X1", "name": "Y"}), 415, "unsupported_media_type")
 
 
 def test_account_manager_authorises_self_service_with_audit(am_api, other_entity):
@@ -287,7 +279,7 @@ def test_billing_an_entity_to_itself_is_stored_as_the_default(am_api, client_ent
 
 
 def test_entity_code_change_to_a_taken_one_is_already_exists(am_api, client_entity, other_entity):
-    error(am_api.patch(f"{ENTITIES}{other_entity.id}/", {"code": "ACME"}, format="json"), 409, "already_exists")
+    assert_error(am_api.patch(f"{ENTITIES}{other_entity.id}/", {"code": "ACME"}, format="json"), 409, "already_exists")
 
 
 def test_linking_a_clearing_firm_held_by_another_entity_is_already_exists(
@@ -296,30 +288,30 @@ def test_linking_a_clearing_firm_held_by_another_entity_is_already_exists(
     client_entity.clearing_firm = clearing_firm
     client_entity.save()
     response = am_api.patch(f"{ENTITIES}{other_entity.id}/", {"clearing_firm": clearing_firm.id}, format="json")
-    error(response, 409, "already_exists")
+    assert_error(response, 409, "already_exists")
 
 
 def test_client_reads_only_its_own_entity(client_api, client_entity, other_entity):
     assert ids(client_api.get(ENTITIES)) == [client_entity.id]
     assert client_api.get(f"{ENTITIES}{client_entity.id}/").json()["code"] == "ACME"
-    error(client_api.get(f"{ENTITIES}{other_entity.id}/"), 404, "not_found")
+    assert_error(client_api.get(f"{ENTITIES}{other_entity.id}/"), 404, "not_found")
 
 
 def test_client_may_not_write_entities(client_api, client_entity, other_entity):
-    error(client_api.post(ENTITIES, {"code": "MINE", "name": "Mine"}, format="json"), 403, "permission_denied")
-    error(
+    assert_error(client_api.post(ENTITIES, {"code": "MINE", "name": "Mine"}, format="json"), 403, "permission_denied")
+    assert_error(
         client_api.patch(f"{ENTITIES}{client_entity.id}/", {"self_service": True, "name": "x"}, format="json"),
         403,
         "permission_denied",
     )
-    error(client_api.patch(f"{ENTITIES}{other_entity.id}/", {"name": "x"}, format="json"), 404, "not_found")
+    assert_error(client_api.patch(f"{ENTITIES}{other_entity.id}/", {"name": "x"}, format="json"), 404, "not_found")
     client_entity.refresh_from_db()
     assert client_entity.name == "Acme Trading"
 
 
 def test_client_write_is_refused_before_its_body_is_looked_at(client_api, other_entity):
     response = client_api.post(ENTITIES, {"code": None, "bill_to": other_entity.id}, format="json")
-    error(response, 403, "permission_denied")
+    assert_error(response, 403, "permission_denied")
 
 
 def test_clearing_user_reads_its_own_entity_and_those_of_gfids_it_guarantees(
@@ -327,16 +319,20 @@ def test_clearing_user_reads_its_own_entity_and_those_of_gfids_it_guarantees(
 ):
     firm_entity = factories.EntityFactory(code="CF1ENT", clearing_firm=clearing_firm)
     assert ids(clearing_api.get(ENTITIES)) == [client_entity.id, firm_entity.id]
-    error(clearing_api.get(f"{ENTITIES}{other_entity.id}/"), 404, "not_found")
-    error(clearing_api.post(ENTITIES, {"code": "N", "name": "N"}, format="json"), 403, "permission_denied")
-    error(clearing_api.patch(f"{ENTITIES}{client_entity.id}/", {"name": "N"}, format="json"), 403, "permission_denied")
+    assert_error(clearing_api.get(f"{ENTITIES}{other_entity.id}/"), 404, "not_found")
+    assert_error(clearing_api.post(ENTITIES, {"code": "N", "name": "N"}, format="json"), 403, "permission_denied")
+    assert_error(
+        clearing_api.patch(f"{ENTITIES}{client_entity.id}/", {"name": "N"}, format="json"), 403, "permission_denied"
+    )
 
 
 def test_finance_reads_every_entity_but_writes_none(finance_api, client_entity, other_entity):
     assert ids(finance_api.get(ENTITIES)) == [client_entity.id, other_entity.id]
     assert finance_api.get(f"{ENTITIES}{other_entity.id}/").status_code == 200
-    error(finance_api.post(ENTITIES, {"code": "F", "name": "F"}, format="json"), 403, "permission_denied")
-    error(finance_api.patch(f"{ENTITIES}{other_entity.id}/", {"name": "F"}, format="json"), 403, "permission_denied")
+    assert_error(finance_api.post(ENTITIES, {"code": "F", "name": "F"}, format="json"), 403, "permission_denied")
+    assert_error(
+        finance_api.patch(f"{ENTITIES}{other_entity.id}/", {"name": "F"}, format="json"), 403, "permission_denied"
+    )
 
 
 def test_entities_filter_by_self_service_and_code(am_api, client_entity, other_entity):
@@ -349,29 +345,29 @@ def test_entities_filter_by_self_service_and_code(am_api, client_entity, other_e
 
 @pytest.mark.parametrize("query", ["self_service=maybe", "clearing_firm=abc", "clearing_firm=999999", "code=A%00B"])
 def test_malformed_entity_filters_are_invalid(am_api, client_entity, query):
-    invalid(am_api.get(f"{ENTITIES}?{query}"))
+    assert_invalid(am_api.get(f"{ENTITIES}?{query}"))
 
 
 def test_client_filtering_by_an_invisible_firm_reads_like_a_missing_one(client_api, client_entity, other_firm):
-    invisible = invalid(client_api.get(f"{ENTITIES}?clearing_firm={other_firm.id}"), "clearing_firm")
-    missing = invalid(client_api.get(f"{ENTITIES}?clearing_firm=999999"), "clearing_firm")
+    invisible = assert_invalid(client_api.get(f"{ENTITIES}?clearing_firm={other_firm.id}"), "clearing_firm")
+    missing = assert_invalid(client_api.get(f"{ENTITIES}?clearing_firm=999999"), "clearing_firm")
     assert invisible["errors"] == missing["errors"]
 
 
 def test_missing_entity_paths_are_not_found(am_api):
-    error(am_api.get(f"{ENTITIES}999999/"), 404, "not_found")
-    error(am_api.get(f"{ENTITIES}99999999999999999999999/"), 404, "not_found")
-    error(am_api.patch(f"{ENTITIES}999999/", {"name": "x"}, format="json"), 404, "not_found")
+    assert_error(am_api.get(f"{ENTITIES}999999/"), 404, "not_found")
+    assert_error(am_api.get(f"{ENTITIES}99999999999999999999999/"), 404, "not_found")
+    assert_error(am_api.patch(f"{ENTITIES}999999/", {"name": "x"}, format="json"), 404, "not_found")
 
 
 def test_entities_cannot_be_deleted(am_api, client_entity):
-    error(am_api.delete(f"{ENTITIES}{client_entity.id}/"), 405, "method_not_allowed")
+    assert_error(am_api.delete(f"{ENTITIES}{client_entity.id}/"), 405, "method_not_allowed")
 
 
 def test_unauthenticated_registry_reads_are_refused(client_entity):
     anonymous = APIClient()
     for url in (ENTITIES, FIRMS, GFIDS, CGW, SEGMENTS, f"{ENTITIES}{client_entity.id}/"):
-        error(anonymous.get(url), 401, "not_authenticated")
+        assert_error(anonymous.get(url), 401, "not_authenticated")
 
 
 # --- GFIDs ----------------------------------------------------------------------------------
@@ -410,10 +406,10 @@ def test_brokertec_and_ebs_gfids_may_have_no_clearing_firm(am_api, client_entity
 
 
 def test_cme_gfid_needs_a_clearing_firm(am_api, client_entity):
-    invalid(
+    assert_invalid(
         am_api.post(GFIDS, {"code": "XYZ", "venue": "CME", "entity": client_entity.id}, format="json"), "clearing_firm"
     )
-    invalid(
+    assert_invalid(
         am_api.post(
             GFIDS,
             {"code": "XYZ", "venue": "CME", "entity": client_entity.id, "clearing_firm": None},
@@ -444,14 +440,14 @@ def test_gfid_code_length_depends_on_the_venue(am_api, client_entity, clearing_f
         {"code": code, "venue": venue, "entity": client_entity.id, "clearing_firm": clearing_firm.id},
         format="json",
     )
-    invalid(response, "code")
+    assert_invalid(response, "code")
     assert not Gfid.objects.exists()
 
 
 def test_gfid_code_is_unique_per_venue_only(am_api, client_entity, clearing_firm):
     body = {"code": "ABC", "venue": "CME", "entity": client_entity.id, "clearing_firm": clearing_firm.id}
     assert am_api.post(GFIDS, body, format="json").status_code == 201
-    error(am_api.post(GFIDS, body, format="json"), 409, "already_exists")
+    assert_error(am_api.post(GFIDS, body, format="json"), 409, "already_exists")
     assert am_api.post(GFIDS, {**body, "venue": "EBS"}, format="json").status_code == 201
     assert Gfid.objects.filter(code="ABC").count() == 2
 
@@ -463,12 +459,14 @@ def test_unsupported_gfid_venue_is_refused_before_any_other_field(am_api, venue)
         {"code": "toolongcode", "venue": venue, "entity": "x", "clearing_firm": True, "admin_control": "?"},
         format="json",
     )
-    error(response, 400, "venue_not_supported")
+    assert_error(response, 400, "venue_not_supported")
 
 
 def test_gfid_venue_missing_or_null_is_invalid(am_api, client_entity):
-    invalid(am_api.post(GFIDS, {"code": "ABC", "entity": client_entity.id}, format="json"), "venue")
-    invalid(am_api.post(GFIDS, {"code": "ABC", "venue": None, "entity": client_entity.id}, format="json"), "venue")
+    assert_invalid(am_api.post(GFIDS, {"code": "ABC", "entity": client_entity.id}, format="json"), "venue")
+    assert_invalid(
+        am_api.post(GFIDS, {"code": "ABC", "venue": None, "entity": client_entity.id}, format="json"), "venue"
+    )
 
 
 @pytest.mark.parametrize(
@@ -485,7 +483,7 @@ def test_gfid_venue_missing_or_null_is_invalid(am_api, client_entity):
 )
 def test_bad_gfid_fields_are_invalid(am_api, client_entity, clearing_firm, extra, field):
     body = {"code": "XYZ", "venue": "CME", "entity": client_entity.id, "clearing_firm": clearing_firm.id}
-    invalid(am_api.post(GFIDS, {**body, **extra}, format="json"), field)
+    assert_invalid(am_api.post(GFIDS, {**body, **extra}, format="json"), field)
     assert not Gfid.objects.exists()
 
 
@@ -505,21 +503,21 @@ def test_gfid_without_sessions_may_change_its_code(am_api, client_gfid):
 
 def test_gfid_with_sessions_keeps_its_code(am_api, client_gfid):
     factories.SourceSessionFactory(gfid=client_gfid)
-    error(am_api.patch(f"{GFIDS}{client_gfid.id}/", {"code": "NEW"}, format="json"), 409, "invalid_transition")
+    assert_error(am_api.patch(f"{GFIDS}{client_gfid.id}/", {"code": "NEW"}, format="json"), 409, "invalid_transition")
     client_gfid.refresh_from_db()
     assert client_gfid.code == "ACM"
 
 
 def test_gfid_code_change_to_a_taken_one_is_already_exists(am_api, client_gfid, other_gfid):
-    error(am_api.patch(f"{GFIDS}{other_gfid.id}/", {"code": "ACM"}, format="json"), 409, "already_exists")
+    assert_error(am_api.patch(f"{GFIDS}{other_gfid.id}/", {"code": "ACM"}, format="json"), 409, "already_exists")
 
 
 def test_cme_gfid_cannot_lose_its_clearing_firm(am_api, client_gfid):
-    invalid(am_api.patch(f"{GFIDS}{client_gfid.id}/", {"clearing_firm": None}, format="json"), "clearing_firm")
+    assert_invalid(am_api.patch(f"{GFIDS}{client_gfid.id}/", {"clearing_firm": None}, format="json"), "clearing_firm")
 
 
 def test_gfid_patch_to_an_unsupported_venue_is_venue_not_supported(am_api, client_gfid):
-    error(
+    assert_error(
         am_api.patch(f"{GFIDS}{client_gfid.id}/", {"venue": "EBS_DIRECT", "code": "??"}, format="json"),
         400,
         "venue_not_supported",
@@ -527,41 +525,43 @@ def test_gfid_patch_to_an_unsupported_venue_is_venue_not_supported(am_api, clien
 
 
 def test_gfid_patch_with_broken_json_is_invalid(am_api, client_gfid):
-    error(am_api.patch(f"{GFIDS}{client_gfid.id}/", data="{bad", content_type="application/json"), 400, "invalid")
+    assert_error(
+        am_api.patch(f"{GFIDS}{client_gfid.id}/", data="{bad", content_type="application/json"), 400, "invalid"
+    )
 
 
 def test_client_reads_only_its_own_gfids(client_api, client_gfid, other_gfid):
     assert ids(client_api.get(GFIDS)) == [client_gfid.id]
     assert client_api.get(f"{GFIDS}{client_gfid.id}/").status_code == 200
-    error(client_api.get(f"{GFIDS}{other_gfid.id}/"), 404, "not_found")
+    assert_error(client_api.get(f"{GFIDS}{other_gfid.id}/"), 404, "not_found")
 
 
 def test_client_may_not_write_gfids(client_api, client_entity, client_gfid, other_gfid, clearing_firm):
     body = {"code": "NEW", "venue": "CME", "entity": client_entity.id, "clearing_firm": clearing_firm.id}
-    error(client_api.post(GFIDS, body, format="json"), 403, "permission_denied")
-    error(
+    assert_error(client_api.post(GFIDS, body, format="json"), 403, "permission_denied")
+    assert_error(
         client_api.patch(f"{GFIDS}{client_gfid.id}/", {"admin_control": True}, format="json"), 403, "permission_denied"
     )
-    error(client_api.patch(f"{GFIDS}{other_gfid.id}/", {"admin_control": True}, format="json"), 404, "not_found")
+    assert_error(client_api.patch(f"{GFIDS}{other_gfid.id}/", {"admin_control": True}, format="json"), 404, "not_found")
     client_gfid.refresh_from_db()
     assert client_gfid.admin_control is False
 
 
 def test_clearing_user_reads_the_gfids_its_firm_guarantees(clearing_api, client_gfid, other_gfid):
     assert ids(clearing_api.get(GFIDS)) == [client_gfid.id]
-    error(clearing_api.get(f"{GFIDS}{other_gfid.id}/"), 404, "not_found")
-    error(
+    assert_error(clearing_api.get(f"{GFIDS}{other_gfid.id}/"), 404, "not_found")
+    assert_error(
         clearing_api.patch(f"{GFIDS}{client_gfid.id}/", {"admin_control": True}, format="json"),
         403,
         "permission_denied",
     )
-    error(clearing_api.post(GFIDS, {}, format="json"), 403, "permission_denied")
+    assert_error(clearing_api.post(GFIDS, {}, format="json"), 403, "permission_denied")
 
 
 def test_finance_has_no_gfid_access(finance_api, client_gfid):
-    error(finance_api.get(GFIDS), 403, "permission_denied")
-    error(finance_api.get(f"{GFIDS}{client_gfid.id}/"), 404, "not_found")
-    error(finance_api.post(GFIDS, {}, format="json"), 403, "permission_denied")
+    assert_error(finance_api.get(GFIDS), 403, "permission_denied")
+    assert_error(finance_api.get(f"{GFIDS}{client_gfid.id}/"), 404, "not_found")
+    assert_error(finance_api.post(GFIDS, {}, format="json"), 403, "permission_denied")
 
 
 def test_gfids_filter_by_venue_entity_and_admin_control(am_api, client_gfid, other_gfid, client_entity):
@@ -586,12 +586,12 @@ def test_gfids_filter_by_venue_entity_and_admin_control(am_api, client_gfid, oth
     ],
 )
 def test_malformed_gfid_filters_are_invalid(am_api, client_gfid, query):
-    invalid(am_api.get(f"{GFIDS}?{query}"))
+    assert_invalid(am_api.get(f"{GFIDS}?{query}"))
 
 
 def test_client_filtering_gfids_by_another_entity_reads_like_a_missing_one(client_api, other_entity):
-    invisible = invalid(client_api.get(f"{GFIDS}?entity={other_entity.id}"), "entity")
-    missing = invalid(client_api.get(f"{GFIDS}?entity=999999"), "entity")
+    invisible = assert_invalid(client_api.get(f"{GFIDS}?entity={other_entity.id}"), "entity")
+    missing = assert_invalid(client_api.get(f"{GFIDS}?entity=999999"), "entity")
     assert invisible["errors"] == missing["errors"]
 
 
@@ -644,7 +644,7 @@ def test_every_role_reads_the_gateways(request, api_name):
 def test_gateways_are_read_only(am_api, url, method):
     first = am_api.get(url).json()["results"][0]["id"]
     target = url if method == "post" else f"{url}{first}/"
-    error(getattr(am_api, method)(target, {"code": "X"}, format="json"), 405, "method_not_allowed")
+    assert_error(getattr(am_api, method)(target, {"code": "X"}, format="json"), 405, "method_not_allowed")
 
 
 @pytest.mark.parametrize(
@@ -657,9 +657,9 @@ def test_gateways_are_read_only(am_api, url, method):
     ],
 )
 def test_malformed_gateway_filters_are_invalid(am_api, query):
-    invalid(am_api.get(f"{SEGMENTS}?{query}"))
+    assert_invalid(am_api.get(f"{SEGMENTS}?{query}"))
     if not query.startswith("market_segment"):
-        invalid(am_api.get(f"{CGW}?{query}"))
+        assert_invalid(am_api.get(f"{CGW}?{query}"))
 
 
 def test_empty_filter_value_means_no_filter(am_api):
@@ -680,8 +680,8 @@ def test_out_of_range_segment_filter_finds_nothing(am_api):
 
 
 def test_missing_gateway_is_not_found(am_api):
-    error(am_api.get(f"{CGW}999999/"), 404, "not_found")
-    error(am_api.get(f"{SEGMENTS}nope/"), 404, "not_found")
+    assert_error(am_api.get(f"{CGW}999999/"), 404, "not_found")
+    assert_error(am_api.get(f"{SEGMENTS}nope/"), 404, "not_found")
 
 
 # --- lists: pagination and query counts -----------------------------------------------------
@@ -729,11 +729,11 @@ def test_page_size_is_clamped_to_one_thousand(am_api):
 )
 @pytest.mark.parametrize("url", [ENTITIES, FIRMS, GFIDS, CGW, SEGMENTS])
 def test_malformed_paging_is_invalid(am_api, url, query, field):
-    invalid(am_api.get(f"{url}?{query}"), field)
+    assert_invalid(am_api.get(f"{url}?{query}"), field)
 
 
 def test_page_past_the_end_is_not_found(am_api):
-    error(am_api.get(f"{FIRMS}?page=99"), 404, "not_found")
+    assert_error(am_api.get(f"{FIRMS}?page=99"), 404, "not_found")
 
 
 def _queries_for(api, url: str, expected_count: int) -> int:

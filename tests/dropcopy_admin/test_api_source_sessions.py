@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from dropcopy_admin.models import AuditEvent, SourceSession
 from tests import factories
+from tests.support import assert_error, assert_invalid
 
 URL = "/api/v1/source-sessions/"
 
@@ -14,21 +15,6 @@ URL = "/api/v1/source-sessions/"
 # module keeps pytest-django from ordering those after the transactional tests (which flush the
 # migrations' reference data).
 pytestmark = pytest.mark.django_db
-
-
-def error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["code"] == code, body
-    assert isinstance(body["detail"], str) and body["detail"]
-    return body
-
-
-def invalid(response, *fields: str) -> dict:
-    body = error(response, 400, "invalid")
-    for name in fields:
-        assert body["errors"][name], body
-    return body
 
 
 def ids(response) -> list[int]:
@@ -163,13 +149,13 @@ def test_session_may_be_guaranteed_by_another_firm_than_its_gfids(am_api, cme_gf
 
 
 def test_cme_session_needs_a_clearing_firm(am_api, cme_gfid):
-    invalid(am_api.post(URL, cme_body(cme_gfid, clearing_firm=None), format="json"), "clearing_firm")
+    assert_invalid(am_api.post(URL, cme_body(cme_gfid, clearing_firm=None), format="json"), "clearing_firm")
     assert not SourceSession.objects.exists()
 
 
 def test_cme_session_of_a_gfid_without_firm_needs_one(am_api, client_entity):
     gfid = factories.GfidFactory(code="NOF", entity=client_entity, clearing_firm=None)
-    invalid(am_api.post(URL, cme_body(gfid), format="json"), "clearing_firm")
+    assert_invalid(am_api.post(URL, cme_body(gfid), format="json"), "clearing_firm")
 
 
 def test_brokertec_cgw_session_is_gateway_type_not_supported(am_api, bt_gfid):
@@ -181,9 +167,9 @@ def test_brokertec_cgw_session_is_gateway_type_not_supported(am_api, bt_gfid):
         "cgw_gateway": 999999,
         "gfid": True,
     }
-    error(am_api.post(URL, body, format="json"), 400, "gateway_type_not_supported")
+    assert_error(am_api.post(URL, body, format="json"), 400, "gateway_type_not_supported")
     body["cgw_gateway"] = "not-an-id"
-    error(am_api.post(URL, body, format="json"), 400, "gateway_type_not_supported")
+    assert_error(am_api.post(URL, body, format="json"), 400, "gateway_type_not_supported")
     assert not SourceSession.objects.exists()
 
 
@@ -198,11 +184,11 @@ def test_unsupported_venue_is_refused_before_any_other_field(am_api, venue):
         "gfid": "x",
         "clearing_firm": [],
     }
-    error(am_api.post(URL, body, format="json"), 400, "venue_not_supported")
+    assert_error(am_api.post(URL, body, format="json"), 400, "venue_not_supported")
 
 
 def test_unsupported_venue_comes_before_a_missing_field(am_api):
-    error(am_api.post(URL, {"venue": "ICE"}, format="json"), 400, "venue_not_supported")
+    assert_error(am_api.post(URL, {"venue": "ICE"}, format="json"), 400, "venue_not_supported")
 
 
 # --- gateway fields ---------------------------------------------------------------------------
@@ -211,12 +197,12 @@ def test_unsupported_venue_comes_before_a_missing_field(am_api):
 def test_cgw_session_names_its_gateway(am_api, cme_gfid):
     body = cme_body(cme_gfid)
     del body["cgw_gateway"]
-    invalid(am_api.post(URL, body, format="json"), "cgw_gateway")
-    invalid(am_api.post(URL, cme_body(cme_gfid, cgw_gateway=None), format="json"), "cgw_gateway")
+    assert_invalid(am_api.post(URL, body, format="json"), "cgw_gateway")
+    assert_invalid(am_api.post(URL, cme_body(cme_gfid, cgw_gateway=None), format="json"), "cgw_gateway")
 
 
 def test_msgw_session_names_no_gateway(am_api, cme_gfid):
-    invalid(am_api.post(URL, cme_body(cme_gfid, gateway_type="MSGW"), format="json"), "cgw_gateway")
+    assert_invalid(am_api.post(URL, cme_body(cme_gfid, gateway_type="MSGW"), format="json"), "cgw_gateway")
 
 
 @pytest.mark.parametrize(
@@ -224,12 +210,12 @@ def test_msgw_session_names_no_gateway(am_api, cme_gfid):
     [("CME", "NEW_RELEASE", "CGW1"), ("EBS", "PRODUCTION", "CGW1")],
 )
 def test_cgw_gateway_of_another_venue_or_environment_is_invalid(am_api, cme_gfid, gateway):
-    invalid(am_api.post(URL, cme_body(cme_gfid, cgw_gateway=cgw(*gateway)), format="json"), "cgw_gateway")
+    assert_invalid(am_api.post(URL, cme_body(cme_gfid, cgw_gateway=cgw(*gateway)), format="json"), "cgw_gateway")
 
 
 def test_gfid_of_another_venue_is_invalid(am_api, ebs_gfid):
     body = cme_body(ebs_gfid, clearing_firm=factories.ClearingFirmFactory().id)
-    invalid(am_api.post(URL, body, format="json"), "gfid")
+    assert_invalid(am_api.post(URL, body, format="json"), "gfid")
 
 
 # --- SenderCompID (R5) ------------------------------------------------------------------------
@@ -250,12 +236,12 @@ def test_gfid_of_another_venue_is_invalid(am_api, ebs_gfid):
 )
 def test_sender_comp_id_of_wrong_length_or_characters_is_a_mismatch(am_api, cme_gfid, sender_comp_id):
     response = am_api.post(URL, cme_body(cme_gfid, sender_comp_id=sender_comp_id), format="json")
-    error(response, 400, "sender_comp_id_mismatch")
+    assert_error(response, 400, "sender_comp_id_mismatch")
     assert not SourceSession.objects.exists()
 
 
 def test_sender_comp_id_embedding_another_gfid_is_a_mismatch(am_api, cme_gfid, other_gfid):
-    body = error(
+    body = assert_error(
         am_api.post(URL, cme_body(cme_gfid, sender_comp_id="S01OTHN"), format="json"),
         400,
         "sender_comp_id_mismatch",
@@ -271,12 +257,12 @@ def test_cme_length_sender_comp_id_on_brokertec_is_a_mismatch(am_api, bt_gfid):
         "gateway_type": "MSGW",
         "gfid": bt_gfid.id,
     }
-    error(am_api.post(URL, body, format="json"), 400, "sender_comp_id_mismatch")
+    assert_error(am_api.post(URL, body, format="json"), 400, "sender_comp_id_mismatch")
 
 
 def test_sender_comp_id_is_unique_per_environment(am_api, cme_gfid):
     assert am_api.post(URL, cme_body(cme_gfid), format="json").status_code == 201
-    error(
+    assert_error(
         am_api.post(URL, cme_body(cme_gfid, gateway_type="MSGW", cgw_gateway=None), format="json"),
         409,
         "already_exists",
@@ -320,7 +306,7 @@ def test_sender_comp_id_is_unique_per_environment(am_api, cme_gfid):
     ],
 )
 def test_bad_session_fields_are_invalid(am_api, cme_gfid, overrides, field):
-    invalid(am_api.post(URL, cme_body(cme_gfid, **overrides), format="json"), field)
+    assert_invalid(am_api.post(URL, cme_body(cme_gfid, **overrides), format="json"), field)
     assert not SourceSession.objects.exists()
 
 
@@ -328,21 +314,21 @@ def test_bad_session_fields_are_invalid(am_api, cme_gfid, overrides, field):
 def test_missing_session_fields_are_invalid(am_api, cme_gfid, missing):
     body = cme_body(cme_gfid)
     del body[missing]
-    invalid(am_api.post(URL, body, format="json"), missing)
+    assert_invalid(am_api.post(URL, body, format="json"), missing)
 
 
 def test_session_body_with_broken_json_is_invalid(am_api):
-    error(am_api.post(URL, data="{bad", content_type="application/json"), 400, "invalid")
-    error(am_api.post(URL, data="", content_type="application/json"), 400, "invalid")
+    assert_error(am_api.post(URL, data="{bad", content_type="application/json"), 400, "invalid")
+    assert_error(am_api.post(URL, data="", content_type="application/json"), 400, "invalid")
 
 
 def test_session_body_that_is_not_an_object_is_invalid(am_api):
-    invalid(am_api.post(URL, [{"venue": "CME"}], format="json"), "non_field_errors")
-    invalid(am_api.post(URL, 7, format="json"), "non_field_errors")
+    assert_invalid(am_api.post(URL, [{"venue": "CME"}], format="json"), "non_field_errors")
+    assert_invalid(am_api.post(URL, 7, format="json"), "non_field_errors")
 
 
 def test_session_body_as_form_data_is_unsupported_media_type(am_api, cme_gfid):
-    error(am_api.post(URL, {"sender_comp_id": "S01ACMN"}), 415, "unsupported_media_type")
+    assert_error(am_api.post(URL, {"sender_comp_id": "S01ACMN"}), 415, "unsupported_media_type")
 
 
 def test_session_creation_is_audited(am_api, cme_gfid):
@@ -386,7 +372,7 @@ def test_patch_moves_a_session_to_msgw(am_api, session):
 
 
 def test_patch_to_a_mismatching_sender_comp_id_is_refused(am_api, session):
-    error(
+    assert_error(
         am_api.patch(f"{URL}{session.id}/", {"sender_comp_id": "S01ZZZN"}, format="json"),
         400,
         "sender_comp_id_mismatch",
@@ -397,11 +383,13 @@ def test_patch_to_a_mismatching_sender_comp_id_is_refused(am_api, session):
 
 def test_patch_to_a_taken_sender_comp_id_is_already_exists(am_api, session, cme_gfid):
     factories.SourceSessionFactory(gfid=cme_gfid, sender_comp_id="S02ACMN")
-    error(am_api.patch(f"{URL}{session.id}/", {"sender_comp_id": "S02ACMN"}, format="json"), 409, "already_exists")
+    assert_error(
+        am_api.patch(f"{URL}{session.id}/", {"sender_comp_id": "S02ACMN"}, format="json"), 409, "already_exists"
+    )
 
 
 def test_patch_to_an_unsupported_venue_is_venue_not_supported(am_api, session):
-    error(
+    assert_error(
         am_api.patch(f"{URL}{session.id}/", {"venue": "EBS_DIRECT", "gfid": "x"}, format="json"),
         400,
         "venue_not_supported",
@@ -411,11 +399,11 @@ def test_patch_to_an_unsupported_venue_is_venue_not_supported(am_api, session):
 def test_patch_of_a_brokertec_session_to_cgw_is_gateway_type_not_supported(am_api, bt_gfid):
     session = factories.SourceSessionFactory(gfid=bt_gfid, gateway_type="MSGW", sender_comp_id="X01BT0010")
     response = am_api.patch(f"{URL}{session.id}/", {"gateway_type": "CGW", "cgw_gateway": 999999}, format="json")
-    error(response, 400, "gateway_type_not_supported")
+    assert_error(response, 400, "gateway_type_not_supported")
 
 
 def test_cme_session_cannot_drop_its_clearing_firm(am_api, session):
-    invalid(am_api.patch(f"{URL}{session.id}/", {"clearing_firm": None}, format="json"), "clearing_firm")
+    assert_invalid(am_api.patch(f"{URL}{session.id}/", {"clearing_firm": None}, format="json"), "clearing_firm")
 
 
 def test_routing_of_a_session_in_a_group_is_fixed(am_api, session, client_entity):
@@ -426,17 +414,17 @@ def test_routing_of_a_session_in_a_group_is_fixed(am_api, session, client_entity
         {"environment": "CERT", "cgw_gateway": cgw("CME", "CERT")},
         format="json",
     )
-    error(response, 409, "invalid_transition")
+    assert_error(response, 409, "invalid_transition")
     firm = factories.ClearingFirmFactory(code="NEW")
     assert am_api.patch(f"{URL}{session.id}/", {"clearing_firm": firm.id}, format="json").status_code == 200
 
 
 def test_session_patch_with_broken_json_is_invalid(am_api, session):
-    error(am_api.patch(f"{URL}{session.id}/", data="{bad", content_type="application/json"), 400, "invalid")
+    assert_error(am_api.patch(f"{URL}{session.id}/", data="{bad", content_type="application/json"), 400, "invalid")
 
 
 def test_sessions_cannot_be_deleted(am_api, session):
-    error(am_api.delete(f"{URL}{session.id}/"), 405, "method_not_allowed")
+    assert_error(am_api.delete(f"{URL}{session.id}/"), 405, "method_not_allowed")
 
 
 # --- who may ----------------------------------------------------------------------------------
@@ -456,8 +444,8 @@ def test_client_reads_only_its_gfids_sessions(client_api, sessions):
     own, foreign, guaranteed = sessions
     assert ids(client_api.get(URL)) == [own.id]
     assert client_api.get(f"{URL}{own.id}/").status_code == 200
-    error(client_api.get(f"{URL}{foreign.id}/"), 404, "not_found")
-    error(client_api.get(f"{URL}{guaranteed.id}/"), 404, "not_found")
+    assert_error(client_api.get(f"{URL}{foreign.id}/"), 404, "not_found")
+    assert_error(client_api.get(f"{URL}{guaranteed.id}/"), 404, "not_found")
 
 
 def test_client_whose_entity_is_a_clearing_firm_reads_the_sessions_it_guarantees(
@@ -467,19 +455,19 @@ def test_client_whose_entity_is_a_clearing_firm_reads_the_sessions_it_guarantees
     client_entity.clearing_firm = clearing_firm
     client_entity.save()
     assert ids(client_api.get(URL)) == [own.id, guaranteed.id]
-    error(client_api.get(f"{URL}{foreign.id}/"), 404, "not_found")
+    assert_error(client_api.get(f"{URL}{foreign.id}/"), 404, "not_found")
 
 
 def test_clearing_user_reads_the_sessions_its_firm_guarantees(clearing_api, sessions):
     own, foreign, guaranteed = sessions
     assert ids(clearing_api.get(URL)) == [own.id, guaranteed.id]
-    error(clearing_api.get(f"{URL}{foreign.id}/"), 404, "not_found")
+    assert_error(clearing_api.get(f"{URL}{foreign.id}/"), 404, "not_found")
 
 
 def test_finance_has_no_session_access(finance_api, sessions):
-    error(finance_api.get(URL), 403, "permission_denied")
-    error(finance_api.get(f"{URL}{sessions[0].id}/"), 404, "not_found")
-    error(finance_api.post(URL, {}, format="json"), 403, "permission_denied")
+    assert_error(finance_api.get(URL), 403, "permission_denied")
+    assert_error(finance_api.get(f"{URL}{sessions[0].id}/"), 404, "not_found")
+    assert_error(finance_api.post(URL, {}, format="json"), 403, "permission_denied")
 
 
 @pytest.mark.parametrize("api_name", ["client_api", "clearing_api"])
@@ -487,10 +475,10 @@ def test_other_roles_may_not_register_or_change_sessions(request, api_name, sess
     api = request.getfixturevalue(api_name)
     own, foreign, _ = sessions
     body = cme_body(cme_gfid, sender_comp_id="S09ACMN")
-    error(api.post(URL, body, format="json"), 403, "permission_denied")
-    error(api.post(URL, {"venue": "ICE", "gfid": foreign.gfid_id}, format="json"), 403, "permission_denied")
-    error(api.patch(f"{URL}{own.id}/", {"sender_comp_id": "S08ACMN"}, format="json"), 403, "permission_denied")
-    error(api.patch(f"{URL}{foreign.id}/", {"sender_comp_id": "S08ACMN"}, format="json"), 404, "not_found")
+    assert_error(api.post(URL, body, format="json"), 403, "permission_denied")
+    assert_error(api.post(URL, {"venue": "ICE", "gfid": foreign.gfid_id}, format="json"), 403, "permission_denied")
+    assert_error(api.patch(f"{URL}{own.id}/", {"sender_comp_id": "S08ACMN"}, format="json"), 403, "permission_denied")
+    assert_error(api.patch(f"{URL}{foreign.id}/", {"sender_comp_id": "S08ACMN"}, format="json"), 404, "not_found")
     assert not SourceSession.objects.filter(sender_comp_id__in=["S09ACMN", "S08ACMN"]).exists()
 
 
@@ -526,18 +514,18 @@ def test_sessions_filter_by_venue_environment_gateway_type_and_gfid(am_api, cme_
     ],
 )
 def test_malformed_session_filters_are_invalid(am_api, query):
-    invalid(am_api.get(f"{URL}?{query}"))
+    assert_invalid(am_api.get(f"{URL}?{query}"))
 
 
 def test_client_filtering_by_another_tenants_gfid_reads_like_a_missing_one(client_api, other_gfid):
-    invisible = invalid(client_api.get(f"{URL}?gfid={other_gfid.id}"), "gfid")
-    missing = invalid(client_api.get(f"{URL}?gfid=999999"), "gfid")
+    invisible = assert_invalid(client_api.get(f"{URL}?gfid={other_gfid.id}"), "gfid")
+    missing = assert_invalid(client_api.get(f"{URL}?gfid=999999"), "gfid")
     assert invisible["errors"] == missing["errors"]
 
 
 def test_missing_session_is_not_found(am_api):
-    error(am_api.get(f"{URL}999999/"), 404, "not_found")
-    error(am_api.patch(f"{URL}999999/", {"clearing_firm": None}, format="json"), 404, "not_found")
+    assert_error(am_api.get(f"{URL}999999/"), 404, "not_found")
+    assert_error(am_api.patch(f"{URL}999999/", {"clearing_firm": None}, format="json"), 404, "not_found")
 
 
 def _queries_for(api, url: str, expected_count: int) -> int:

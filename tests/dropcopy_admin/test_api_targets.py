@@ -18,11 +18,11 @@ from tests import factories
 from tests.entitlements.support import (
     TARGETS,
     admin_control_session,
-    assert_error,
     brokertec_session,
     guaranteed_session,
     msgw_session,
 )
+from tests.support import assert_error
 
 pytestmark = pytest.mark.django_db
 

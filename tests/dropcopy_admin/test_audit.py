@@ -13,20 +13,12 @@ from dropcopy_admin.services import front_end_systems, groups
 from dropcopy_admin.services.audit import SystemActor, audit_record, snapshot
 from entitlements import services as entitlement_services
 from tests import factories
+from tests.support import assert_error
 
 pytestmark = pytest.mark.django_db
 
 AUDIT = "/api/v1/audit/"
 NOW = dt.datetime(2026, 3, 10, 15, 30, tzinfo=dt.UTC)
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["code"] == code, body
-    if code == "invalid":
-        assert body["errors"], body
-    return body
 
 
 def ids(response) -> list[int]:

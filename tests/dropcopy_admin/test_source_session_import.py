@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 
 from dropcopy_admin.models import AuditEvent, SourceSession
 from tests import factories
+from tests.support import assert_error
 
 URL = "/api/v1/source-sessions/import/"
 HEADER = "sender_comp_id,venue,environment,gateway_type,cgw_gateway,gfid,clearing_firm"
@@ -15,14 +16,6 @@ HEADER = "sender_comp_id,venue,environment,gateway_type,cgw_gateway,gfid,clearin
 # module keeps pytest-django from ordering those after the transactional tests (which flush the
 # migrations' reference data).
 pytestmark = pytest.mark.django_db
-
-
-def error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["code"] == code, body
-    assert isinstance(body["detail"], str) and body["detail"]
-    return body
 
 
 def upload(api, content: str | bytes, *, name: str = "sessions.csv"):
@@ -237,68 +230,68 @@ def test_over_long_cells_are_reported(am_api, gfids):
     ],
 )
 def test_bad_header_is_invalid_and_stores_nothing(am_api, gfids, header):
-    body = error(upload(am_api, csv_text("S01ACMN,CME,PRODUCTION,MSGW,,ACM,", header=header)), 400, "invalid")
+    body = assert_error(upload(am_api, csv_text("S01ACMN,CME,PRODUCTION,MSGW,,ACM,", header=header)), 400, "invalid")
     assert body["errors"]["file"]
     assert not SourceSession.objects.exists()
 
 
 def test_non_utf8_file_is_invalid(am_api, gfids):
     content = csv_text("S01ACMN,CME,PRODUCTION,MSGW,,ACM,Clé").encode("latin-1")
-    body = error(upload(am_api, content), 400, "invalid")
+    body = assert_error(upload(am_api, content), 400, "invalid")
     assert body["errors"]["file"]
     assert not SourceSession.objects.exists()
 
 
 def test_binary_file_is_invalid(am_api):
-    body = error(upload(am_api, b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe"), 400, "invalid")
+    body = assert_error(upload(am_api, b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe"), 400, "invalid")
     assert body["errors"]["file"]
 
 
 def test_empty_file_is_invalid(am_api):
-    body = error(upload(am_api, b""), 400, "invalid")
+    body = assert_error(upload(am_api, b""), 400, "invalid")
     assert body["errors"]["file"]
 
 
 def test_request_without_a_file_is_invalid(am_api):
-    body = error(am_api.post(URL, {"other": "x"}, format="multipart"), 400, "invalid")
+    body = assert_error(am_api.post(URL, {"other": "x"}, format="multipart"), 400, "invalid")
     assert body["errors"]["file"]
 
 
 def test_file_field_that_is_not_a_file_is_invalid(am_api):
-    body = error(am_api.post(URL, {"file": HEADER}, format="multipart"), 400, "invalid")
+    body = assert_error(am_api.post(URL, {"file": HEADER}, format="multipart"), 400, "invalid")
     assert body["errors"]["file"]
 
 
 def test_file_over_the_size_limit_is_invalid(am_api, gfids, settings):
     settings.DROPCOPY = {**settings.DROPCOPY, "SOURCE_SESSION_IMPORT_MAX_BYTES": 100}
-    body = error(upload(am_api, csv_text(*["S01ACMN,CME,PRODUCTION,MSGW,,ACM,"] * 5)), 400, "invalid")
+    body = assert_error(upload(am_api, csv_text(*["S01ACMN,CME,PRODUCTION,MSGW,,ACM,"] * 5)), 400, "invalid")
     assert body["errors"]["file"]
     assert not SourceSession.objects.exists()
 
 
 def test_json_body_is_unsupported_media_type(am_api):
-    error(am_api.post(URL, {"file": HEADER}, format="json"), 415, "unsupported_media_type")
-    error(am_api.post(URL, data="{bad", content_type="application/json"), 415, "unsupported_media_type")
+    assert_error(am_api.post(URL, {"file": HEADER}, format="json"), 415, "unsupported_media_type")
+    assert_error(am_api.post(URL, data="{bad", content_type="application/json"), 415, "unsupported_media_type")
 
 
 def test_raw_csv_body_is_unsupported_media_type(am_api):
-    error(am_api.post(URL, data=csv_text(), content_type="text/csv"), 415, "unsupported_media_type")
+    assert_error(am_api.post(URL, data=csv_text(), content_type="text/csv"), 415, "unsupported_media_type")
 
 
 @pytest.mark.parametrize("api_name", ["client_api", "clearing_api", "finance_api"])
 def test_only_account_managers_import(request, api_name, gfids):
     api = request.getfixturevalue(api_name)
-    error(upload(api, csv_text("S01ACMN,CME,PRODUCTION,MSGW,,ACM,")), 403, "permission_denied")
-    error(api.post(URL, {"file": "x"}, format="json"), 403, "permission_denied")
+    assert_error(upload(api, csv_text("S01ACMN,CME,PRODUCTION,MSGW,,ACM,")), 403, "permission_denied")
+    assert_error(api.post(URL, {"file": "x"}, format="json"), 403, "permission_denied")
     assert not SourceSession.objects.exists()
 
 
 def test_import_offers_only_post(am_api):
-    error(am_api.get(URL), 405, "method_not_allowed")
+    assert_error(am_api.get(URL), 405, "method_not_allowed")
 
 
 def test_unauthenticated_import_is_refused(db):
-    error(upload(APIClient(), csv_text()), 401, "not_authenticated")
+    assert_error(upload(APIClient(), csv_text()), 401, "not_authenticated")
 
 
 def test_importing_the_same_file_twice_reports_every_row_as_taken(am_api, gfids):

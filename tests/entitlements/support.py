@@ -9,16 +9,6 @@ MEMBERSHIPS = "/api/v1/memberships/"
 TARGETS = "/api/v1/targets/"
 
 
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["code"] == code, body
-    assert isinstance(body["detail"], str) and body["detail"]
-    if code == "invalid":
-        assert isinstance(body["errors"], dict) and body["errors"], body
-    return body
-
-
 def membership_url(membership, action: str = "") -> str:
     pk = membership.pk if hasattr(membership, "pk") else membership
     return f"{MEMBERSHIPS}{pk}/" + (f"{action}/" if action else "")

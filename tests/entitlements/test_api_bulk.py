@@ -13,11 +13,11 @@ from dropcopy_admin.services.groups import group_close
 from entitlements import services
 from entitlements.choices import Decision
 from tests import factories
+from tests.support import assert_error
 
 from .support import (
     MEMBERSHIPS,
     admin_control_session,
-    assert_error,
     brokertec_session,
     guaranteed_session,
     msgw_session,

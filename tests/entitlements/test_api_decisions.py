@@ -11,11 +11,11 @@ from dropcopy_admin.models import AuditEvent, Membership, PortRange, TargetSessi
 from entitlements import services
 from entitlements.choices import Decision
 from tests import factories
+from tests.support import assert_error
 
 from .support import (
     MEMBERSHIPS,
     admin_control_session,
-    assert_error,
     guaranteed_session,
     membership_url,
     msgw_session,
