@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from dropcopy_admin.services.audit import SystemActor
+from dropcopy_admin.services.keys import key_pairs_warn_expiring
 from dropcopy_admin.services.targets import target_provision, target_record_provisioning_error
 
 PROVISIONING = SystemActor("provision_target")
@@ -16,3 +17,9 @@ def provision_target(self, target_id: int) -> None:
     except Exception as error:
         target_record_provisioning_error(actor=PROVISIONING, target_id=target_id, error=error)
         raise self.retry(exc=error, countdown=min(2**self.request.retries * 5, 600)) from error
+
+
+@shared_task
+def warn_expiring_key_pairs() -> int:
+    """Warn entities of key pairs expiring within 30 days (R11), once per pair; safe to run twice."""
+    return key_pairs_warn_expiring(actor=SystemActor("warn_expiring_key_pairs"))

@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 
 from .audit import AuditEventViewSet
 from .groups import GroupViewSet, MembershipViewSet
+from .keys import KeyPairViewSet
 from .registry import (
     CgwGatewayViewSet,
     ClearingFirmViewSet,
@@ -41,5 +42,15 @@ urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="auth-token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path(
+        "targets/<str:id>/keys/",
+        KeyPairViewSet.as_view({"get": "list", "post": "create"}),
+        name="target-key-list",
+    ),
+    path(
+        "targets/<str:id>/keys/<str:key_id>/revoke/",
+        KeyPairViewSet.as_view({"post": "revoke"}),
+        name="target-key-revoke",
+    ),
     *router.urls,
 ]

@@ -1,5 +1,7 @@
 from .audit import AuditEvent
+from .gateway import SentMessage, SequenceStream
 from .groups import DropCopyGroup, Membership
+from .keys import KeyPair
 from .parties import ClearingFirm, Entity, Gfid
 from .reference import CgwGateway, PortRange, SegmentGateway, Venue
 from .sessions import FrontEndSystem, SourceSession
@@ -15,9 +17,12 @@ __all__ = [
     "Entity",
     "FrontEndSystem",
     "Gfid",
+    "KeyPair",
     "Membership",
     "PortRange",
     "SegmentGateway",
+    "SentMessage",
+    "SequenceStream",
     "SourceSession",
     "TargetAddress",
     "TargetSession",

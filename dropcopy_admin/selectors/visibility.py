@@ -16,6 +16,7 @@ from dropcopy_admin.models import (
     Entity,
     FrontEndSystem,
     Gfid,
+    KeyPair,
     Membership,
     SegmentGateway,
     SourceSession,
@@ -52,6 +53,7 @@ def _client_rule(user, model) -> models.Q | None:
         Membership: models.Q(group__entity_id=entity_id),
         FrontEndSystem: models.Q(entity_id=entity_id) | models.Q(entity__isnull=True),
         TargetSession: models.Q(entity_id=entity_id),
+        KeyPair: models.Q(target__entity_id=entity_id, is_probe=False),
     }
     return rules.get(model)
 
@@ -114,6 +116,7 @@ AUDITED_DOMAIN_MODELS = (
     DropCopyGroup,
     Membership,
     TargetSession,
+    KeyPair,
 )
 
 

@@ -33,6 +33,7 @@ from dropcopy_admin.models import (
 )
 
 from .audit import Actor, audit_record, audit_record_created, snapshot
+from .keys import key_pairs_revoke_for_targets, probe_key_pair_ensure
 
 _TARGET_ID_ALPHABET = string.ascii_uppercase + string.digits
 CGW_TARGET_SUB_ID = "G"
@@ -290,7 +291,8 @@ def targets_release(*, memberships: Iterable[Membership]) -> None:
 
 
 def targets_close(*, actor: Actor, targets: Iterable[TargetSession], at) -> None:
-    """Close targets and free their ports (R4); their history stays."""
+    """Close targets, free their ports and revoke their keys, the probe's included (R4); their history stays."""
+    targets = list(targets)
     for target in targets:
         before = snapshot(target)
         target.status = TargetStatus.CLOSED
@@ -299,6 +301,7 @@ def targets_close(*, actor: Actor, targets: Iterable[TargetSession], at) -> None
         target.save(update_fields=["status", "used", "closed_at"])
         audit_record(actor=actor, action="close", instance=target, before=before)
         TargetAddress.objects.filter(target=target, released=False).update(released=True)
+    key_pairs_revoke_for_targets(actor=actor, targets=targets)
 
 
 # --- provisioning (R17) ---------------------------------------------------------------------
@@ -313,7 +316,8 @@ def target_provision(*, actor: Actor, target_id: int, interrupt_after: str | Non
 
     Steps, each in its own transaction and each skipped when already done: make sure the target
     has its port and addresses (they are allocated on approval; re-provisioning after a release
-    allocates them again), then mark it ``provisioned`` and clear any recorded error.
+    allocates them again), make sure it has its one live probe key pair (R16; a target provisioned
+    before probe keys existed gets one now), then mark it ``provisioned`` and clear any recorded error.
     """
     with transaction.atomic():
         target = TargetSession.objects.select_for_update(of=("self",)).select_related("cgw_gateway").get(pk=target_id)
@@ -326,6 +330,10 @@ def target_provision(*, actor: Actor, target_id: int, interrupt_after: str | Non
             _create_addresses(target, layout)
     if interrupt_after == "addresses":
         raise ProvisioningFault("interrupted after the addresses step")
+    if probe_key_pair_ensure(actor=actor, target_id=target_id) is None:
+        return TargetSession.objects.get(pk=target_id)  # closed meanwhile
+    if interrupt_after == "probe_key":
+        raise ProvisioningFault("interrupted after the probe key step")
     with transaction.atomic():
         target = TargetSession.objects.select_for_update().get(pk=target_id)
         if target.status in (TargetStatus.PENDING, TargetStatus.FAILED) or target.provisioning_error_code:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -170,6 +171,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic work lives here, where a reviewer sees it (later issues add their tasks).
 CELERY_BEAT_SCHEDULE: dict = {
     "expire-pending-requests": {"task": "entitlements.tasks.expire_pending_requests", "schedule": 3600.0},
+    "warn-expiring-key-pairs": {
+        "task": "dropcopy_admin.tasks.warn_expiring_key_pairs",
+        "schedule": crontab(minute=0, hour=12),  # daily; the task warns once per key pair (R11)
+    },
 }
 
 # --- Logging --------------------------------------------------------------------------------
@@ -199,10 +204,16 @@ DROPCOPY = {
     "CERTIFICATION_LIFETIME_DAYS": 14,  # R9
     "NEW_RELEASE_TARGET_LIFETIME_HOURS": 7 * 24,  # R10
     "KEY_PAIR_LIFETIME_DAYS": 365,  # R11
+    "KEY_PAIR_EXPIRY_WARNING_DAYS": 30,  # R11
+    "KEY_PAIR_ROTATION_GRACE_DAYS": 28,  # R11: a superseded pair lives 4 more weeks
+    "MAX_LIVE_KEY_PAIRS": 2,  # R11, the probe key pair not counted
     "BILLING_TIME_ZONE": "America/Chicago",  # R12
     "CURRENCY": "USD",
     "DEFAULT_MONTHLY_FEE": Decimal("500.00"),
     "SOURCE_SESSION_IMPORT_MAX_BYTES": env.int("DROPCOPY_IMPORT_MAX_BYTES", default=20 * 1024 * 1024),
 }
+# Fernet key(s) encrypting stored Secret Keys (R11); comma-separated to rotate, the first encrypts.
+# Empty here: settings/local.py supplies a development key, production.py requires one.
+DROPCOPY_KEY_ENCRYPTION_KEY = env("DROPCOPY_KEY_ENCRYPTION_KEY", default="")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -1,5 +1,7 @@
 """Production settings: everything secret or site-specific comes from the environment."""
 
+from dropcopy_admin.crypto import fernet_from
+
 from .base import *
 from .base import env
 
@@ -18,3 +20,7 @@ SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+
+# Encrypts stored Secret Keys (R11): required, and checked now rather than at the first key pair.
+DROPCOPY_KEY_ENCRYPTION_KEY = env("DROPCOPY_KEY_ENCRYPTION_KEY")
+fernet_from(DROPCOPY_KEY_ENCRYPTION_KEY)

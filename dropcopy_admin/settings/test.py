@@ -14,3 +14,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MIDDLEWARE = [name for name in MIDDLEWARE if "whitenoise" not in name]
+
+# A fixed key for the test suite only (R11); never used outside tests.
+DROPCOPY_KEY_ENCRYPTION_KEY = "88Ss3sdH4RoXRs924pBvDx8maG1RIMsVKTzE-RsGb4U="

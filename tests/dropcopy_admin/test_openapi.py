@@ -28,6 +28,8 @@ CONTRACT_PATHS = [
     "/api/v1/memberships/bulk-decide/",
     "/api/v1/targets/",
     "/api/v1/targets/{id}/",
+    "/api/v1/targets/{id}/keys/",
+    "/api/v1/targets/{id}/keys/{key_id}/revoke/",
     "/api/v1/audit/",
 ]
 WRITE_METHODS = ("post", "put", "patch", "delete")

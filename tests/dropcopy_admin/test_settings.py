@@ -39,6 +39,7 @@ def _production_env(**overrides: str) -> dict[str, str]:
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
         "DJANGO_ALLOWED_HOSTS": "example.com",
         "DATABASE_URL": "postgres://dropcopy:unused@db.example.com:5432/dropcopy",
+        "DROPCOPY_KEY_ENCRYPTION_KEY": "gZTBE8bGFs8mtgCIsjqO0jELeYk8BiTfCwmZM0AtuTE=",
     }
     values.update(overrides)
     return _clean_env(**values)
