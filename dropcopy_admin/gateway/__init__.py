@@ -1,0 +1,6 @@
+"""The drop copy gateway (R19): a FIX 4.2 acceptor serving every live target's addresses.
+
+``server`` accepts connections and follows the registry; ``session`` is the per-connection FIX
+session state machine; ``store`` persists sequence streams and sent messages; ``registry`` reads
+which targets, addresses and keys are live. Sockets live here and in the test client only.
+"""

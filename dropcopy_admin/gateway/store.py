@@ -1,0 +1,141 @@
+"""Persistence of the gateway's sequence streams and sent messages (R15, R19).
+
+Every function here is synchronous ORM code; the gateway calls them on its one database thread
+(``Database``), so the event loop never blocks on a query and every write happens in order.
+"""
+
+import asyncio
+import datetime as dt
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.db import DatabaseError, connection, transaction
+
+from dropcopy_admin.models import SentMessage, SequenceStream
+
+CHICAGO = ZoneInfo("America/Chicago")
+RESEND_WINDOW = dt.timedelta(hours=48)
+
+
+def weekly_start_up(at: dt.datetime) -> dt.datetime:
+    """The last weekly start-up at or before ``at``: Sunday 17:00 America/Chicago, as UTC."""
+    local = at.astimezone(CHICAGO)
+    days_back = (local.weekday() - 6) % 7  # Monday is 0, Sunday 6
+    sunday = (local - dt.timedelta(days=days_back)).date()
+    start = dt.datetime.combine(sunday, dt.time(17), tzinfo=CHICAGO)
+    if start > local:
+        start = dt.datetime.combine(sunday - dt.timedelta(days=7), dt.time(17), tzinfo=CHICAGO)
+    return start.astimezone(dt.UTC)
+
+
+def resend_floor(at: dt.datetime) -> dt.datetime:
+    """The oldest send time a resend may reach: max(last weekly start-up, ``at`` − 48 h)."""
+    return max(weekly_start_up(at), at - RESEND_WINDOW)
+
+
+@dataclass
+class StreamState:
+    """A stream's numbers as the gateway holds them while a session uses it."""
+
+    target_id: int
+    market_segment: int | None
+    next_incoming: int
+    next_outgoing: int
+    reset_at: dt.datetime
+
+
+def stream_load(*, target_id: int, market_segment: int | None, at: dt.datetime) -> StreamState:
+    """The stream of a target (and segment), created on first use, reset when a start-up has passed."""
+    start_up = weekly_start_up(at)
+    with transaction.atomic():
+        stream, _ = SequenceStream.objects.select_for_update().get_or_create(
+            target_id=target_id,
+            market_segment=market_segment,
+            defaults={"reset_at": start_up},
+        )
+        if stream.reset_at < start_up:
+            stream.next_incoming = 1
+            stream.next_outgoing = 1
+            stream.reset_at = start_up
+            stream.save(update_fields=["next_incoming", "next_outgoing", "reset_at"])
+    return StreamState(
+        target_id=target_id,
+        market_segment=market_segment,
+        next_incoming=stream.next_incoming,
+        next_outgoing=stream.next_outgoing,
+        reset_at=stream.reset_at,
+    )
+
+
+def stream_save_incoming(*, state: StreamState, next_incoming: int) -> None:
+    SequenceStream.objects.filter(target_id=state.target_id, market_segment=state.market_segment).update(
+        next_incoming=next_incoming
+    )
+
+
+def message_record_sent(
+    *, state: StreamState, seq_num: int, msg_type: str, raw: bytes, sent_at: dt.datetime, next_incoming: int
+) -> None:
+    """Store a sent message and move the stream past it, in one transaction."""
+    with transaction.atomic():
+        SentMessage.objects.create(
+            target_id=state.target_id,
+            market_segment=state.market_segment,
+            seq_num=seq_num,
+            msg_type=msg_type,
+            raw=raw,
+            sent_at=sent_at,
+        )
+        SequenceStream.objects.filter(target_id=state.target_id, market_segment=state.market_segment).update(
+            next_outgoing=seq_num + 1, next_incoming=next_incoming
+        )
+
+
+def messages_for_resend(*, state: StreamState, begin: int, end: int) -> list[tuple[int, str, bytes, dt.datetime]]:
+    """(seq, type, raw, sent_at) of the stream's messages ``begin``..``end`` since its reset, in order."""
+    rows = (
+        SentMessage.objects.filter(
+            target_id=state.target_id,
+            market_segment=state.market_segment,
+            seq_num__gte=begin,
+            seq_num__lte=end,
+            sent_at__gte=state.reset_at,
+        )
+        .order_by("seq_num", "id")
+        .values_list("seq_num", "msg_type", "raw", "sent_at")
+    )
+    return [(seq, kind, bytes(raw), sent_at) for seq, kind, raw, sent_at in rows]
+
+
+class Database:
+    """One dedicated thread for every ORM call of the gateway: queries in order, one connection."""
+
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gateway-db")
+
+    async def run(self, function: Callable, /, **kwargs):
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(self._call, function, kwargs))
+
+    def submit(self, function: Callable, /, **kwargs) -> None:
+        """Queue a write without waiting for it (still in order with every other call)."""
+        self._executor.submit(self._call, function, kwargs)
+
+    @staticmethod
+    def _call(function: Callable, kwargs: dict):
+        try:
+            return function(**kwargs)
+        except DatabaseError:
+            connection.close()  # a broken connection is opened again by the next call
+            raise
+
+    def close(self) -> None:
+        self._executor.submit(_close_connection).result()
+        self._executor.shutdown(wait=True)
+
+
+def _close_connection() -> None:
+    connection.close()  # looked up here: ``connection`` is the calling thread's
