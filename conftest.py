@@ -79,7 +79,7 @@ def finance_api(finance_user):
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
-    """Run tests on real transactions last.
+    """Run tests on real transactions last, browser tests at the very end.
 
     Their database is flushed after each of them; ``serialized_rollback`` restores the reference
     data at the start of the next such test, but not for an ordinary test that would follow.
@@ -89,4 +89,6 @@ def pytest_collection_modifyitems(items):
         marker = item.get_closest_marker("django_db")
         return marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
 
-    items.sort(key=lambda item: bool(uses_real_transactions(item)))
+    # Browser tests come last of all: Playwright's sync API leaves an event loop marked running in
+    # the main thread for as long as its session-wide browser lives.
+    items.sort(key=lambda item: (item.get_closest_marker("browser") is not None, bool(uses_real_transactions(item))))

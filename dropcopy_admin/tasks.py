@@ -1,22 +1,45 @@
 """Celery tasks of the core domain: they take ids, fetch, and call one service."""
 
 from celery import shared_task
+from django.conf import settings
+from django.db import transaction
 
+from dropcopy_admin import clock
+from dropcopy_admin.choices import TargetStatus
 from dropcopy_admin.services.audit import SystemActor
 from dropcopy_admin.services.keys import key_pairs_warn_expiring
 from dropcopy_admin.services.targets import target_provision, target_record_provisioning_error
+from dropcopy_admin.services.verification import targets_queue_reverification, targets_verify
 
 PROVISIONING = SystemActor("provision_target")
+VERIFICATION = SystemActor("verify_targets")
 
 
 @shared_task(bind=True, max_retries=8, acks_late=True)
 def provision_target(self, target_id: int) -> None:
     """Provision one target (R17); failures are recorded on it and retried with back-off."""
     try:
-        target_provision(actor=PROVISIONING, target_id=target_id)
+        target = target_provision(actor=PROVISIONING, target_id=target_id)
     except Exception as error:
         target_record_provisioning_error(actor=PROVISIONING, target_id=target_id, error=error)
         raise self.retry(exc=error, countdown=min(2**self.request.retries * 5, 600)) from error
+    # Then its verification (R16, R17), once what provisioning wrote is committed; a temporary
+    # target not ready yet is picked up by the scheduled re-verification after its ready_at.
+    if target.status != TargetStatus.CLOSED and (target.ready_at is None or target.ready_at <= clock.now()):
+        transaction.on_commit(lambda: verify_targets.delay([target_id]), robust=True)
+
+
+@shared_task(acks_late=True)
+def verify_targets(target_ids: list[int]) -> dict:
+    """Check every address of a batch of targets and record the outcome (R16); safe to run twice."""
+    verification = targets_verify(actor=VERIFICATION, target_ids=target_ids)
+    return {"statuses": verification.statuses, "skipped": verification.skipped, "checks": verification.checks}
+
+
+@shared_task
+def reverify_live_targets() -> int:
+    """Queue the verification of every live, ready target in batches (R16); the number queued."""
+    return targets_queue_reverification(batch_size=settings.DROPCOPY["VERIFY_BATCH_SIZE"])
 
 
 @shared_task

@@ -3,9 +3,12 @@ and re-provisioned on demand (R17)."""
 
 from django.contrib import admin, messages
 from django.db import transaction
+from django.utils.html import format_html_join
 
+from dropcopy_admin import errors
 from dropcopy_admin.choices import TargetStatus
-from dropcopy_admin.models import TargetAddress, TargetSession
+from dropcopy_admin.models import ConnectivityCheck, TargetAddress, TargetSession
+from dropcopy_admin.services.verification import target_verify_request
 from dropcopy_admin.tasks import provision_target
 
 from .base import ReadOnlyModelAdmin, ReadOnlyTabularInline
@@ -39,7 +42,35 @@ class TargetSessionAdmin(ReadOnlyModelAdmin):
     search_fields = ["target_comp_id", "group__name", "entity__code", "=port"]
     date_hierarchy = "created_at"
     inlines = [TargetAddressInline]
-    actions = ["reprovision_targets"]
+    actions = ["reprovision_targets", "verify_targets"]
+    readonly_fields = ["latest_checks"]
+
+    @admin.display(description="latest check per address (R16)")
+    def latest_checks(self, obj):
+        """The newest check of each address, one query (DISTINCT ON the address, newest first)."""
+        rows = (
+            ConnectivityCheck.objects.filter(target=obj)
+            .order_by("ip", "market_segment", "-checked_at", "-id")
+            .distinct("ip", "market_segment")
+        )
+        lines = format_html_join(
+            "\n",
+            "<li>{} {} seg {}: {} {} {} ms at {} {}</li>",
+            (
+                (
+                    c.ip,
+                    c.role,
+                    c.market_segment if c.market_segment is not None else "-",
+                    c.outcome,
+                    c.stage or "",
+                    c.rtt_ms if c.rtt_ms is not None else "-",
+                    c.checked_at,
+                    c.detail,
+                )
+                for c in rows
+            ),
+        )
+        return lines or "not checked yet"
 
     @admin.display(description="used / capacity", ordering="used")
     def load(self, obj):
@@ -73,6 +104,26 @@ class TargetSessionAdmin(ReadOnlyModelAdmin):
         if closed:
             names = ", ".join(target.target_comp_id for target in closed)
             self.message_user(request, f"Closed targets are not provisioned: {names}.", messages.WARNING)
+
+    def has_verify_permission(self, request) -> bool:
+        return request.user.is_account_manager
+
+    @admin.action(description="Verify now (connectivity check)", permissions=["verify"])
+    def verify_targets(self, request, queryset):
+        """Queue a connectivity verification (R16) of each selected target once this request commits."""
+        queued, refused = [], []
+        for target in queryset.order_by("pk"):
+            try:
+                target_verify_request(actor=request.user, target=target)
+                queued.append(target.target_comp_id)
+            except errors.Conflict as error:
+                refused.append(f"{target.target_comp_id} ({error.detail})")
+        if queued:
+            self.message_user(
+                request, f"Verification queued for {len(queued)} target(s): {', '.join(queued)}.", messages.SUCCESS
+            )
+        if refused:
+            self.message_user(request, f"Not verified: {'; '.join(refused)}", messages.WARNING)
 
 
 @admin.register(TargetAddress)

@@ -1,14 +1,20 @@
-"""Target sessions (R6, R7, R17): read only here; the system chooses and opens them on approval."""
+"""Target sessions (R6, R7, R17): read only here; the system chooses and opens them on approval.
+Their connectivity (R16): ``POST targets/{id}/verify/`` queues a verification (202, the target),
+``GET targets/{id}/checks/`` lists the checks, newest first."""
 
 import django_filters
 from django.db.models import Prefetch
-from drf_spectacular.utils import extend_schema_field
-from rest_framework import mixins, serializers
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import exceptions, mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
 from dropcopy_admin.choices import Environment, GatewayType, TargetStatus
-from dropcopy_admin.models import DropCopyGroup, TargetAddress, TargetSession
+from dropcopy_admin.models import ConnectivityCheck, DropCopyGroup, TargetAddress, TargetSession
+from dropcopy_admin.services.verification import target_verify_request
 
-from .common import VenueField, VisibleViewSet
+from .common import ErrorSerializer, VenueField, VisibleViewSet
 from .filters import visible_choices
 
 
@@ -65,6 +71,17 @@ class TargetSerializer(serializers.ModelSerializer):
         return {"code": target.provisioning_error_code, "detail": target.provisioning_error_detail}
 
 
+class ConnectivityCheckSerializer(serializers.ModelSerializer):
+    rtt_ms = serializers.FloatField(
+        read_only=True, allow_null=True, help_text="Milliseconds from TestRequest sent to Heartbeat received"
+    )
+
+    class Meta:
+        model = ConnectivityCheck
+        fields = ["id", "ip", "role", "market_segment", "outcome", "stage", "rtt_ms", "checked_at", "detail"]
+        read_only_fields = fields
+
+
 class TargetFilter(django_filters.FilterSet):
     group = django_filters.ModelChoiceFilter(queryset=visible_choices(DropCopyGroup))
     status = django_filters.ChoiceFilter(choices=TargetStatus.choices)
@@ -80,7 +97,7 @@ class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleVie
     model = TargetSession
     serializer_class = TargetSerializer
     filterset_class = TargetFilter
-    http_method_names = ["get", "head", "options"]
+    http_method_names = ["get", "post", "head", "options"]
 
     def get_queryset(self):
         live_addresses = TargetAddress.objects.filter(released=False).order_by("id")
@@ -90,3 +107,34 @@ class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleVie
             .select_related("venue")
             .prefetch_related(Prefetch("addresses", queryset=live_addresses, to_attr="live_addresses"))
         )
+
+    @extend_schema(
+        operation_id="targets_verify",
+        parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The target's id")],
+        request={"application/json": {"type": "object", "description": "No fields; may be empty or `{}`"}},
+        responses={202: TargetSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
+        description="Queue a connectivity verification of every address of the target (R16); answers 202 "
+        "with the target as it is now (its `status` changes when the checks are done). Account managers only; "
+        "a client who sees the target gets 403. A pending or closed target, or a temporary target before its "
+        "`ready_at`, is 409 `invalid_transition`.",
+    )
+    @action(detail=True, methods=["post"], filter_backends=[], pagination_class=None)
+    def verify(self, request, pk=None):
+        target = self.get_object()
+        if not request.user.is_account_manager:
+            raise exceptions.PermissionDenied("Only account managers ask for a verification.")
+        target = target_verify_request(actor=request.user, target=target)
+        return Response(self.get_serializer(target).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        operation_id="targets_checks_list",
+        parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The target's id")],
+        responses={200: ConnectivityCheckSerializer(many=True), 404: ErrorSerializer},
+        description="The target's connectivity checks (R16), one per address probed, newest first.",
+    )
+    @action(detail=True, methods=["get"], filter_backends=[], serializer_class=ConnectivityCheckSerializer)
+    def checks(self, request, pk=None):
+        target = self.get_object()
+        rows = ConnectivityCheck.objects.filter(target=target).order_by("-checked_at", "-id")
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(ConnectivityCheckSerializer(page, many=True).data)

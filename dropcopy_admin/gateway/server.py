@@ -2,9 +2,10 @@
 
 ``Gateway.serve()`` re-reads the registry every ``REFRESH_SECONDS`` (so a commit is followed
 within 2 s): it opens listeners for new addresses, closes those of released addresses and closed
-targets (logging their sessions out), and logs out sessions whose key stopped being live (R11:
-within 5 s). ``GatewayThread`` runs it on its own event loop in a background thread (tests, and
-anything that embeds the gateway).
+targets (logging their sessions out), logs out sessions whose key stopped being live (R11:
+within 5 s), and hands pending synthetic feed requests to logged-on sessions (``feed``).
+``GatewayThread`` runs it on its own event loop in a background thread (tests, and anything that
+embeds the gateway).
 """
 
 import asyncio
@@ -14,6 +15,7 @@ import threading
 
 from dropcopy_admin import clock
 
+from .feed import FeedManager
 from .registry import Address, Snapshot, snapshot_load
 from .session import Session
 from .store import Database
@@ -35,6 +37,7 @@ class Gateway:
         self._stopping: asyncio.Event | None = None
         self.synced = threading.Event()
         self.bind_failures: dict[tuple[str, int], str] = {}
+        self.feeds = FeedManager(self)
 
     # --- registry -----------------------------------------------------------------------------
 
@@ -53,6 +56,10 @@ class Gateway:
                 session.kick("The target is closed or no longer served on this address")
             elif session.logged_on and not snapshot.key_is_live(current.target_id, session.access_key_id):
                 session.kick("The Access Key ID of this session was revoked or has expired")
+        try:
+            await self.feeds.refresh()
+        except Exception:  # the feed waits for the next read; serving sessions goes on
+            log.exception("synthetic feed refresh failed")
         self.synced.set()
 
     async def _listen(self, address: Address) -> None:
@@ -98,9 +105,10 @@ class Gateway:
         return True
 
     def session_logged_on(self, session: Session) -> None:
-        pass
+        self.feeds.session_logged_on(session)
 
     def session_ended(self, session: Session) -> None:
+        self.feeds.session_ended(session)
         self.sessions.discard(session)
         if self.streams.get(session.stream_key) is session:
             del self.streams[session.stream_key]
@@ -128,6 +136,7 @@ class Gateway:
         for key in list(self.listeners):
             self.listeners.pop(key).close()
         sessions = list(self.sessions)
+        await self.feeds.stop()
         await asyncio.gather(
             *(session.logout("The gateway is shutting down") for session in sessions), return_exceptions=True
         )

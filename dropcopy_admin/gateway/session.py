@@ -13,7 +13,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from dropcopy_admin import clock
-from dropcopy_admin.fix.messages import mark_as_resent
+from dropcopy_admin.fix.messages import SessionHeader, build_drop_copy_envelope, mark_as_resent
 
 from . import store, wire
 from .fix_adapter import FrameError, FrameErrorReason, FrameReader, verify_signature
@@ -153,12 +153,35 @@ class Session:
 
     async def send(self, msg_type: str, body: list[tuple[int, object]]) -> None:
         """Send one message on the session's stream; a client session stores it first (R15)."""
+        await self._send_built(msg_type, lambda seq, now: wire.encode([*self._header(msg_type, seq, now), *body]))
+
+    async def send_envelope(self, inner: bytes) -> None:
+        """Send a drop copy message: ``inner`` (one whole FIX frame) in a 35=n envelope (R19, §1.7)."""
+
+        def build(seq: int, now) -> bytes:
+            header = SessionHeader(
+                sender_comp_id="CME",
+                sender_sub_id="G",
+                target_comp_id=self.address.target_comp_id,
+                target_sub_id=self.client_sub_id or None,
+                seq_num=seq,
+                sending_time=now,
+                last_msg_seq_num_processed=max(self.next_incoming - 1, 0),
+            )
+            return build_drop_copy_envelope(header, inner=inner)
+
+        await self._send_built("n", build)
+
+    async def _send_built(self, msg_type: str, build) -> None:
+        """Number, build (``build(seq, now)`` → bytes), store (client sessions) and write one message."""
         if self.closed:
             raise SessionClosed
         async with self.send_lock:
+            if self.closed:
+                raise SessionClosed
             now = clock.now()
             seq = self.next_outgoing
-            raw = wire.encode([*self._header(msg_type, seq, now), *body])
+            raw = build(seq, now)
             self.next_outgoing += 1
             if self.state is not None:
                 await self.gateway.db.run(

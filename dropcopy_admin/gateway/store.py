@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 from django.db import DatabaseError, connection, transaction
 
-from dropcopy_admin.models import SentMessage, SequenceStream
+from dropcopy_admin.choices import MembershipStatus, TargetStatus
+from dropcopy_admin.models import FeedRequest, Membership, SentMessage, SequenceStream, TargetSession
 
 CHICAGO = ZoneInfo("America/Chicago")
 RESEND_WINDOW = dt.timedelta(hours=48)
@@ -108,6 +109,89 @@ def messages_for_resend(*, state: StreamState, begin: int, end: int) -> list[tup
         .values_list("seq_num", "msg_type", "raw", "sent_at")
     )
     return [(seq, kind, bytes(raw), sent_at) for seq, kind, raw, sent_at in rows]
+
+
+# --- the synthetic feed (R19) -----------------------------------------------------------------
+
+FALLBACK_SOURCE = "SYNTH0N"  # a target with no approved source session yet still gets a feed
+
+
+@dataclass(frozen=True)
+class FeedProfile:
+    """What a target's synthetic feed needs: which kinds it receives and its source sessions."""
+
+    target_id: int
+    temporary: bool
+    kinds: frozenset
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PendingFeedRequest:
+    id: int
+    target_id: int
+    count: int
+    sent: int
+    seed: int
+    rate_per_second: float
+
+
+def feed_profile_load(*, target_id: int) -> FeedProfile:
+    """The target's feed: all kinds when temporary, else its group's message filters (R19)."""
+    from .feed import kinds_for
+
+    target = TargetSession.objects.select_related("group").get(pk=target_id)
+    filters = target.group.message_filters if target.group is not None else []
+    sources = tuple(
+        Membership.objects.filter(target_id=target_id, status=MembershipStatus.APPROVED)
+        .order_by("source_session__sender_comp_id")
+        .values_list("source_session__sender_comp_id", flat=True)
+        .distinct()
+    )
+    temporary = target.temporary is not None
+    return FeedProfile(
+        target_id=target_id,
+        temporary=temporary,
+        kinds=kinds_for(message_filters=filters or [], temporary=temporary),
+        sources=sources or (FALLBACK_SOURCE,),
+    )
+
+
+def feed_requests_pending(*, target_ids: list[int], exclude_ids: list[int]) -> list[PendingFeedRequest]:
+    """The unfinished feed requests of ``target_ids``, oldest first, except those already running."""
+    rows = (
+        FeedRequest.objects.filter(target_id__in=target_ids, completed_at__isnull=True)
+        .exclude(id__in=exclude_ids)
+        .order_by("id")
+        .values_list("id", "target_id", "count", "sent", "seed", "rate_per_second")
+    )
+    return [PendingFeedRequest(*row) for row in rows]
+
+
+def feed_request_progress(*, request_id: int, sent: int, completed_at: dt.datetime | None) -> None:
+    FeedRequest.objects.filter(pk=request_id).update(sent=sent, completed_at=completed_at)
+
+
+class FeedRequestRefused(Exception):
+    pass
+
+
+def feed_request_queue(
+    *, target_id: int, count: int, seed: int, rate_per_second: float, at: dt.datetime
+) -> FeedRequest:
+    """Queue ``count`` synthetic messages for the target's logged-on client session (R19)."""
+    if count < 1:
+        raise FeedRequestRefused("--count must be at least 1")
+    if not rate_per_second > 0:
+        raise FeedRequestRefused("--rate must be above 0")
+    target = TargetSession.objects.filter(pk=target_id).first()
+    if target is None:
+        raise FeedRequestRefused(f"no target {target_id}")
+    if target.status == TargetStatus.CLOSED:
+        raise FeedRequestRefused(f"target {target_id} is closed")
+    return FeedRequest.objects.create(
+        target=target, count=count, seed=seed, rate_per_second=rate_per_second, requested_at=at
+    )
 
 
 class Database:

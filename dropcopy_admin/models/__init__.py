@@ -1,5 +1,6 @@
 from .audit import AuditEvent
-from .gateway import SentMessage, SequenceStream
+from .checks import CheckOutcome, CheckStage, ConnectivityCheck
+from .gateway import FeedRequest, SentMessage, SequenceStream
 from .groups import DropCopyGroup, Membership
 from .keys import KeyPair
 from .parties import ClearingFirm, Entity, Gfid
@@ -12,9 +13,13 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "CgwGateway",
+    "CheckOutcome",
+    "CheckStage",
     "ClearingFirm",
+    "ConnectivityCheck",
     "DropCopyGroup",
     "Entity",
+    "FeedRequest",
     "FrontEndSystem",
     "Gfid",
     "KeyPair",

@@ -52,3 +52,38 @@ class SentMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.target_id}/{self.market_segment} #{self.seq_num} 35={self.msg_type}"
+
+
+class FeedRequest(models.Model):
+    """An on-demand run of the synthetic feed (R19): ``count`` drop copy messages for one target.
+
+    ``manage.py feed_synthetic`` writes the row; the gateway process (a separate process) picks up
+    pending rows of targets with a logged-on client session on its next registry read, sends the
+    messages at ``rate_per_second`` and records its progress in ``sent``. A session that ends
+    before the run is complete leaves the rest for the target's next logon (the seed replays the
+    run, so the remaining messages are the same ones).
+    """
+
+    target = models.ForeignKey(TargetSession, on_delete=models.CASCADE, related_name="feed_requests")
+    count = models.PositiveIntegerField()
+    seed = models.BigIntegerField()
+    rate_per_second = models.FloatField()
+    sent = models.PositiveIntegerField(default=0)
+    requested_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(count__gte=1), name="feed_request_count_positive"),
+            models.CheckConstraint(condition=models.Q(sent__lte=models.F("count")), name="feed_request_sent_le_count"),
+            models.CheckConstraint(condition=models.Q(rate_per_second__gt=0), name="feed_request_rate_positive"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["target"], condition=models.Q(completed_at__isnull=True), name="feed_request_pending_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"feed #{self.pk} for {self.target_id}: {self.sent}/{self.count}"

@@ -151,6 +151,7 @@ SPECTACULAR_SETTINGS = {
         "MembershipStatusEnum": "dropcopy_admin.choices.MembershipStatus",
         "RoleEnum": "dropcopy_admin.choices.Role",
         "GroupStatusEnum": "dropcopy_admin.choices.GroupStatus",
+        "AddressRoleEnum": "dropcopy_admin.choices.AddressRole",
     },
 }
 
@@ -162,6 +163,7 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = CELERY_BROKER_URL or "memory://"
 CELERY_RESULT_BACKEND = None
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
@@ -174,6 +176,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     "warn-expiring-key-pairs": {
         "task": "dropcopy_admin.tasks.warn_expiring_key_pairs",
         "schedule": crontab(minute=0, hour=12),  # daily; the task warns once per key pair (R11)
+    },
+    "reverify-live-targets": {
+        "task": "dropcopy_admin.tasks.reverify_live_targets",
+        "schedule": 15 * 60.0,  # R16: every live target re-checked every 15 minutes, in batches
     },
 }
 
@@ -211,6 +217,12 @@ DROPCOPY = {
     "CURRENCY": "USD",
     "DEFAULT_MONTHLY_FEE": Decimal("500.00"),
     "SOURCE_SESSION_IMPORT_MAX_BYTES": env.int("DROPCOPY_IMPORT_MAX_BYTES", default=20 * 1024 * 1024),
+    "VERIFY_CONCURRENCY": env.int("DROPCOPY_VERIFY_CONCURRENCY", default=200),  # R16: probes in flight
+    "VERIFY_TIMEOUT_SECONDS": env.float("DROPCOPY_VERIFY_TIMEOUT_SECONDS", default=5.0),  # R16: per stage
+    "VERIFY_BATCH_SIZE": 200,  # R16: targets per scheduled verification task
+    # R19: the synthetic feed; temporary targets get it continuously, feed_synthetic on demand
+    "SYNTHETIC_FEED_RATE_PER_SECOND": env.float("DROPCOPY_SYNTHETIC_FEED_RATE", default=1.0),
+    "SYNTHETIC_FEED_REQUEST_RATE_PER_SECOND": 50.0,  # feed_synthetic's default --rate
 }
 # Fernet key(s) encrypting stored Secret Keys (R11); comma-separated to rotate, the first encrypts.
 # Empty here: settings/local.py supplies a development key, production.py requires one.

@@ -131,8 +131,9 @@ def test_the_target_page_lists_its_addresses_read_only(am_client, account_manage
 
 
 def test_reprovisioning_queues_the_task_on_commit_and_provisions_pending_and_failed_targets(
-    am_client, account_manager, django_capture_on_commit_callbacks
+    am_client, account_manager, django_capture_on_commit_callbacks, monkeypatch
 ):
+    monkeypatch.setattr("dropcopy_admin.tasks.verify_targets.delay", lambda _ids: None)  # no gateway here (R16)
     pending = _approved_target(account_manager)
     failed = _approved_target(account_manager)
     TargetSession.objects.filter(pk=failed.pk).update(
@@ -178,8 +179,9 @@ def test_reprovisioning_leaves_closed_targets_alone_and_says_so(
 
 
 def test_reprovisioning_an_already_provisioned_target_changes_nothing(
-    am_client, account_manager, django_capture_on_commit_callbacks
+    am_client, account_manager, django_capture_on_commit_callbacks, monkeypatch
 ):
+    monkeypatch.setattr("dropcopy_admin.tasks.verify_targets.delay", lambda _ids: None)  # no gateway here (R16)
     target = _approved_target(account_manager)
     TargetSession.objects.filter(pk=target.pk).update(status=TargetStatus.VERIFIED)
     with django_capture_on_commit_callbacks(execute=True):

@@ -30,6 +30,8 @@ CONTRACT_PATHS = [
     "/api/v1/targets/{id}/",
     "/api/v1/targets/{id}/keys/",
     "/api/v1/targets/{id}/keys/{key_id}/revoke/",
+    "/api/v1/targets/{id}/verify/",
+    "/api/v1/targets/{id}/checks/",
     "/api/v1/audit/",
 ]
 WRITE_METHODS = ("post", "put", "patch", "delete")

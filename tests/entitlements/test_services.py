@@ -466,8 +466,9 @@ def test_preview_of_a_closed_group_is_group_closed(client_user, client_entity, c
 
 
 def test_a_new_target_is_provisioned_once_the_approval_commits(
-    client_user, clearing_user, client_entity, clearing_firm, group, django_capture_on_commit_callbacks
+    client_user, clearing_user, client_entity, clearing_firm, group, django_capture_on_commit_callbacks, monkeypatch
 ):
+    monkeypatch.setattr("dropcopy_admin.tasks.verify_targets.delay", lambda _ids: None)  # no gateway here (R16)
     pending = request(client_user, group, guaranteed_session(client_entity, clearing_firm))
 
     with django_capture_on_commit_callbacks(execute=True):

@@ -95,6 +95,8 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
         "DJANGO_SETTINGS_MODULE": "dropcopy_admin.settings.test",
         "DATABASE_URL": _database_url(),
         "CELERY_BROKER_URL": BROKER_URL,
+        # Tasks the worker itself queues (verification after provisioning) stay on its queue.
+        "CELERY_TASK_DEFAULT_QUEUE": QUEUE,
         "PYTHONUNBUFFERED": "1",
     }
     previous = _use_broker(

@@ -1,0 +1,158 @@
+"""Benchmark ``verify``: connectivity verification of 500 CGW targets (1,000 addresses) in one batch.
+
+A real gateway (``manage.py run_gateway``, a child process on the benchmark database) serves 500
+provisioned CGW targets with probe keys, on distinct ports of one CME CGW gateway's primary and
+backup addresses. ``targets_verify`` checks them in one batch (bounded concurrency, checks stored
+in bulk, statuses set) — goal at most 10 s. The baseline is the same 1,000 checks run one by one
+(one address at a time, probing only) in the same run. Output:
+
+    bench: verify_500_targets <batch s> s baseline <one-by-one s> s ratio <x>
+
+The ratio is baseline / batch: how many times faster the concurrent batch is (above 1 is faster).
+"""
+
+import json
+import socket
+import subprocess
+import sys
+import time
+
+from bench.common import (
+    ROOT,
+    bench_database_url,
+    child_env,
+    django_setup,
+    recreate_database,
+    run_child,
+)
+
+TARGETS = 500
+PORT_OFFSET = 3000  # above the ports tests allocate, so a test gateway elsewhere does not collide
+GATEWAY_READY_TIMEOUT = 60.0
+
+
+def child_setup() -> None:
+    django_setup()
+    from django.utils import timezone
+
+    from dropcopy_admin.choices import AddressRole, Environment, GatewayType, TargetStatus
+    from dropcopy_admin.models import CgwGateway, Entity, PortRange, TargetAddress, TargetSession
+    from dropcopy_admin.services.audit import SystemActor
+    from dropcopy_admin.services.keys import probe_key_pair_ensure
+
+    now = timezone.now()
+    entity = Entity.objects.create(code="BVERIFY", name="Bench Verification Trading", self_service=True)
+    gateway = CgwGateway.objects.filter(venue_id="CME", environment=Environment.PRODUCTION).order_by("code").first()
+    first_port = PortRange.objects.get(environment=Environment.PRODUCTION).first_port + PORT_OFFSET
+    targets = TargetSession.objects.bulk_create(
+        TargetSession(
+            entity=entity,
+            venue_id="CME",
+            environment=Environment.PRODUCTION,
+            gateway_type=GatewayType.CGW,
+            cgw_gateway=gateway,
+            target_comp_id="V" + base36(n, 5) + "N",
+            port=first_port + n,
+            status=TargetStatus.PROVISIONED,
+            capacity=1000,
+            used=0,
+            created_at=now,
+        )
+        for n in range(TARGETS)
+    )
+    TargetAddress.objects.bulk_create(
+        TargetAddress(target=target, ip=ip, port=target.port, role=role, target_sub_id="G")
+        for target in targets
+        for ip, role in ((gateway.primary_ip, AddressRole.PRIMARY), (gateway.backup_ip, AddressRole.BACKUP))
+    )
+    actor = SystemActor("bench_verify")
+    for target in targets:
+        probe_key_pair_ensure(actor=actor, target_id=target.pk)
+    last = targets[-1]
+    print(json.dumps({"ips": [gateway.primary_ip, gateway.backup_ip], "last_port": last.port}))
+
+
+def base36(n: int, width: int) -> str:
+    from bench.common import base36 as encode
+
+    return encode(n, width)
+
+
+def child_verify() -> None:
+    django_setup()
+    from dropcopy_admin import clock
+    from dropcopy_admin.models import TargetSession
+    from dropcopy_admin.services.audit import SystemActor
+    from dropcopy_admin.services.verification import _jobs_for, targets_verify
+    from dropcopy_admin.verification.runner import run_probes
+
+    ids = list(TargetSession.objects.order_by("pk").values_list("pk", flat=True))
+    started = time.perf_counter()
+    outcome = targets_verify(actor=SystemActor("bench_verify"), target_ids=ids)
+    batch = time.perf_counter() - started
+    jobs, _ = _jobs_for(ids, clock.now())
+    started = time.perf_counter()
+    one_by_one = run_probes(jobs, concurrency=1)
+    baseline = time.perf_counter() - started
+    statuses = sorted(set(outcome.statuses.values()))
+    failures = sum(not result.ok for result in one_by_one)
+    print(
+        json.dumps(
+            {"batch": batch, "baseline": baseline, "statuses": statuses, "checks": outcome.checks, "failures": failures}
+        )
+    )
+
+
+def _wait_listening(ips: list[str], port: int, gateway: subprocess.Popen) -> None:
+    deadline = time.monotonic() + GATEWAY_READY_TIMEOUT
+    pending = set(ips)
+    while pending:
+        if gateway.poll() is not None:
+            raise RuntimeError(f"run_gateway exited with {gateway.returncode}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the gateway is not listening on {sorted(pending)}:{port}")
+        for ip in list(pending):
+            try:
+                socket.create_connection((ip, port), timeout=0.5).close()
+                pending.discard(ip)
+            except OSError:
+                time.sleep(0.2)
+
+
+def run() -> list[str]:
+    url = bench_database_url()
+    recreate_database(url)
+    env = child_env(url, DJANGO_EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
+    run_child(["manage.py", "migrate", "--noinput", "-v", "0"], env)
+    layout = json.loads(run_child(["-m", "bench.bench_verify", "setup"], env).strip().splitlines()[-1])
+    gateway = subprocess.Popen(
+        [sys.executable, "manage.py", "run_gateway"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_listening(layout["ips"], layout["last_port"], gateway)
+        measured = json.loads(run_child(["-m", "bench.bench_verify", "verify"], env).strip().splitlines()[-1])
+    finally:
+        gateway.terminate()
+        try:
+            gateway.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            gateway.kill()
+            gateway.wait(timeout=15)
+    if measured["statuses"] != ["verified"] or measured["checks"] != 2 * TARGETS or measured["failures"]:
+        raise RuntimeError(f"verification did not pass everywhere: {measured}")
+    batch, baseline = measured["batch"], measured["baseline"]
+    return [f"bench: verify_500_targets {batch:.2f} s baseline {baseline:.2f} s ratio {baseline / batch:.1f}"]
+
+
+if __name__ == "__main__":
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    if command == "setup":
+        child_setup()
+    elif command == "verify":
+        child_verify()
+    else:
+        sys.exit("usage: python -m bench.bench_verify setup | verify (or run it with python -m bench.run verify)")
