@@ -1,5 +1,7 @@
 """Root fixtures: users of every role, authenticated API clients, the clock, query counting."""
 
+import logging
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -92,3 +94,40 @@ def pytest_collection_modifyitems(items):
     # Browser tests come last of all: Playwright's sync API leaves an event loop marked running in
     # the main thread for as long as its session-wide browser lives.
     items.sort(key=lambda item: (item.get_closest_marker("browser") is not None, bool(uses_real_transactions(item))))
+
+
+class _SecretWatch(logging.Handler):
+    """Checks every log record of the run against the Secret Keys created so far."""
+
+    def __init__(self):
+        super().__init__(level=logging.DEBUG)
+        self.secrets: list[str] = []
+        self.leaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage() + (self.format(record) if record.exc_info else "")
+        except Exception:  # a record that cannot be formatted cannot carry a secret either
+            return
+        self.leaks.extend(f"{record.name}: a Secret Key" for secret in self.secrets if secret in text)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_secret_key_in_any_log_of_the_run():
+    """R11: no Secret Key created during the whole test run appears in any log record of it."""
+    from dropcopy_admin.services import keys
+
+    watch = _SecretWatch()
+    original = keys.new_secret_key
+
+    def recorded_secret_key() -> str:
+        secret = original()
+        watch.secrets.append(secret)
+        return secret
+
+    keys.new_secret_key = recorded_secret_key
+    logging.getLogger().addHandler(watch)
+    yield
+    logging.getLogger().removeHandler(watch)
+    keys.new_secret_key = original
+    assert not watch.leaks, watch.leaks

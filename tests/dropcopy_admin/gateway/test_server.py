@@ -113,26 +113,32 @@ def test_random_and_mutated_frames_never_stop_the_gateway(served, gateway):
         application_system_vendor="X",
     )
 
-    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-    @given(mutation=_mutations(), logged_on=st.booleans())
-    def send_junk(mutation, logged_on):
+    sent = []
+
+    def mutate(mutation) -> bytes:
         if isinstance(mutation, bytes):
-            data = mutation
-        elif isinstance(mutation[1], bytes):
-            at = mutation[0] % len(template)
-            data = template[:at] + mutation[1] + template[at:]
-        else:
-            at = mutation[0] % len(template)
-            data = template[:at] + bytes([mutation[1]]) + template[at + 1 :]
+            return mutation
+        at = mutation[0] % len(template)
+        if isinstance(mutation[1], bytes):
+            return template[:at] + mutation[1] + template[at:]
+        return template[:at] + bytes([mutation[1]]) + template[at + 1 :]
+
+    @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(mutations=st.lists(_mutations(), min_size=10, max_size=60), logged_on=st.booleans())
+    def send_junk(mutations, logged_on):
+        frames = [mutate(mutation) for mutation in mutations]
+        sent.extend(frames)
         with socket.create_connection((served.ip, served.port), timeout=2) as sock:
             if logged_on:
                 sock.sendall(logon)
-            sock.sendall(data)
-            sock.settimeout(0.2)
+            with contextlib.suppress(OSError):  # the gateway may log a stranger out and close
+                sock.sendall(b"".join(frames))
+            sock.settimeout(0.05)
             with contextlib.suppress(OSError):
                 sock.recv(65536)
 
     send_junk()
+    assert len(sent) >= 1000  # thousands of random and mutated frames, in batches per connection
 
     time.sleep(0.3)
     client = served.client()
