@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q
 
 from dropcopy_admin import clock, errors
 from dropcopy_admin.choices import AddressRole, TargetStatus
@@ -176,8 +176,21 @@ def _queue_verification(target_ids: list[int]) -> None:
 
 
 def targets_queue_reverification(*, batch_size: int) -> int:
-    """Queue the verification of every verifiable target in batches of ``batch_size``; the count queued."""
-    target_ids = list(verifiable_targets().order_by("pk").values_list("pk", flat=True))
+    """Queue the verification of every verifiable target in batches of ``batch_size``; the count queued.
+
+    A target without a live probe key (one provisioned before probe keys existed) is provisioned
+    again instead: provisioning creates its probe key and then queues its verification (R17).
+    """
+    with_probe_key = KeyPair.objects.filter(target=OuterRef("pk"), is_probe=True, revoked_at__isnull=True)
+    targets = verifiable_targets().annotate(has_probe_key=Exists(with_probe_key)).order_by("pk")
+    target_ids, unkeyed = [], []
+    for target_id, has_probe_key in targets.values_list("pk", "has_probe_key"):
+        (target_ids if has_probe_key else unkeyed).append(target_id)
     for start in range(0, len(target_ids), batch_size):
         _queue_verification(target_ids[start : start + batch_size])
-    return len(target_ids)
+    if unkeyed:
+        from dropcopy_admin.tasks import provision_target
+
+        for target_id in unkeyed:
+            provision_target.delay(target_id)
+    return len(target_ids) + len(unkeyed)

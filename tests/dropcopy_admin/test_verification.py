@@ -331,6 +331,27 @@ def test_reverification_queues_every_live_ready_target_in_batches(monkeypatch, s
     assert queued == [ids[:2], ids[2:]]
 
 
+@pytest.mark.django_db
+def test_reverification_provisions_again_a_live_target_without_a_probe_key(monkeypatch):
+    """A target provisioned before probe keys existed gets one (R17), then its verification."""
+    from dropcopy_admin import tasks
+    from dropcopy_admin.models import KeyPair
+
+    verified, provisioned = [], []
+    monkeypatch.setattr(tasks.verify_targets, "delay", lambda ids: verified.append(ids))
+    monkeypatch.setattr(tasks.provision_target, "delay", lambda target_id: provisioned.append(target_id))
+    keyed = provisioned_target()
+    old = provisioned_target()
+    KeyPair.objects.filter(target=old, is_probe=True).delete()
+
+    assert tasks.reverify_live_targets.apply().get() == 2
+
+    assert verified == [[keyed.pk]]
+    assert provisioned == [old.pk]
+    target_provision(actor=ACTOR, target_id=old.pk)
+    assert KeyPair.objects.filter(target=old, is_probe=True, revoked_at__isnull=True).count() == 1
+
+
 def test_reverification_is_scheduled(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["reverify-live-targets"]
     assert entry["task"] == "dropcopy_admin.tasks.reverify_live_targets"
