@@ -27,7 +27,15 @@ import sys
 import time
 from urllib.parse import urlsplit, urlunsplit
 
-from bench.common import ROOT, base36, bench_database_url, child_env, django_setup, recreate_database, run_child
+from bench.common import (
+    ROOT,
+    bench_database_url,
+    child_env,
+    create_provisioned_cgw_targets,
+    django_setup,
+    recreate_database,
+    run_child,
+)
 
 SESSIONS = 300
 HEARTBEAT = 5
@@ -42,37 +50,11 @@ DATABASE = "dropcopy_bench_gateway"
 def child_setup() -> None:
     """300 provisioned CGW targets with a client key pair each; their logon details as JSON."""
     django_setup()
-    from django.utils import timezone
-
-    from dropcopy_admin.choices import AddressRole, Environment, GatewayType, TargetStatus
-    from dropcopy_admin.models import CgwGateway, Entity, PortRange, TargetAddress, TargetSession
     from dropcopy_admin.services.audit import SystemActor
     from dropcopy_admin.services.keys import key_pair_create
 
-    now = timezone.now()
-    entity = Entity.objects.create(code="BGATEWAY", name="Bench Gateway Trading", self_service=True)
-    gateway = CgwGateway.objects.filter(venue_id="CME", environment=Environment.PRODUCTION).order_by("code").first()
-    first_port = PortRange.objects.get(environment=Environment.PRODUCTION).first_port + PORT_OFFSET
-    targets = TargetSession.objects.bulk_create(
-        TargetSession(
-            entity=entity,
-            venue_id="CME",
-            environment=Environment.PRODUCTION,
-            gateway_type=GatewayType.CGW,
-            cgw_gateway=gateway,
-            target_comp_id="H" + base36(n, 5) + "N",
-            port=first_port + n,
-            status=TargetStatus.PROVISIONED,
-            capacity=1000,
-            used=0,
-            created_at=now,
-        )
-        for n in range(SESSIONS)
-    )
-    TargetAddress.objects.bulk_create(
-        TargetAddress(target=target, ip=ip, port=target.port, role=role, target_sub_id="G")
-        for target in targets
-        for ip, role in ((gateway.primary_ip, AddressRole.PRIMARY), (gateway.backup_ip, AddressRole.BACKUP))
+    targets = create_provisioned_cgw_targets(
+        count=SESSIONS, entity_code="BGATEWAY", id_prefix="H", port_offset=PORT_OFFSET
     )
     actor = SystemActor("bench_gateway")
     sessions = []
@@ -80,7 +62,7 @@ def child_setup() -> None:
         created = key_pair_create(actor=actor, target=target)
         sessions.append(
             {
-                "ip": gateway.primary_ip,
+                "ip": target.cgw_gateway.primary_ip,
                 "port": target.port,
                 "comp_id": target.target_comp_id,
                 "key": created.key_pair.access_key_id,

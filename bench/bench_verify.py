@@ -21,6 +21,7 @@ from bench.common import (
     ROOT,
     bench_database_url,
     child_env,
+    create_provisioned_cgw_targets,
     django_setup,
     recreate_database,
     run_child,
@@ -33,42 +34,17 @@ GATEWAY_READY_TIMEOUT = 60.0
 
 def child_setup() -> None:
     django_setup()
-    from django.utils import timezone
-
-    from dropcopy_admin.choices import AddressRole, Environment, GatewayType, TargetStatus
-    from dropcopy_admin.models import CgwGateway, Entity, PortRange, TargetAddress, TargetSession
     from dropcopy_admin.services.audit import SystemActor
     from dropcopy_admin.services.keys import probe_key_pair_ensure
 
-    now = timezone.now()
-    entity = Entity.objects.create(code="BVERIFY", name="Bench Verification Trading", self_service=True)
-    gateway = CgwGateway.objects.filter(venue_id="CME", environment=Environment.PRODUCTION).order_by("code").first()
-    first_port = PortRange.objects.get(environment=Environment.PRODUCTION).first_port + PORT_OFFSET
-    targets = TargetSession.objects.bulk_create(
-        TargetSession(
-            entity=entity,
-            venue_id="CME",
-            environment=Environment.PRODUCTION,
-            gateway_type=GatewayType.CGW,
-            cgw_gateway=gateway,
-            target_comp_id="V" + base36(n, 5) + "N",
-            port=first_port + n,
-            status=TargetStatus.PROVISIONED,
-            capacity=1000,
-            used=0,
-            created_at=now,
-        )
-        for n in range(TARGETS)
-    )
-    TargetAddress.objects.bulk_create(
-        TargetAddress(target=target, ip=ip, port=target.port, role=role, target_sub_id="G")
-        for target in targets
-        for ip, role in ((gateway.primary_ip, AddressRole.PRIMARY), (gateway.backup_ip, AddressRole.BACKUP))
+    targets = create_provisioned_cgw_targets(
+        count=TARGETS, entity_code="BVERIFY", id_prefix="V", port_offset=PORT_OFFSET
     )
     actor = SystemActor("bench_verify")
     for target in targets:
         probe_key_pair_ensure(actor=actor, target_id=target.pk)
     last = targets[-1]
+    gateway = last.cgw_gateway
     print(json.dumps({"ips": [gateway.primary_ip, gateway.backup_ip], "last_port": last.port}))
 
 

@@ -68,3 +68,39 @@ def django_setup() -> None:
     import django
 
     django.setup()
+
+
+def create_provisioned_cgw_targets(*, count: int, entity_code: str, id_prefix: str, port_offset: int) -> list:
+    """``count`` provisioned CME PRODUCTION CGW targets on CGW1's addresses, one port each from
+    ``port_offset`` above the range start (clear of the ports tests and other benchmarks use)."""
+    from django.utils import timezone
+
+    from dropcopy_admin.choices import AddressRole, Environment, GatewayType, TargetStatus
+    from dropcopy_admin.models import CgwGateway, Entity, PortRange, TargetAddress, TargetSession
+
+    now = timezone.now()
+    entity = Entity.objects.create(code=entity_code, name=f"Bench {entity_code.title()} Trading", self_service=True)
+    gateway = CgwGateway.objects.filter(venue_id="CME", environment=Environment.PRODUCTION).order_by("code").first()
+    first_port = PortRange.objects.get(environment=Environment.PRODUCTION).first_port + port_offset
+    targets = TargetSession.objects.bulk_create(
+        TargetSession(
+            entity=entity,
+            venue_id="CME",
+            environment=Environment.PRODUCTION,
+            gateway_type=GatewayType.CGW,
+            cgw_gateway=gateway,
+            target_comp_id=id_prefix + base36(n, 5) + "N",
+            port=first_port + n,
+            status=TargetStatus.PROVISIONED,
+            capacity=1000,
+            used=0,
+            created_at=now,
+        )
+        for n in range(count)
+    )
+    TargetAddress.objects.bulk_create(
+        TargetAddress(target=target, ip=ip, port=target.port, role=role, target_sub_id="G")
+        for target in targets
+        for ip, role in ((gateway.primary_ip, AddressRole.PRIMARY), (gateway.backup_ip, AddressRole.BACKUP))
+    )
+    return targets
