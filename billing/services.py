@@ -1,0 +1,155 @@
+"""Billing writes (R12): computing a month's run and closing it. Audited at run level (R18)."""
+
+import datetime as dt
+import hashlib
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.db.models import Count, Q, Sum
+
+from dropcopy_admin import clock
+from dropcopy_admin.choices import Environment
+from dropcopy_admin.errors import Conflict, InvalidInput, NotFound, invalid_transition
+from dropcopy_admin.models import DropCopyGroup
+from dropcopy_admin.services.audit import Actor, audit_record, snapshot
+
+from . import exports
+from .choices import LineReason, RunStatus
+from .models import BillingLine, BillingRun, Tariff
+
+CHICAGO = ZoneInfo("America/Chicago")
+
+
+def first_of_month(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def next_month(month: dt.date) -> dt.date:
+    return dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The UTC instants of 00:00 America/Chicago on the 1st of ``month`` and of the next month."""
+
+    def start_of(day: dt.date) -> dt.datetime:
+        return dt.datetime(day.year, day.month, 1, tzinfo=CHICAGO).astimezone(dt.UTC)
+
+    return start_of(month), start_of(next_month(month))
+
+
+def current_month() -> dt.date:
+    return first_of_month(clock.now().astimezone(CHICAGO).date())
+
+
+def tariff_for(month: dt.date) -> Tariff:
+    """The tariff in force for ``month``: the latest whose effective month is not after it."""
+    tariff = Tariff.objects.filter(effective_month__lte=month).order_by("-effective_month").first()
+    if tariff is None:
+        raise Conflict(f"No tariff is in force for {month:%Y-%m}.", code="no_tariff")
+    return tariff
+
+
+def _billable_groups(start: dt.datetime, end: dt.datetime):
+    """Production groups open at some instant of [start, end), oldest first per entity, in one query."""
+    return (
+        DropCopyGroup.objects.filter(environment=Environment.PRODUCTION, opened_at__lt=end)
+        .filter(Q(closed_at__isnull=True) | Q(closed_at__gt=start))
+        .select_related("entity")
+        .order_by("entity_id", "opened_at", "id")
+    )
+
+
+def _group_lines(run: BillingRun, tariff: Tariff) -> list[BillingLine]:
+    """Per entity, the ``free_groups`` oldest billable groups are free; every other costs the fee."""
+    start, end = month_bounds(run.month)
+    lines = []
+    rank_in_entity = 0
+    previous_entity_id = None
+    for group in _billable_groups(start, end):
+        rank_in_entity = rank_in_entity + 1 if group.entity_id == previous_entity_id else 1
+        previous_entity_id = group.entity_id
+        free = rank_in_entity <= tariff.free_groups
+        lines.append(
+            BillingLine(
+                run=run,
+                entity_id=group.entity_id,
+                bill_to_id=group.entity.bill_to_party_id,
+                group=group,
+                amount=Decimal("0.00") if free else tariff.monthly_fee,
+                reason=LineReason.FREE if free else LineReason.ADDITIONAL,
+                billable_from=max(group.opened_at, start),
+                billable_to=min(group.closed_at, end) if group.closed_at is not None else end,
+            )
+        )
+    return lines
+
+
+def _parse_month(month: dt.date) -> dt.date:
+    if not isinstance(month, dt.date) or month.day != 1:
+        raise InvalidInput.field("month", "Give the first day of a month.")
+    return month
+
+
+def billing_run_compute(*, actor: Actor, month: dt.date) -> BillingRun:
+    """Compute (or recompute, while draft) the run of ``month``.
+
+    Group lines are replaced; adjustment lines already in the run are kept. Concurrent computes of
+    one month serialise on the run row.
+    """
+    month = _parse_month(month)
+    if month > current_month():
+        raise InvalidInput.field("month", f"{month:%Y-%m} has not begun.")
+    with transaction.atomic():
+        # get_or_create inserts under a savepoint and, on IntegrityError from a concurrent insert,
+        # reads the row the other transaction committed.
+        run, created = BillingRun.objects.get_or_create(month=month)
+        run = BillingRun.objects.select_for_update().get(pk=run.pk)
+        if run.is_closed:
+            raise Conflict(f"The run of {month:%Y-%m} is closed.", code="billing_period_closed")
+        before = None if created else snapshot(run)
+        tariff = tariff_for(month)
+        run.lines.exclude(reason=LineReason.ADJUSTMENT).delete()
+        BillingLine.objects.bulk_create(_group_lines(run, tariff), batch_size=2000)
+        summary = run.lines.aggregate(total=Sum("amount"), count=Count("id"))
+        run.total = summary["total"] or Decimal("0.00")
+        run.line_count = summary["count"]
+        run.currency = tariff.currency
+        run.computed_at = clock.now()
+        run.save()
+        audit_record(
+            actor=actor,
+            action="billing_run.create" if created else "billing_run.recompute",
+            instance=run,
+            before=before,
+        )
+    run.created = created
+    return run
+
+
+def billing_run_close(*, actor: Actor, month: dt.date) -> BillingRun:
+    """Close the run of an ended month: render its exports once, store them and freeze the run."""
+    month = _parse_month(month)
+    with transaction.atomic():
+        run = BillingRun.objects.select_for_update().filter(month=month).first()
+        if run is None:
+            raise NotFound(f"There is no run for {month:%Y-%m}.")
+        if run.is_closed:
+            raise invalid_transition(f"The run of {month:%Y-%m} is already closed.")
+        _, end = month_bounds(month)
+        if clock.now() < end:
+            raise invalid_transition(f"{month:%Y-%m} has not ended yet.")
+        before = snapshot(run)
+        lines = run.lines.select_related("entity", "bill_to", "group").order_by("id")
+        rows = exports.line_rows(run, lines)
+        run.csv_bytes = exports.render_csv(rows)
+        run.json_bytes = exports.render_json(run, rows)
+        run.xlsx_bytes = exports.render_xlsx(run, rows)
+        run.csv_sha256 = hashlib.sha256(run.csv_bytes).hexdigest()
+        run.json_sha256 = hashlib.sha256(run.json_bytes).hexdigest()
+        run.xlsx_sha256 = hashlib.sha256(run.xlsx_bytes).hexdigest()
+        run.status = RunStatus.CLOSED
+        run.closed_at = clock.now()
+        run.save()
+        audit_record(actor=actor, action="billing_run.close", instance=run, before=before)
+    return run
