@@ -2,6 +2,8 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from billing.api import BillingLineViewSet, BillingRunViewSet
+
 from .audit import AuditEventViewSet
 from .groups import GroupViewSet, MembershipViewSet
 from .keys import KeyPairViewSet
@@ -51,6 +53,33 @@ urlpatterns = [
         "targets/<str:id>/keys/<str:key_id>/revoke/",
         KeyPairViewSet.as_view({"post": "revoke"}),
         name="target-key-revoke",
+    ),
+    path(
+        "billing/runs/",
+        BillingRunViewSet.as_view({"get": "list", "post": "create"}),
+        name="billing-run-list",
+    ),
+    path("billing/runs/<str:month>/", BillingRunViewSet.as_view({"get": "retrieve"}), name="billing-run-detail"),
+    path(
+        "billing/runs/<str:month>/lines/",
+        BillingLineViewSet.as_view({"get": "list"}),
+        name="billing-run-lines",
+    ),
+    path("billing/runs/<str:month>/close/", BillingRunViewSet.as_view({"post": "close"}), name="billing-run-close"),
+    path(
+        "billing/runs/<str:month>/export.csv",
+        BillingRunViewSet.as_view({"get": "export_csv"}),
+        name="billing-run-export-csv",
+    ),
+    path(
+        "billing/runs/<str:month>/export.json",
+        BillingRunViewSet.as_view({"get": "export_json"}),
+        name="billing-run-export-json",
+    ),
+    path(
+        "billing/runs/<str:month>/export.xlsx",
+        BillingRunViewSet.as_view({"get": "export_xlsx"}),
+        name="billing-run-export-xlsx",
     ),
     *router.urls,
 ]

@@ -181,6 +181,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "dropcopy_admin.tasks.reverify_live_targets",
         "schedule": 15 * 60.0,  # R16: every live target re-checked every 15 minutes, in batches
     },
+    "create-previous-month-run": {
+        "task": "billing.tasks.create_previous_month_run",
+        # R12: on the 1st; 06:15 UTC is after Chicago midnight in both CST and CDT.
+        "schedule": crontab(minute=15, hour=6, day_of_month=1),
+    },
 }
 
 # --- Logging --------------------------------------------------------------------------------

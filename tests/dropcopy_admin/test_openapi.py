@@ -33,6 +33,13 @@ CONTRACT_PATHS = [
     "/api/v1/targets/{id}/verify/",
     "/api/v1/targets/{id}/checks/",
     "/api/v1/audit/",
+    "/api/v1/billing/runs/",
+    "/api/v1/billing/runs/{month}/",
+    "/api/v1/billing/runs/{month}/lines/",
+    "/api/v1/billing/runs/{month}/close/",
+    "/api/v1/billing/runs/{month}/export.csv",
+    "/api/v1/billing/runs/{month}/export.json",
+    "/api/v1/billing/runs/{month}/export.xlsx",
 ]
 WRITE_METHODS = ("post", "put", "patch", "delete")
 ERROR_REF = "#/components/schemas/Error"

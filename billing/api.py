@@ -1,0 +1,258 @@
+"""Billing runs over HTTP (R12): list, compute, read, close and export a month's run, and its lines.
+
+Account managers and finance do everything; clients read only the lines of closed runs whose entity
+or bill-to is theirs; clearing firms have no access (403 on lists, 404 on single objects).
+"""
+
+import datetime as dt
+import re
+
+import django_filters
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework.response import Response
+
+from dropcopy_admin.api.common import ErrorSerializer
+from dropcopy_admin.api.filters import visible_choices
+from dropcopy_admin.choices import Role
+from dropcopy_admin.errors import NotFound
+from dropcopy_admin.models import Entity
+from dropcopy_admin.selectors.visibility import role_of
+
+from . import exports
+from .models import BillingLine, BillingRun
+from .services import billing_run_close, billing_run_compute
+
+MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+FULL_ACCESS = (Role.ACCOUNT_MANAGER, Role.FINANCE)
+
+MONTH_PARAMETER = OpenApiParameter(
+    "month", OpenApiTypes.STR, OpenApiParameter.PATH, description="The month billed, `YYYY-MM`"
+)
+
+EXPORTS = {
+    "csv": ("text/csv; charset=utf-8", "csv_bytes"),
+    "json": ("application/json", "json_bytes"),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx_bytes"),
+}
+
+
+def parse_month(value) -> dt.date | None:
+    """``YYYY-MM`` as the first day of that month, or None."""
+    match = MONTH_RE.match(value) if isinstance(value, str) else None
+    if match is None:
+        return None
+    year, month = int(match.group(1)), int(match.group(2))
+    if not 1 <= month <= 12 or year < 1:
+        return None
+    return dt.date(year, month, 1)
+
+
+def _yyyy_mm(day: dt.date | None) -> str | None:
+    return f"{day:%Y-%m}" if day is not None else None
+
+
+class RunChecksumsSerializer(serializers.Serializer):
+    csv = serializers.CharField()
+    json = serializers.CharField()
+    xlsx = serializers.CharField()
+
+
+class BillingRunSerializer(serializers.ModelSerializer):
+    month = serializers.SerializerMethodField(help_text="The month billed, `YYYY-MM`")
+    sha256 = serializers.SerializerMethodField(help_text="SHA-256 of each stored export; null while draft")
+
+    class Meta:
+        model = BillingRun
+        fields = ["month", "status", "total", "currency", "line_count", "sha256"]
+        read_only_fields = fields
+
+    def get_month(self, run: BillingRun) -> str:
+        return _yyyy_mm(run.month)
+
+    @extend_schema_field(RunChecksumsSerializer(allow_null=True))
+    def get_sha256(self, run: BillingRun) -> dict | None:
+        if not run.is_closed:
+            return None
+        return {"csv": run.csv_sha256, "json": run.json_sha256, "xlsx": run.xlsx_sha256}
+
+
+class BillingRunCreateSerializer(serializers.Serializer):
+    month = serializers.CharField(help_text="The month to compute, `YYYY-MM`")
+
+    def validate_month(self, value: str) -> dt.date:
+        month = parse_month(value)
+        if month is None:
+            raise serializers.ValidationError("Give a month as YYYY-MM.")
+        return month
+
+
+class BillingLineSerializer(serializers.ModelSerializer):
+    corrects_month = serializers.SerializerMethodField(help_text="The month an adjustment corrects, `YYYY-MM`")
+
+    class Meta:
+        model = BillingLine
+        fields = ["id", "entity", "bill_to", "group", "amount", "reason", "corrects_month", "note"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_corrects_month(self, line: BillingLine) -> str | None:
+        return _yyyy_mm(line.corrects_month)
+
+
+class BillingLineFilter(django_filters.FilterSet):
+    entity = django_filters.ModelChoiceFilter(queryset=visible_choices(Entity))
+    bill_to = django_filters.ModelChoiceFilter(queryset=visible_choices(Entity))
+
+    class Meta:
+        model = BillingLine
+        fields = ["entity", "bill_to"]
+
+
+class _MonthLookupMixin:
+    def month_from_path(self) -> dt.date:
+        month = parse_month(self.kwargs.get("month"))
+        if month is None:
+            raise NotFound("No billing run has that month; give it as YYYY-MM.")
+        return month
+
+    def run_from_path(self) -> BillingRun:
+        month = self.month_from_path()
+        run = BillingRun.objects.filter(month=month).first()
+        if run is None:
+            raise NotFound(f"There is no run for {month:%Y-%m}.")
+        return run
+
+
+class BillingRunViewSet(_MonthLookupMixin, viewsets.GenericViewSet):
+    """Account managers and finance only."""
+
+    serializer_class = BillingRunSerializer
+    queryset = BillingRun.objects.all()
+    filter_backends = []
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if role_of(request.user) not in FULL_ACCESS:
+            if self.action in ("list", "create"):
+                raise exceptions.PermissionDenied("Your role has no access to billing runs.")
+            raise NotFound("No such billing run.")
+
+    def perform_content_negotiation(self, request, force=False):
+        # Exports answer files, not JSON: never refuse them for their Accept header.
+        return super().perform_content_negotiation(request, force=force or self.action.startswith("export"))
+
+    @extend_schema(operation_id="billing_runs_list", description="Every billing run, newest month first.")
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="billing_runs_create",
+        request=BillingRunCreateSerializer,
+        responses={201: BillingRunSerializer, 200: BillingRunSerializer},
+        description="Compute the run of a month (201), or recompute a draft (200). A month that has not "
+        "begun is 400 `invalid`; a closed month is 409 `billing_period_closed`.",
+    )
+    def create(self, request):
+        serializer = BillingRunCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        run = billing_run_compute(actor=request.user, month=serializer.validated_data["month"])
+        code = status.HTTP_201_CREATED if run.created else status.HTTP_200_OK
+        return Response(BillingRunSerializer(run).data, status=code)
+
+    @extend_schema(operation_id="billing_runs_retrieve", parameters=[MONTH_PARAMETER])
+    def retrieve(self, request, month=None):
+        return Response(self.get_serializer(self.run_from_path()).data)
+
+    @extend_schema(
+        operation_id="billing_runs_close",
+        parameters=[MONTH_PARAMETER],
+        request={"application/json": {"type": "object", "description": "No fields; may be empty or `{}`"}},
+        responses={200: BillingRunSerializer},
+        description="Close the run of an ended month, storing its exports. A month that has not ended, or a "
+        "run already closed, is 409 `invalid_transition`.",
+    )
+    def close(self, request, month=None):
+        run = billing_run_close(actor=request.user, month=self.month_from_path())
+        return Response(BillingRunSerializer(run).data)
+
+    def _export(self, fmt: str) -> HttpResponse:
+        run = self.run_from_path()
+        content_type, attribute = EXPORTS[fmt]
+        if run.is_closed:
+            body = bytes(getattr(run, attribute))
+        else:
+            lines = run.lines.select_related("entity", "bill_to", "group").order_by("id")
+            rows = exports.line_rows(run, lines)
+            body = {
+                "csv": lambda: exports.render_csv(rows),
+                "json": lambda: exports.render_json(run, rows),
+                "xlsx": lambda: exports.render_xlsx(run, rows),
+            }[fmt]()
+        response = HttpResponse(body, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="billing-{run.month:%Y-%m}.{fmt}"'
+        return response
+
+    @extend_schema(
+        operation_id="billing_runs_export_csv",
+        parameters=[MONTH_PARAMETER],
+        responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="The run as CSV")},
+        description="The run as CSV (times in America/Chicago); for a closed run, the bytes stored at closing.",
+    )
+    def export_csv(self, request, month=None):
+        return self._export("csv")
+
+    @extend_schema(
+        operation_id="billing_runs_export_json",
+        parameters=[MONTH_PARAMETER],
+        responses={(200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="The run as JSON")},
+        description="The run as JSON (times in America/Chicago); for a closed run, the bytes stored at closing.",
+    )
+    def export_json(self, request, month=None):
+        return self._export("json")
+
+    @extend_schema(
+        operation_id="billing_runs_export_xlsx",
+        parameters=[MONTH_PARAMETER],
+        responses={
+            (200, EXPORTS["xlsx"][0]): OpenApiResponse(OpenApiTypes.BINARY, description="The run as a workbook")
+        },
+        description="The run as XLSX (times in America/Chicago); for a closed run, the bytes stored at closing.",
+    )
+    def export_xlsx(self, request, month=None):
+        return self._export("xlsx")
+
+
+class BillingLineViewSet(_MonthLookupMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """A run's lines; clients see only closed runs' lines whose entity or bill-to is theirs."""
+
+    serializer_class = BillingLineSerializer
+    filterset_class = BillingLineFilter
+    queryset = BillingLine.objects.none()
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return BillingLine.objects.none()
+        role = role_of(self.request.user)
+        if role not in (*FULL_ACCESS, Role.CLIENT):
+            raise exceptions.PermissionDenied("Your role has no access to billing lines.")
+        run = self.run_from_path()
+        lines = BillingLine.objects.filter(run=run).order_by("id")
+        if role == Role.CLIENT:
+            if not run.is_closed:
+                raise NotFound(f"There is no run for {run.month:%Y-%m}.")
+            entity_id = self.request.user.entity_id
+            lines = lines.filter(entity_id=entity_id) | lines.filter(bill_to_id=entity_id)
+        return lines
+
+    @extend_schema(
+        operation_id="billing_runs_lines_list",
+        parameters=[MONTH_PARAMETER],
+        responses={200: BillingLineSerializer(many=True), 404: ErrorSerializer},
+        description="The run's lines, filtered by `entity` and `bill_to`.",
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
