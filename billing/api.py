@@ -22,8 +22,9 @@ from dropcopy_admin.models import Entity
 from dropcopy_admin.selectors.visibility import role_of
 
 from . import exports
+from .choices import LineReason
 from .models import BillingLine, BillingRun
-from .services import billing_run_close, billing_run_compute
+from .services import billing_adjustment_create, billing_run_close, billing_run_compute
 
 MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 FULL_ACCESS = (Role.ACCOUNT_MANAGER, Role.FINANCE)
@@ -256,3 +257,51 @@ class BillingLineViewSet(_MonthLookupMixin, mixins.ListModelMixin, viewsets.Gene
     )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
+
+
+class AdjustmentCreateSerializer(serializers.Serializer):
+    entity = serializers.PrimaryKeyRelatedField(queryset=Entity.objects.all())
+    corrects_month = serializers.CharField(help_text="The month corrected, `YYYY-MM`")
+    amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    note = serializers.CharField(max_length=500)
+
+    def validate_corrects_month(self, value: str) -> dt.date:
+        month = parse_month(value)
+        if month is None:
+            raise serializers.ValidationError("Give a month as YYYY-MM.")
+        return month
+
+
+class BillingAdjustmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Adjustment lines (R12): account managers and finance only; they go into the current month's run."""
+
+    serializer_class = BillingLineSerializer
+    filterset_class = BillingLineFilter
+    queryset = BillingLine.objects.none()
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if role_of(request.user) not in FULL_ACCESS:
+            raise exceptions.PermissionDenied("Your role has no access to billing adjustments.")
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return BillingLine.objects.none()
+        return BillingLine.objects.filter(reason=LineReason.ADJUSTMENT).order_by("-id")
+
+    @extend_schema(operation_id="billing_adjustments_list", description="Every adjustment line, newest first.")
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="billing_adjustments_create",
+        request=AdjustmentCreateSerializer,
+        responses={201: BillingLineSerializer, 400: ErrorSerializer, 403: ErrorSerializer, 409: ErrorSerializer},
+        description="Add an adjustment line to the current month's run (created as a draft if missing). "
+        "A closed current run is 409 `billing_period_closed`.",
+    )
+    def create(self, request):
+        serializer = AdjustmentCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        line = billing_adjustment_create(actor=request.user, **serializer.validated_data)
+        return Response(BillingLineSerializer(line).data, status=status.HTTP_201_CREATED)

@@ -153,3 +153,76 @@ def billing_run_close(*, actor: Actor, month: dt.date) -> BillingRun:
         run.save()
         audit_record(actor=actor, action="billing_run.close", instance=run, before=before)
     return run
+
+
+def _parse_adjustment(corrects_month, amount, note) -> tuple[dt.date, Decimal, str]:
+    if not isinstance(corrects_month, dt.date):
+        raise InvalidInput.field("corrects_month", "Give a month as YYYY-MM.")
+    corrects_month = first_of_month(corrects_month)
+    if corrects_month > current_month():
+        raise InvalidInput.field("corrects_month", f"{corrects_month:%Y-%m} has not begun.")
+    if not isinstance(amount, Decimal) or not amount.is_finite():
+        raise InvalidInput.field("amount", "Give a decimal amount.")
+    if amount == 0:
+        raise InvalidInput.field("amount", "An adjustment may not be zero.")
+    if amount.as_tuple().exponent < -2:
+        raise InvalidInput.field("amount", "Give at most 2 decimal places.")
+    if abs(amount) >= Decimal("100000000"):
+        raise InvalidInput.field("amount", "The amount is too large.")
+    note = note.strip() if isinstance(note, str) else ""
+    if not note:
+        raise InvalidInput.field("note", "A note is required.")
+    if len(note) > 500:
+        raise InvalidInput.field("note", "At most 500 characters.")
+    return corrects_month, amount.quantize(Decimal("0.01")), note
+
+
+def billing_adjustment_create(
+    *, actor: Actor, entity, corrects_month: dt.date, amount: Decimal, note: str
+) -> BillingLine:
+    """Add an adjustment line (R12) to the current Chicago month's run, creating it as a draft."""
+    corrects_month, amount, note = _parse_adjustment(corrects_month, amount, note)
+    month = current_month()
+    with transaction.atomic():
+        run, created = BillingRun.objects.get_or_create(month=month)
+        run = BillingRun.objects.select_for_update().get(pk=run.pk)
+        if run.is_closed:
+            raise Conflict(f"The run of {month:%Y-%m} is closed.", code="billing_period_closed")
+        before = None if created else snapshot(run)
+        line = BillingLine.objects.create(
+            run=run,
+            entity=entity,
+            bill_to_id=entity.bill_to_party_id or entity.pk,
+            group=None,
+            amount=amount,
+            reason=LineReason.ADJUSTMENT,
+            corrects_month=corrects_month,
+            note=note,
+        )
+        summary = run.lines.aggregate(total=Sum("amount"), count=Count("id"))
+        run.total = summary["total"] or Decimal("0.00")
+        run.line_count = summary["count"]
+        run.save()
+        audit_record(
+            actor=actor,
+            action="billing_run.create" if created else "billing_run.adjust",
+            instance=run,
+            before=before,
+        )
+    return line
+
+
+def billing_period_guard(*, opened_at: dt.datetime | None = None, closed_at: dt.datetime | None = None) -> None:
+    """Refuse a back-dated open or close time that falls in (or before the end of) a closed month (R4)."""
+    times = [moment for moment in (opened_at, closed_at) if moment is not None]
+    if not times:
+        return
+    earliest = min(times)
+    # A month ends after ``earliest`` exactly when it is the Chicago month of ``earliest`` or later.
+    floor_month = first_of_month(earliest.astimezone(CHICAGO).date())
+    closed = BillingRun.objects.filter(status=RunStatus.CLOSED, month__gte=floor_month).order_by("month").first()
+    if closed is not None:
+        raise Conflict(
+            f"That time falls in or before {closed.month:%Y-%m}, whose billing run is closed.",
+            code="billing_period_closed",
+        )

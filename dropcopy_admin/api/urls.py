@@ -2,7 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from billing.api import BillingLineViewSet, BillingRunViewSet
+from billing.api import BillingAdjustmentViewSet, BillingLineViewSet, BillingRunViewSet
 
 from .audit import AuditEventViewSet
 from .groups import GroupViewSet, MembershipViewSet
@@ -53,6 +53,11 @@ urlpatterns = [
         "targets/<str:id>/keys/<str:key_id>/revoke/",
         KeyPairViewSet.as_view({"post": "revoke"}),
         name="target-key-revoke",
+    ),
+    path(
+        "billing/adjustments/",
+        BillingAdjustmentViewSet.as_view({"get": "list", "post": "create"}),
+        name="billing-adjustment-list",
     ),
     path(
         "billing/runs/",

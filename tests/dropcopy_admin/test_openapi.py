@@ -33,6 +33,7 @@ CONTRACT_PATHS = [
     "/api/v1/targets/{id}/verify/",
     "/api/v1/targets/{id}/checks/",
     "/api/v1/audit/",
+    "/api/v1/billing/adjustments/",
     "/api/v1/billing/runs/",
     "/api/v1/billing/runs/{month}/",
     "/api/v1/billing/runs/{month}/lines/",
