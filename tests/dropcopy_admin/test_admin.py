@@ -518,3 +518,30 @@ def test_finance_staff_see_none_of_the_core_admin(client, finance_user):
     client.force_login(finance_user)
     assert client.get(_url(DropCopyGroup, "changelist")).status_code == 403
     assert client.get(_url(User, "changelist")).status_code == 403
+
+
+def test_a_closing_time_inside_a_closed_billing_month_is_refused(am_client, account_manager):
+    """R4: a back-dated close never alters a line of a closed billing month."""
+    import datetime as dt
+
+    from billing.services import billing_run_close, billing_run_compute
+
+    group = factories.GroupFactory(opened_at=dt.datetime(2025, 1, 10, tzinfo=dt.UTC))
+    billing_run_compute(actor=account_manager, month=dt.date(2025, 2, 1))
+    billing_run_close(actor=account_manager, month=dt.date(2025, 2, 1))
+
+    response = am_client.post(
+        _url(DropCopyGroup, "changelist"),
+        {
+            "action": "close_groups",
+            "_selected_action": [group.pk],
+            "confirm": "yes",
+            "at_0": "2025-02-10",
+            "at_1": "12:00:00",
+        },
+        follow=True,
+    )
+
+    assert "whose billing run is closed" in response.content.decode()
+    group.refresh_from_db()
+    assert group.status == GroupStatus.ACTIVE
