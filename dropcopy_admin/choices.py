@@ -76,3 +76,19 @@ class TemporaryKind(models.TextChoices):
 class AddressRole(models.TextChoices):
     PRIMARY = "primary", "Primary"
     BACKUP = "backup", "Backup"
+
+
+class CertificationStatus(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    PASSED = "passed", "Passed"
+    FAILED = "failed", "Failed"
+
+
+class CertificationCheckName(models.TextChoices):
+    """The five checks the gateway records on a live AutoCert+ target (R9), in the order shown."""
+
+    SIGNED_LOGON = "signed_logon", "Signed logon"
+    HEARTBEATS = "heartbeats", "Three heartbeats on the interval (±20%)"
+    TEST_REQUEST = "test_request", "TestRequest answered"
+    RESEND_RECOVERY = "resend_recovery", "ResendRequest within limits and recovery after a gap"
+    MIDWEEK_LOGON = "midweek_logon", "Mid-week logon after a Logout with 789"

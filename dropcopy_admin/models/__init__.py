@@ -1,4 +1,5 @@
 from .audit import AuditEvent
+from .certifications import Certification, CertificationCheck
 from .checks import CheckOutcome, CheckStage, ConnectivityCheck
 from .gateway import FeedRequest, SentMessage, SequenceStream
 from .groups import DropCopyGroup, Membership
@@ -12,6 +13,8 @@ from .users import ApiToken, User
 __all__ = [
     "ApiToken",
     "AuditEvent",
+    "Certification",
+    "CertificationCheck",
     "CgwGateway",
     "CheckOutcome",
     "CheckStage",
