@@ -6,8 +6,9 @@ import itertools
 import factory
 from django.utils import timezone
 
-from dropcopy_admin.choices import Environment, GatewayType, Role
+from dropcopy_admin.choices import CertificationStatus, Environment, GatewayType, Role
 from dropcopy_admin.models import (
+    Certification,
     CgwGateway,
     ClearingFirm,
     DropCopyGroup,
@@ -155,3 +156,18 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     source_session = factory.SubFactory(SourceSessionFactory, gfid__entity=factory.SelfAttribute("...group.entity"))
     requested_by = factory.SubFactory(UserFactory, role=Role.ACCOUNT_MANAGER)
     requested_at = factory.LazyFunction(timezone.now)
+
+
+def passed_certification(front_end_system: FrontEndSystem, venue_code: str = "CME", **fields) -> Certification:
+    """A passed certification of ``front_end_system`` for a venue (R9), without its AutoCert+ history."""
+    now = timezone.now()
+    values = {
+        "entity": front_end_system.entity or EntityFactory(),
+        "gateway_type": GatewayType.CGW,
+        "status": CertificationStatus.PASSED,
+        "requested_at": now,
+        "decided_at": now,
+        "note": "Passed (test data)",
+    }
+    values.update(fields)
+    return Certification.objects.create(front_end_system=front_end_system, venue=venue(venue_code), **values)

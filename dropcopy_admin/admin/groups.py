@@ -8,6 +8,7 @@ from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.html import format_html
 
+from billing.fees import group_create_confirming_fee
 from billing.services import billing_period_guard
 from dropcopy_admin import errors
 from dropcopy_admin.choices import MembershipStatus, MessageFilter
@@ -65,14 +66,32 @@ class GroupForm(ServiceModelForm):
         help_text="Empty means now; an earlier time registers an existing group's history (UTC).",
     )
 
+    confirmed_monthly_fee = forms.DecimalField(
+        required=False,
+        max_digits=10,
+        decimal_places=2,
+        min_value=0,
+        help_text="PRODUCTION only: the entity's current monthly fee for one more group "
+        "(its fee preview, shown on the entity's page), confirming the charge (R13).",
+    )
+
     class Meta:
         model = DropCopyGroup
-        fields = ["entity", "name", "venue", "environment", "front_end_system", "message_filters", "opened_at"]
+        fields = [
+            "entity",
+            "name",
+            "venue",
+            "environment",
+            "front_end_system",
+            "message_filters",
+            "opened_at",
+            "confirmed_monthly_fee",
+        ]
 
     def create(self, actor, data):
         if data.get("opened_at"):
             billing_period_guard(opened_at=data["opened_at"])  # R4: never alter a closed month
-        return groups.group_create(actor=actor, **data)
+        return group_create_confirming_fee(actor=actor, **data)
 
     def update(self, actor, instance, changes):
         return groups.group_update(actor=actor, group=instance, **changes)
@@ -125,7 +144,8 @@ class DropCopyGroupAdmin(AuditedModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return GroupForm.Meta.fields
-        return [*GroupForm.Meta.fields, "status", "closed_at", "membership_list"]
+        editable = [name for name in GroupForm.Meta.fields if name != "confirmed_monthly_fee"]
+        return [*editable, "status", "closed_at", "membership_list"]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:

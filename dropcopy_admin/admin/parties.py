@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from billing import fees
 from dropcopy_admin.choices import GroupStatus
 from dropcopy_admin.models import ClearingFirm, DropCopyGroup, Entity, Gfid
 from dropcopy_admin.services import registry
@@ -80,6 +81,17 @@ class EntityAdmin(AuditedModelAdmin):
     @admin.display(description="open groups", ordering="open_group_count")
     def open_groups(self, obj):
         return obj.open_group_count
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else ["fee_preview"]
+
+    @admin.display(description="fee preview (R13)")
+    def fee_preview(self, obj):
+        preview = fees.fee_preview(obj)
+        return (
+            f"{preview.active_groups} production group(s) billable this month; "
+            f"one more would cost {preview.monthly_fee} {preview.currency} a month"
+        )
 
 
 class GfidForm(_UppercaseCodeForm):

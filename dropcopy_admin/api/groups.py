@@ -1,11 +1,14 @@
 """Drop Copy groups and their memberships."""
 
+from decimal import Decimal
+
 import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from billing.fees import group_create_confirming_fee
 from billing.services import billing_period_guard
 from dropcopy_admin import errors
 from dropcopy_admin.choices import (
@@ -67,9 +70,11 @@ class GroupSerializer(VenueFirstMixin, serializers.ModelSerializer):
     confirmed_monthly_fee = serializers.DecimalField(
         max_digits=10,
         decimal_places=2,
+        min_value=Decimal("0"),
         write_only=True,
         required=False,
-        help_text="Required for PRODUCTION (R13)",
+        allow_null=True,
+        help_text="Required for PRODUCTION: the `monthly_fee` of the entity's fee preview (R13); ignored otherwise",
     )
     opened_at = AwareDateTimeField(required=False, help_text="Account managers may give an earlier time")
 
@@ -146,19 +151,22 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleView
             400: ErrorSerializer,
             403: ErrorSerializer,
             409: ErrorSerializer,
-        }
+        },
+        description="Open a group. A PRODUCTION group needs `confirmed_monthly_fee` equal to the `monthly_fee` "
+        "of `entities/{id}/fee-preview/` (400 `invalid` when missing, 409 `fee_changed` when stale, R13) and a "
+        "passed certification of its front-end system for its venue (409 `certification_required`, R9).",
     )
     def create(self, request):
         groups.group_require_writer(request.user)
         data = self.validated(GroupSerializer)
-        data.pop("confirmed_monthly_fee", None)  # enforced with the fee preview (R13)
         if "entity" not in data:
             if request.user.entity is None:
                 raise errors.InvalidInput.field("entity", "This field is required.")
             data["entity"] = request.user.entity
         if data.get("opened_at") is not None:
             billing_period_guard(opened_at=data["opened_at"])
-        group = groups.group_create(actor=request.user, **data)
+        data.setdefault("confirmed_monthly_fee", None)
+        group = group_create_confirming_fee(actor=request.user, **data)
         return Response(GroupSerializer(group).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -291,7 +299,10 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Visibl
             400: ErrorSerializer,
             403: ErrorSerializer,
             409: ErrorSerializer,
-        }
+        },
+        description="Open a group. A PRODUCTION group needs `confirmed_monthly_fee` equal to the `monthly_fee` "
+        "of `entities/{id}/fee-preview/` (400 `invalid` when missing, 409 `fee_changed` when stale, R13) and a "
+        "passed certification of its front-end system for its venue (409 `certification_required`, R9).",
     )
     def create(self, request):
         memberships.membership_require_requester(request.user)

@@ -4,10 +4,12 @@ import django_filters
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from billing import fees
 from dropcopy_admin.choices import Environment, Role, VenueCode
 from dropcopy_admin.models import (
     CgwGateway,
@@ -158,6 +160,14 @@ class EntitySerializer(serializers.ModelSerializer):
         return data
 
 
+class FeePreviewSerializer(serializers.Serializer):
+    active_groups = serializers.IntegerField(help_text="The entity's production groups billable this month")
+    monthly_fee = serializers.DecimalField(
+        max_digits=10, decimal_places=2, help_text="What one more production group would cost this month"
+    )
+    currency = serializers.CharField()
+
+
 class EntityFilter(django_filters.FilterSet):
     self_service = StrictBooleanFilter()
     clearing_firm = django_filters.ModelChoiceFilter(queryset=visible_choices(ClearingFirm))
@@ -183,6 +193,17 @@ class EntityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleVie
         changes = self.validated(EntitySerializer, partial=True, instance=entity)
         entity = registry.entity_update(actor=request.user, entity=entity, **changes)
         return Response(EntitySerializer(entity).data)
+
+    @extend_schema(
+        responses={200: FeePreviewSerializer, 404: ErrorSerializer},
+        description="The entity's production groups billable this Chicago month (closed ones included) and "
+        "what one more would cost this month (R12, R13): give `monthly_fee` as `confirmed_monthly_fee` "
+        "when creating a PRODUCTION group.",
+    )
+    @action(detail=True, methods=["get"], url_path="fee-preview")
+    def fee_preview(self, request, pk=None):
+        preview = fees.fee_preview(self.get_object())
+        return Response(FeePreviewSerializer(preview).data)
 
 
 # --- GFIDs ----------------------------------------------------------------------------------

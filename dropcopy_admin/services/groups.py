@@ -8,6 +8,7 @@ from django.db import transaction
 from dropcopy_admin import clock, errors
 from dropcopy_admin.choices import (
     MANDATORY_MESSAGE_FILTERS,
+    CertificationStatus,
     Environment,
     GroupStatus,
     MembershipStatus,
@@ -16,6 +17,7 @@ from dropcopy_admin.choices import (
     TargetStatus,
 )
 from dropcopy_admin.models import (
+    Certification,
     DropCopyGroup,
     Entity,
     FrontEndSystem,
@@ -75,6 +77,24 @@ def _check_front_end_system(*, entity: Entity, system: FrontEndSystem) -> None:
         )
 
 
+def _check_certified(*, system: FrontEndSystem, venue_id: str, environment: str) -> None:
+    """R9: a production group's front-end system holds a passed certification for the group's venue.
+
+    A vendor product certified once (by any entity) serves every entity.
+    """
+    if environment != Environment.PRODUCTION:
+        return
+    passed = Certification.objects.filter(
+        front_end_system=system, venue_id=venue_id, status=CertificationStatus.PASSED
+    ).exists()
+    if not passed:
+        raise errors.Conflict(
+            f"Front-end system {system.name} {system.version} has no passed certification for {venue_id}; "
+            "request an AutoCert+ certification first.",
+            code="certification_required",
+        )
+
+
 def _check_past_time(
     *,
     actor: Actor,
@@ -124,6 +144,7 @@ def group_create(
         Entity.objects.select_for_update().get(pk=entity.pk)
         if _open_name_taken(entity=entity, name=name):
             raise _name_taken(entity, name)
+        _check_certified(system=front_end_system, venue_id=venue.pk, environment=environment)
         group = DropCopyGroup.objects.create(
             entity=entity,
             name=name,
@@ -151,6 +172,10 @@ def group_update(*, actor: Actor, group: DropCopyGroup, **changes) -> DropCopyGr
             raise errors.Conflict("This group is closed and can no longer change.", code="group_closed")
         if "front_end_system" in changes:
             _check_front_end_system(entity=group.entity, system=changes["front_end_system"])
+            if changes["front_end_system"].pk != group.front_end_system_id:
+                _check_certified(
+                    system=changes["front_end_system"], venue_id=group.venue_id, environment=group.environment
+                )
         if "name" in changes and _open_name_taken(entity=group.entity, name=changes["name"], exclude_pk=group.pk):
             raise _name_taken(group.entity, changes["name"])
         return update_fields(

@@ -263,6 +263,7 @@ def _group_form(entity, system, **overrides) -> dict:
         "message_filters": ["acks"],
         "opened_at_0": "",
         "opened_at_1": "",
+        "confirmed_monthly_fee": "0.00",
     }
     return {**data, **overrides}
 
@@ -270,6 +271,7 @@ def _group_form(entity, system, **overrides) -> dict:
 def test_creating_a_group_goes_through_the_service_and_is_audited(am_client):
     entity = factories.EntityFactory()
     system = factories.FrontEndSystemFactory(entity=entity)
+    factories.passed_certification(system)
     response = am_client.post(_url(DropCopyGroup, "add"), _group_form(entity, system), HTTP_X_REQUEST_ID=REQUEST_ID)
     assert response.status_code == 302, response.context["adminform"].form.errors
     group = DropCopyGroup.objects.get(name="Desk A")
@@ -281,7 +283,8 @@ def test_creating_a_group_goes_through_the_service_and_is_audited(am_client):
 
 def test_a_taken_open_group_name_is_a_form_error(am_client):
     group = factories.GroupFactory(name="Desk A")
-    response = am_client.post(_url(DropCopyGroup, "add"), _group_form(group.entity, group.front_end_system))
+    form = _group_form(group.entity, group.front_end_system, confirmed_monthly_fee="500.00")
+    response = am_client.post(_url(DropCopyGroup, "add"), form)
     assert response.status_code == 200
     assert "already has an open group named" in response.content.decode()
     assert DropCopyGroup.objects.count() == 1

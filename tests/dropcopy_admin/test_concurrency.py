@@ -2,10 +2,12 @@
 constraints), not only under the checks a single request makes."""
 
 import threading
+from decimal import Decimal
 
 import pytest
 from django.db import connection
 
+from billing.fees import group_create_confirming_fee
 from dropcopy_admin import errors
 from dropcopy_admin.choices import Environment, GatewayType, Role
 from dropcopy_admin.models import DropCopyGroup, Membership, SourceSession
@@ -48,6 +50,7 @@ def test_racing_group_creations_with_one_name_leave_one_open_group():
     user = factories.UserFactory(role=Role.ACCOUNT_MANAGER)
     entity = factories.EntityFactory()
     system = factories.FrontEndSystemFactory(entity=entity)
+    factories.passed_certification(system)
 
     outcomes = race(
         lambda: group_create(
@@ -62,6 +65,30 @@ def test_racing_group_creations_with_one_name_leave_one_open_group():
 
     assert DropCopyGroup.objects.filter(entity=entity, name__iexact="risk desk").count() == 1
     assert codes(outcomes) == ["already_exists"] * (RACERS - 1)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_racing_creations_cannot_both_confirm_the_free_group():
+    """R13: creations for one entity are serialised, so only one confirms the free slot."""
+    user = factories.UserFactory(role=Role.ACCOUNT_MANAGER)
+    entity = factories.EntityFactory()
+    system = factories.FrontEndSystemFactory(entity=entity)
+    factories.passed_certification(system)
+
+    outcomes = race(
+        lambda: group_create_confirming_fee(
+            actor=user,
+            entity=entity,
+            name=f"Desk {threading.get_ident()}",
+            venue=factories.venue("CME"),
+            environment=Environment.PRODUCTION,
+            front_end_system=system,
+            confirmed_monthly_fee=Decimal("0.00"),
+        )
+    )
+
+    assert DropCopyGroup.objects.filter(entity=entity).count() == 1
+    assert codes(outcomes) == ["fee_changed"] * (RACERS - 1)
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
