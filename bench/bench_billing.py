@@ -8,8 +8,14 @@ or ``BENCH_DATABASE_URL``) and migrates it. A child process then creates 10,000 
 billed to another entity) and 50,000 CME PRODUCTION groups with a year of history: ``opened_at``
 spread over the past twelve months, about 30 % closed at a random later time, all on one vendor
 front-end system. Another child computes the previous full America/Chicago month with
-``billing_run_compute`` and renders the CSV export of its lines to a file, and reports its own wall
-time and peak RSS (its ``ru_maxrss``, Django's start-up included).
+``billing_run_compute`` and streams the CSV export of its lines to a file (the draft path of the API,
+the admin and ``billing_export``), and reports its own wall time and peak RSS (its ``ru_maxrss``,
+Django's start-up included).
+
+Memory flatness of the streamed draft exports: a fresh child per format (CSV, XLSX) only streams the
+draft run's export to a file and reports its time, its peak RSS (``billing_export_draft_peak_memory``
+for the CSV) and how far that peak rose above the process's RSS just before the export (``…_memory_growth``:
+a few MB when the export streams, tens of MB per 50,000 lines when it is built in memory).
 
 The baseline, on the same database, is one SQL ``INSERT … SELECT`` computing the same lines (the
 oldest billable group of each entity free by ``row_number()``, the tariff's fee for the rest) into a
@@ -134,8 +140,9 @@ def child_compute(path: str) -> None:
     month = previous_month(clock.now())
     started = time.perf_counter()
     run = billing_run_compute(actor=SystemActor("bench"), month=month)
-    lines = run.lines.select_related("entity", "bill_to", "group").order_by("id")
-    Path(path).write_bytes(exports.render_csv(exports.line_rows(run, lines)))
+    with Path(path).open("wb") as out:
+        for chunk in exports.draft_stream(run, "csv"):
+            out.write(chunk)
     seconds = time.perf_counter() - started
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
     print(
@@ -149,6 +156,35 @@ def child_compute(path: str) -> None:
             }
         )
     )
+
+
+def child_export(fmt: str, path: str) -> None:
+    """Stream the draft run's export in ``fmt`` to ``path`` alone; print the peak memory it took
+    above the process's size once Django is set up, which stays flat when the export streams."""
+    import resource
+
+    django_setup()
+    from billing import exports
+    from billing.models import BillingRun
+    from dropcopy_admin import clock
+
+    run = BillingRun.objects.get(month=previous_month(clock.now()))
+    before_kb = _current_rss_kb()
+    started = time.perf_counter()
+    with Path(path).open("wb") as out:
+        for chunk in exports.draft_stream(run, fmt):
+            out.write(chunk)
+    seconds = time.perf_counter() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+    print(json.dumps({"seconds": seconds, "peak_kb": peak_kb, "before_kb": before_kb, "lines": run.line_count}))
+
+
+def _current_rss_kb() -> int:
+    """The resident set size now (Linux: /proc/self/status)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
 
 
 # --- the baseline ----------------------------------------------------------------------------
@@ -199,6 +235,14 @@ def run() -> list[str]:
             .strip()
             .splitlines()[-1]
         )
+        exported = {
+            fmt: json.loads(
+                run_child_on(["-m", "bench.bench_billing", "export", fmt, str(Path(folder) / f"draft.{fmt}")], url)
+                .strip()
+                .splitlines()[-1]
+            )
+            for fmt in ("csv", "xlsx")
+        }
         month = dt.date.fromisoformat(measured["month"])
         baseline, count, total = sql_baseline(url, month, Path(folder) / "baseline.csv")
     if count != measured["lines"] or total != Decimal(measured["total"]):
@@ -213,6 +257,19 @@ def run() -> list[str]:
     return [
         f"bench: {name} {seconds:.2f} s baseline {baseline:.3f} s ratio {seconds / baseline:.1f}",
         f"bench: {name}_peak_memory {measured['peak_kb'] / 1024:.1f} MB",
+        *(line for fmt, figures in exported.items() for line in export_figures(fmt, figures)),
+    ]
+
+
+def export_figures(fmt: str, figures: dict) -> list[str]:
+    """The draft export's figures: its time, its peak memory (the CSV one named
+    ``billing_export_draft_peak_memory``) and how far that peak rose above the process before it."""
+    memory_name = "billing_export_draft_peak_memory" if fmt == "csv" else f"billing_export_draft_{fmt}_peak_memory"
+    growth_mb = (figures["peak_kb"] - figures["before_kb"]) / 1024
+    return [
+        f"bench: billing_export_draft_{fmt}_seconds {figures['seconds']:.2f} s",
+        f"bench: {memory_name} {figures['peak_kb'] / 1024:.1f} MB",
+        f"bench: billing_export_draft_{fmt}_memory_growth {growth_mb:.1f} MB",
     ]
 
 
@@ -226,7 +283,10 @@ if __name__ == "__main__":
         child_setup()
     elif command == "compute":
         child_compute(sys.argv[2])
+    elif command == "export":
+        child_export(sys.argv[2], sys.argv[3])
     else:
         sys.exit(
-            "usage: python -m bench.bench_billing setup | compute FILE (or run it with python -m bench.run billing)"
+            "usage: python -m bench.bench_billing setup | compute FILE | export csv|json|xlsx FILE"
+            " (or run it with python -m bench.run billing)"
         )

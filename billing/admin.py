@@ -1,24 +1,39 @@
-"""Billing in the admin (R12): runs and lines are shown and closed through the service; tariffs are
-edited with an audit row (R18). The stored export bytes are never shown."""
+"""Billing in the admin (R12) for account managers and finance (the ``finance`` group holds the
+billing permissions only): runs by month with their totals, closed through the service by users
+with the close permission; lines, read-only, filtered by month, entity and bill-to party; tariffs
+added and changed through ``billing.tariffs`` with an audit row (R18). The stored export bytes are
+never shown."""
+
+import datetime as dt
 
 from django.contrib import admin, messages
-from django.db import transaction
 from django.http import HttpResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
 from dropcopy_admin import errors
-from dropcopy_admin.admin.base import ReadOnlyModelAdmin
-from dropcopy_admin.services.audit import audit_record, snapshot
+from dropcopy_admin.admin.base import AuditedModelAdmin, ReadOnlyModelAdmin, ServiceModelForm
 
 from . import exports
 from .models import BillingLine, BillingRun, Tariff
 from .services import billing_run_close
+from .tariffs import tariff_create, tariff_update
 
 EXPORT_BYTES = ("csv_bytes", "json_bytes", "xlsx_bytes")
 
 
 @admin.register(BillingRun)
 class BillingRunAdmin(admin.ModelAdmin):
-    list_display = ["month", "status", "currency", "total", "line_count", "computed_at", "closed_at"]
+    list_display = [
+        "billed_month",
+        "status",
+        "currency",
+        "total",
+        "line_count",
+        "lines_link",
+        "computed_at",
+        "closed_at",
+    ]
     list_filter = ["status"]
     date_hierarchy = "month"
     show_full_result_count = False
@@ -35,7 +50,7 @@ class BillingRunAdmin(admin.ModelAdmin):
         "computed_at",
         "closed_at",
     ]
-    actions = ["close_runs", "download_csv"]
+    actions = ["close_runs", "download_csv", "download_json", "download_xlsx"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer(*EXPORT_BYTES)
@@ -50,7 +65,22 @@ class BillingRunAdmin(admin.ModelAdmin):
         # Viewable (every field is read-only); actions run through the service.
         return obj is None and super().has_change_permission(request, obj)
 
-    @admin.action(description="Close")
+    def has_close_permission(self, request) -> bool:
+        return request.user.has_perm("billing.close_billingrun")
+
+    def has_export_permission(self, request) -> bool:
+        return request.user.has_perm("billing.export_billingrun")
+
+    @admin.display(description="month", ordering="month")
+    def billed_month(self, run):
+        return f"{run.month:%Y-%m}"
+
+    @admin.display(description="lines")
+    def lines_link(self, run):
+        url = reverse("admin:billing_billingline_changelist")
+        return format_html('<a href="{}?{}={}">lines</a>', url, RunMonthFilter.parameter_name, f"{run.month:%Y-%m}")
+
+    @admin.action(description="Close", permissions=["close"])
     def close_runs(self, request, queryset):
         closed = 0
         for run in queryset.order_by("month"):
@@ -63,51 +93,78 @@ class BillingRunAdmin(admin.ModelAdmin):
         if closed:
             self.message_user(request, f"Runs closed: {closed}.", messages.SUCCESS)
 
-    @admin.action(description="Download CSV")
-    def download_csv(self, request, queryset):
+    def _download(self, request, queryset, fmt: str):
+        """One run's export: a closed run's stored bytes, a draft's rendered as it streams."""
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one run to download.", messages.ERROR)
             return None
         run = BillingRun.objects.get(pk=queryset.get().pk)
-        if run.is_closed and run.csv_bytes is not None:
-            data = bytes(run.csv_bytes)
-        else:
-            lines = run.lines.select_related("entity", "bill_to", "group").order_by("id")
-            data = exports.render_csv(exports.line_rows(run, lines))
-        response = HttpResponse(data, content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="billing-{run.month:%Y-%m}.csv"'
+        stored = getattr(run, f"{fmt}_bytes") if run.is_closed else None
+        if stored is None:
+            return exports.draft_download(run, fmt)  # streamed: memory stays flat as runs grow
+        response = HttpResponse(bytes(stored), content_type=exports.CONTENT_TYPES[fmt])
+        response["Content-Disposition"] = f'attachment; filename="billing-{run.month:%Y-%m}.{fmt}"'
         return response
+
+    @admin.action(description="Download CSV", permissions=["export"])
+    def download_csv(self, request, queryset):
+        return self._download(request, queryset, "csv")
+
+    @admin.action(description="Download JSON", permissions=["export"])
+    def download_json(self, request, queryset):
+        return self._download(request, queryset, "json")
+
+    @admin.action(description="Download XLSX", permissions=["export"])
+    def download_xlsx(self, request, queryset):
+        return self._download(request, queryset, "xlsx")
+
+
+class RunMonthFilter(admin.SimpleListFilter):
+    """The month of the line's run, ``YYYY-MM``; one query for the months, without the run bytes."""
+
+    title = "run month"
+    parameter_name = "month"
+
+    def lookups(self, request, model_admin):
+        months = BillingRun.objects.order_by("-month").values_list("month", flat=True)
+        return [(f"{month:%Y-%m}", f"{month:%Y-%m}") for month in months]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        try:
+            month = dt.datetime.strptime(self.value(), "%Y-%m").date()
+        except ValueError:
+            return queryset.none()
+        return queryset.filter(run__month=month)
 
 
 @admin.register(BillingLine)
 class BillingLineAdmin(ReadOnlyModelAdmin):
     list_display = ["run", "entity", "bill_to", "group", "amount", "reason", "corrects_month", "note"]
     list_select_related = ["run", "entity", "bill_to", "group"]
-    list_filter = ["entity", "bill_to", "reason"]
+    list_filter = [RunMonthFilter, "entity", "bill_to", "reason"]
     search_fields = ["entity__code", "bill_to__code", "group__name", "note"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer(*(f"run__{name}" for name in EXPORT_BYTES))
 
 
+class TariffForm(ServiceModelForm):
+    """Adds or changes a tariff through ``billing.tariffs`` (refused in or before a closed month)."""
+
+    class Meta:
+        model = Tariff
+        fields = ["effective_month", "free_groups", "monthly_fee", "currency"]
+
+    def create(self, actor, data: dict):
+        return tariff_create(actor=actor, **data)
+
+    def update(self, actor, instance, changes: dict):
+        return tariff_update(actor=actor, tariff=instance, changes=changes)
+
+
 @admin.register(Tariff)
-class TariffAdmin(admin.ModelAdmin):
+class TariffAdmin(AuditedModelAdmin):
+    form = TariffForm
     list_display = ["effective_month", "free_groups", "monthly_fee", "currency"]
-    show_full_result_count = False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def save_model(self, request, obj, form, change):
-        with transaction.atomic():
-            before = snapshot(Tariff.objects.select_for_update().get(pk=obj.pk)) if change else None
-            obj.save()
-            after = snapshot(obj)
-            if after != before:
-                audit_record(
-                    actor=request.user,
-                    action="tariff.update" if change else "tariff.create",
-                    instance=obj,
-                    before=before,
-                    after=after,
-                )

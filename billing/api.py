@@ -8,7 +8,7 @@ import datetime as dt
 import re
 
 import django_filters
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, serializers, status, viewsets
@@ -33,11 +33,7 @@ MONTH_PARAMETER = OpenApiParameter(
     "month", OpenApiTypes.STR, OpenApiParameter.PATH, description="The month billed, `YYYY-MM`"
 )
 
-EXPORTS = {
-    "csv": ("text/csv; charset=utf-8", "csv_bytes"),
-    "json": ("application/json", "json_bytes"),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx_bytes"),
-}
+EXPORTS = {fmt: (content_type, f"{fmt}_bytes") for fmt, content_type in exports.CONTENT_TYPES.items()}
 
 
 def parse_month(value) -> dt.date | None:
@@ -180,20 +176,13 @@ class BillingRunViewSet(_MonthLookupMixin, viewsets.GenericViewSet):
         run = billing_run_close(actor=request.user, month=self.month_from_path())
         return Response(BillingRunSerializer(run).data)
 
-    def _export(self, fmt: str) -> HttpResponse:
+    def _export(self, fmt: str) -> HttpResponse | StreamingHttpResponse:
+        """A closed run's stored bytes; a draft streamed from its lines, so memory stays flat."""
         run = self.run_from_path()
+        if not run.is_closed:
+            return exports.draft_download(run, fmt)
         content_type, attribute = EXPORTS[fmt]
-        if run.is_closed:
-            body = bytes(getattr(run, attribute))
-        else:
-            lines = run.lines.select_related("entity", "bill_to", "group").order_by("id")
-            rows = exports.line_rows(run, lines)
-            body = {
-                "csv": lambda: exports.render_csv(rows),
-                "json": lambda: exports.render_json(run, rows),
-                "xlsx": lambda: exports.render_xlsx(run, rows),
-            }[fmt]()
-        response = HttpResponse(body, content_type=content_type)
+        response = HttpResponse(bytes(getattr(run, attribute)), content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="billing-{run.month:%Y-%m}.{fmt}"'
         return response
 

@@ -52,6 +52,10 @@ class BillingRun(models.Model):
 
     class Meta:
         ordering = ["-month"]
+        permissions = [
+            ("close_billingrun", "Can close a billing run"),
+            ("export_billingrun", "Can export a billing run"),
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(month__day=1), name="billing_run_month_first_day"),
             models.CheckConstraint(

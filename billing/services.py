@@ -5,13 +5,12 @@ import hashlib
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db import connection, transaction
+from django.db.models import Count, Sum
 
 from dropcopy_admin import clock
 from dropcopy_admin.choices import Environment
 from dropcopy_admin.errors import Conflict, InvalidInput, NotFound, invalid_transition
-from dropcopy_admin.models import DropCopyGroup
 from dropcopy_admin.services.audit import Actor, audit_record, snapshot
 
 from . import exports
@@ -50,39 +49,53 @@ def tariff_for(month: dt.date) -> Tariff:
     return tariff
 
 
-def _billable_groups(start: dt.datetime, end: dt.datetime):
-    """Production groups open at some instant of [start, end), oldest first per entity, in one query."""
-    return (
-        DropCopyGroup.objects.filter(environment=Environment.PRODUCTION, opened_at__lt=end)
-        .filter(Q(closed_at__isnull=True) | Q(closed_at__gt=start))
-        .select_related("entity")
-        .order_by("entity_id", "opened_at", "id")
-    )
+# R12 in one statement: the production groups billable in [start, end) — opened before the end,
+# not closed by the start — numbered per entity by opened_at (ties: lower id); the first
+# ``free_groups`` of each entity are free, every other costs the tariff's fee. Each line is billed to
+# the entity's bill-to party (itself when it has none) and its billable interval is clipped to the
+# month. Lines are inserted in (entity, opened_at, id) order, so their ids follow that order.
+INSERT_GROUP_LINES_SQL = """
+INSERT INTO billing_billingline
+    (run_id, entity_id, bill_to_id, group_id, amount, reason, corrects_month, note, billable_from, billable_to)
+SELECT %(run_id)s,
+       billable.entity_id,
+       coalesce(entity.bill_to_id, entity.id),
+       billable.id,
+       CASE WHEN billable.rank_in_entity <= %(free_groups)s THEN %(free_amount)s ELSE %(fee)s END,
+       CASE WHEN billable.rank_in_entity <= %(free_groups)s THEN %(free_reason)s ELSE %(fee_reason)s END,
+       NULL,
+       '',
+       greatest(billable.opened_at, %(start)s),
+       least(coalesce(billable.closed_at, %(end)s), %(end)s)
+FROM (
+    SELECT id, entity_id, opened_at, closed_at,
+           row_number() OVER (PARTITION BY entity_id ORDER BY opened_at, id) AS rank_in_entity
+    FROM dropcopy_admin_dropcopygroup
+    WHERE environment = %(environment)s
+      AND opened_at < %(end)s
+      AND (closed_at IS NULL OR closed_at > %(start)s)
+) AS billable
+JOIN dropcopy_admin_entity AS entity ON entity.id = billable.entity_id
+ORDER BY billable.entity_id, billable.opened_at, billable.id
+"""
 
 
-def _group_lines(run: BillingRun, tariff: Tariff) -> list[BillingLine]:
-    """Per entity, the ``free_groups`` oldest billable groups are free; every other costs the fee."""
+def _insert_group_lines(run: BillingRun, tariff: Tariff) -> None:
+    """Write the run's group lines (R12) with ``INSERT_GROUP_LINES_SQL``, inside the caller's transaction."""
     start, end = month_bounds(run.month)
-    lines = []
-    rank_in_entity = 0
-    previous_entity_id = None
-    for group in _billable_groups(start, end):
-        rank_in_entity = rank_in_entity + 1 if group.entity_id == previous_entity_id else 1
-        previous_entity_id = group.entity_id
-        free = rank_in_entity <= tariff.free_groups
-        lines.append(
-            BillingLine(
-                run=run,
-                entity_id=group.entity_id,
-                bill_to_id=group.entity.bill_to_party_id,
-                group=group,
-                amount=Decimal("0.00") if free else tariff.monthly_fee,
-                reason=LineReason.FREE if free else LineReason.ADDITIONAL,
-                billable_from=max(group.opened_at, start),
-                billable_to=min(group.closed_at, end) if group.closed_at is not None else end,
-            )
-        )
-    return lines
+    params = {
+        "run_id": run.pk,
+        "free_groups": tariff.free_groups,
+        "free_amount": Decimal("0.00"),
+        "fee": tariff.monthly_fee,
+        "free_reason": LineReason.FREE.value,
+        "fee_reason": LineReason.ADDITIONAL.value,
+        "environment": Environment.PRODUCTION.value,
+        "start": start,
+        "end": end,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(INSERT_GROUP_LINES_SQL, params)
 
 
 def _parse_month(month: dt.date) -> dt.date:
@@ -94,8 +107,9 @@ def _parse_month(month: dt.date) -> dt.date:
 def billing_run_compute(*, actor: Actor, month: dt.date) -> BillingRun:
     """Compute (or recompute, while draft) the run of ``month``.
 
-    Group lines are replaced; adjustment lines already in the run are kept. Concurrent computes of
-    one month serialise on the run row.
+    Group lines are replaced, written by one set-based statement (``INSERT_GROUP_LINES_SQL``) in this
+    transaction; adjustment lines already in the run are kept. Concurrent computes of one month
+    serialise on the run row.
     """
     month = _parse_month(month)
     if month > current_month():
@@ -110,7 +124,7 @@ def billing_run_compute(*, actor: Actor, month: dt.date) -> BillingRun:
         before = None if created else snapshot(run)
         tariff = tariff_for(month)
         run.lines.exclude(reason=LineReason.ADJUSTMENT).delete()
-        BillingLine.objects.bulk_create(_group_lines(run, tariff), batch_size=2000)
+        _insert_group_lines(run, tariff)
         summary = run.lines.aggregate(total=Sum("amount"), count=Count("id"))
         run.total = summary["total"] or Decimal("0.00")
         run.line_count = summary["count"]

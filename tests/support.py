@@ -18,3 +18,10 @@ def assert_invalid(response, *fields: str) -> dict:
     for name in fields:
         assert body["errors"][name], body
     return body
+
+
+def downloaded(response) -> bytes:
+    """The whole body of a download, streamed (a draft's export) or not (a closed run's stored bytes)."""
+    if response.streaming:
+        return b"".join(response.streaming_content)
+    return response.content

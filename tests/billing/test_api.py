@@ -2,6 +2,7 @@
 
 import datetime as dt
 import hashlib
+import json
 from decimal import Decimal
 
 import pytest
@@ -12,6 +13,7 @@ from billing.models import Tariff
 from dropcopy_admin import clock
 from dropcopy_admin.choices import Environment
 from tests import factories
+from tests.support import downloaded
 
 pytestmark = pytest.mark.django_db
 
@@ -133,9 +135,9 @@ def test_draft_exports_render_on_the_fly(am_api):
     am_api.post(RUNS, {"month": "2025-05"}, format="json")
     response = am_api.get(f"{RUNS}2025-05/export.csv")
     assert response.status_code == 200
-    assert response.content.startswith(b"month,bill_to_code")
-    assert am_api.get(f"{RUNS}2025-05/export.json").json()["month"] == "2025-05"
-    assert am_api.get(f"{RUNS}2025-05/export.xlsx").content[:2] == b"PK"
+    assert downloaded(response).startswith(b"month,bill_to_code")
+    assert json.loads(downloaded(am_api.get(f"{RUNS}2025-05/export.json")))["month"] == "2025-05"
+    assert downloaded(am_api.get(f"{RUNS}2025-05/export.xlsx"))[:2] == b"PK"
 
 
 def test_lines_filter_by_entity_and_bill_to(am_api):

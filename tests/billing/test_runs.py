@@ -19,7 +19,7 @@ from billing.services import billing_run_close, billing_run_compute, month_bound
 from dropcopy_admin import clock
 from dropcopy_admin.choices import Environment, GroupStatus
 from dropcopy_admin.errors import Conflict, DomainError, InvalidInput, NotFound
-from dropcopy_admin.models import AuditEvent
+from dropcopy_admin.models import AuditEvent, DropCopyGroup
 from dropcopy_admin.services.audit import SystemActor
 from tests import factories
 
@@ -417,3 +417,69 @@ def test_adjustment_lines_are_exported_without_group_and_with_the_month_they_cor
     assert rows[0]["corrects_month"] == "2025-02"
     assert (rows[0]["note"], rows[0]["amount"]) == ("February under-billed", "125.50")
     assert closed.total == Decimal("125.50")
+
+
+def test_set_based_compute_gives_exactly_the_r12_lines_of_a_mixed_month():
+    """The one INSERT … SELECT against R12 spelt out in Python, on a month with two free groups per
+    entity, shared and own bill-to parties, ties, clipping at both ends and non-billable groups."""
+    Tariff.objects.create(effective_month=dt.date(2025, 4, 1), free_groups=2, monthly_fee=Decimal("650.00"))
+    payer = factories.EntityFactory()
+    entities = [payer, factories.EntityFactory(bill_to=payer), factories.EntityFactory(), factories.EntityFactory()]
+    tie = chicago(2025, 3, 3, 9)
+    for index, entity in enumerate(entities):
+        group(entity, opened_at=chicago(2025, 1, 1 + index))  # before the month: clipped to its start
+        group(entity, opened_at=tie)
+        group(entity, opened_at=tie)
+        group(entity, opened_at=chicago(2025, 4, 10), closed_at=chicago(2025, 4, 20))
+        group(entity, opened_at=chicago(2025, 4, 30, 23, 59))  # runs past the month: clipped to its end
+        group(entity, opened_at=chicago(2025, 2, 1), closed_at=chicago(2025, 4, 1))  # closed at the start
+        group(entity, opened_at=chicago(2025, 5, 1))  # opened at the end
+        group(entity, opened_at=chicago(2025, 1, 1), environment=Environment.CERT)
+    start, end = month_bounds(dt.date(2025, 4, 1))
+    billable = sorted(
+        (
+            candidate
+            for candidate in DropCopyGroup.objects.select_related("entity")
+            if candidate.environment == Environment.PRODUCTION
+            and candidate.opened_at < end
+            and (candidate.closed_at is None or candidate.closed_at > start)
+        ),
+        key=lambda candidate: (candidate.entity_id, candidate.opened_at, candidate.id),
+    )
+    expected, rank = [], {}
+    for candidate in billable:
+        rank[candidate.entity_id] = rank.get(candidate.entity_id, 0) + 1
+        free = rank[candidate.entity_id] <= 2
+        expected.append(
+            (
+                candidate.id,
+                candidate.entity_id,
+                candidate.entity.bill_to_id or candidate.entity_id,
+                Decimal("0.00") if free else Decimal("650.00"),
+                "free" if free else "additional",
+                max(candidate.opened_at, start),
+                min(candidate.closed_at or end, end),
+                None,
+                "",
+            )
+        )
+
+    run = billing_run_compute(actor=ACTOR, month=dt.date(2025, 4, 1))
+
+    actual = list(
+        run.lines.order_by("id").values_list(
+            "group_id",
+            "entity_id",
+            "bill_to_id",
+            "amount",
+            "reason",
+            "billable_from",
+            "billable_to",
+            "corrects_month",
+            "note",
+        )
+    )
+    assert actual == expected  # ids follow (entity, opened_at, id)
+    assert len(actual) == 4 * 5
+    assert run.line_count == 20
+    assert run.total == 4 * 3 * Decimal("650.00")

@@ -21,6 +21,7 @@ from dropcopy_admin import clock
 from dropcopy_admin.choices import Environment, GroupStatus
 from dropcopy_admin.services.audit import SystemActor
 from tests import factories
+from tests.support import downloaded
 
 pytestmark = pytest.mark.django_db
 
@@ -170,7 +171,22 @@ def test_admin_download_csv_of_one_run(am_client, february_run):
     )
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="billing-2026-02.csv"'
-    assert next(csv.reader(io.StringIO(response.content.decode()))) == CSV_HEADER
+    assert next(csv.reader(io.StringIO(downloaded(response).decode()))) == CSV_HEADER
+
+
+@pytest.mark.parametrize("closed", [False, True], ids=["draft", "closed"])
+def test_admin_downloads_json_and_xlsx_of_one_run(am_client, february_run, closed):
+    if closed:
+        february_run = billing_run_close(actor=ACTOR, month=FEBRUARY)
+    changelist = _url(BillingRun, "changelist")
+    as_json = am_client.post(changelist, {"action": "download_json", "_selected_action": [february_run.pk]})
+    as_xlsx = am_client.post(changelist, {"action": "download_xlsx", "_selected_action": [february_run.pk]})
+
+    assert json.loads(downloaded(as_json))["month"] == "2026-02"
+    workbook = openpyxl.load_workbook(io.BytesIO(downloaded(as_xlsx)))
+    assert workbook.sheetnames == ["lines", "totals"]
+    if closed:
+        assert downloaded(as_json) == bytes(february_run.json_bytes)
 
 
 def test_admin_tariff_save_is_audited(am_client):

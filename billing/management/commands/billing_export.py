@@ -1,7 +1,13 @@
-"""Write a billing run's export (R12): the stored bytes of a closed run, rendered for a draft."""
+"""Write a billing run's export (R12): the stored bytes of a closed run, streamed from a draft's lines.
+
+A draft is written as it is read (``exports.draft_stream``), so memory stays flat however many
+lines the run has; a progress bar on stderr counts the lines done out of the run's total.
+"""
 
 import datetime as dt
 import sys
+from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -12,6 +18,7 @@ from billing.models import BillingRun
 
 FORMATS = ("csv", "json", "xlsx")
 CHUNK = 64 * 1024
+STDOUT = "-"
 
 
 def parse_month(value: str) -> dt.date:
@@ -22,53 +29,56 @@ def parse_month(value: str) -> dt.date:
     return parsed.date().replace(day=1)
 
 
-def _counted(items, progress: tqdm):
-    for item in items:
+def _counted(rows: Iterable[list], progress: tqdm) -> Iterator[list]:
+    for row in rows:
         progress.update(1)
-        yield item
+        yield row
 
 
-def render(run: BillingRun, fmt: str, progress: tqdm) -> bytes:
-    """The run's file in ``fmt``: the frozen bytes of a closed run, else rendered from its lines."""
-    if run.is_closed:
-        stored = getattr(run, f"{fmt}_bytes")
-        if stored is not None:
-            progress.update(run.line_count)
-            return bytes(stored)
-    lines = run.lines.select_related("entity", "bill_to", "group").order_by("id")
-    rows = exports.line_rows(run, _counted(lines.iterator(chunk_size=2000), progress))
-    if fmt == "csv":
-        return exports.render_csv(rows)
-    if fmt == "json":
-        return exports.render_json(run, rows)
-    return exports.render_xlsx(run, rows)
+def chunks(run: BillingRun, fmt: str, progress: tqdm) -> Iterator[bytes]:
+    """The run's file in ``fmt``: the frozen bytes of a closed run, else streamed from its lines."""
+    stored = getattr(run, f"{fmt}_bytes") if run.is_closed else None
+    if stored is not None:
+        data = bytes(stored)
+        progress.update(run.line_count)
+        for start in range(0, len(data), CHUNK):
+            yield data[start : start + CHUNK]
+        return
+    yield from exports.draft_stream(run, fmt, rows=_counted(exports.draft_rows(run), progress))
 
 
 class Command(BaseCommand):
-    help = "Write a month's billing run as CSV, JSON or XLSX (R12)."
+    help = "Write a month's billing run as CSV, JSON or XLSX (R12), with a progress bar on stderr."
 
     def add_arguments(self, parser):
         parser.add_argument("--month", required=True, help="The month billed, YYYY-MM")
         parser.add_argument("--format", required=True, choices=FORMATS, dest="fmt")
-        parser.add_argument("--output", help="The file to write (default: billing-YYYY-MM.<format>)")
+        parser.add_argument(
+            "--output", help="The file to write, or - for standard output (default: billing-YYYY-MM.<format>)"
+        )
 
     def handle(self, *args, month: str, fmt: str, output: str | None, **options):
         month_date = parse_month(month)
         run = BillingRun.objects.filter(month=month_date).first()
         if run is None:
             raise CommandError(f"There is no billing run for {month_date:%Y-%m}.")
-        path = Path(output or f"billing-{month_date:%Y-%m}.{fmt}")
-        with tqdm(total=run.line_count, desc=f"{month_date:%Y-%m} lines", unit="line", file=sys.stderr) as bar:
-            data = render(run, fmt, bar)
+        to_stdout = output == STDOUT
+        path = None if to_stdout else Path(output or f"billing-{month_date:%Y-%m}.{fmt}")
+        written = 0
         try:
             with (
-                path.open("wb") as out,
-                tqdm(total=len(data), desc=f"writing {path.name}", unit="B", unit_scale=True, file=sys.stderr) as bar,
+                nullcontext(sys.stdout.buffer) if to_stdout else path.open("wb") as out,
+                tqdm(total=run.line_count, desc=f"{month_date:%Y-%m} lines", unit="line", file=sys.stderr) as bar,
             ):
-                for start in range(0, len(data), CHUNK):
-                    out.write(data[start : start + CHUNK])
-                    bar.update(len(data[start : start + CHUNK]))
+                for chunk in chunks(run, fmt, bar):
+                    out.write(chunk)
+                    written += len(chunk)
+                out.flush()
         except OSError as error:
-            raise CommandError(f"Cannot write {path}: {error}") from error
+            raise CommandError(f"Cannot write {output or path}: {error}") from error
         state = "closed" if run.is_closed else "draft"
-        self.stdout.write(f"Wrote {path} ({len(data)} bytes, {run.line_count} lines, {state} run).")
+        summary = (
+            f"Wrote {'standard output' if to_stdout else path} ({written} bytes, {run.line_count} lines, {state} run)."
+        )
+        # With the file on standard output, the summary goes to stderr with the progress bar.
+        (self.stderr if to_stdout else self.stdout).write(summary)
