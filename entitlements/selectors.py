@@ -1,13 +1,15 @@
-"""Reads of the approval workflow: a clearing firm's queue of pending requests (R8)."""
+"""Reads of the portal: a clearing firm's queue of pending requests (R8), and the certifications
+(R9) and temporary targets (R10) of the client's and the account managers' pages."""
 
 import datetime as dt
 from dataclasses import dataclass
 
 from django.db import models
+from django.db.models import Prefetch, QuerySet
 
 from dropcopy_admin import clock
-from dropcopy_admin.choices import MembershipStatus
-from dropcopy_admin.models import Entity, Membership
+from dropcopy_admin.choices import CertificationCheckName, MembershipStatus, TargetStatus, TemporaryKind
+from dropcopy_admin.models import Certification, Entity, KeyPair, Membership, TargetAddress, TargetSession
 from dropcopy_admin.selectors.visibility import visible
 
 # The queue's sort keys, as the page and the export spell them; "-age" (oldest first) by default.
@@ -70,3 +72,64 @@ def approval_queue_entities(*, user) -> models.QuerySet[Entity]:
 def request_age(membership: Membership, *, now: dt.datetime | None = None) -> dt.timedelta:
     """How long the request has waited, on the product's clock."""
     return max((now or clock.now()) - membership.requested_at, dt.timedelta(0))
+
+
+# --- certifications and temporary targets (R9, R10) ------------------------
+
+
+def _live_key_pairs(prefix: str = "") -> Prefetch:
+    """The client key pairs still live, as ``live_key_pairs``: Access Key IDs only, never a secret."""
+    now = clock.now()
+    return Prefetch(
+        f"{prefix}key_pairs",
+        queryset=KeyPair.objects.filter(is_probe=False, revoked_at__isnull=True, expires_at__gt=now).order_by("id"),
+        to_attr="live_key_pairs",
+    )
+
+
+def _addresses(prefix: str = "") -> Prefetch:
+    return Prefetch(f"{prefix}addresses", queryset=TargetAddress.objects.order_by("market_segment", "id"))
+
+
+def certifications_for_page(user) -> QuerySet:
+    """The certifications of the entities ``user`` sees, newest first, with what the page shows."""
+    return (
+        visible(user, Certification)
+        .select_related("front_end_system", "venue", "target")
+        .prefetch_related(
+            "checks",
+            _addresses("target__"),
+            _live_key_pairs("target__"),
+        )
+        .order_by("-requested_at", "-id")
+    )
+
+
+def checklist_of(certification: Certification) -> list[dict]:
+    """The five checks in their order, each with ``passed_at`` (``None`` until the gateway sees it)."""
+    recorded = {check.name: check for check in certification.checks.all()}
+    return [
+        {"name": name, "label": label, "passed_at": getattr(recorded.get(name), "passed_at", None)}
+        for name, label in CertificationCheckName.choices
+    ]
+
+
+def test_targets_for_page(user) -> QuerySet:
+    return (
+        visible(user, TargetSession)
+        .filter(temporary=TemporaryKind.NEW_RELEASE)
+        .select_related("venue")
+        .prefetch_related(_addresses(), _live_key_pairs())
+        .order_by("-created_at", "-id")
+    )
+
+
+def live_temporary_targets(user) -> QuerySet:
+    return (
+        visible(user, TargetSession)
+        .filter(temporary__isnull=False)
+        .exclude(status=TargetStatus.CLOSED)
+        .select_related("entity", "venue", "certification", "certification__front_end_system")
+        .prefetch_related(_addresses())
+        .order_by("expires_at", "id")
+    )

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import views, views_temporary
 
 app_name = "portal"
 
@@ -11,4 +11,14 @@ urlpatterns = [
     path("approvals/", views.approval_queue_list, name="approval-queue"),
     path("approvals/decide/", views.approval_queue_decide, name="approval-decide"),
     path("approvals/export.csv", views.approval_queue_export, name="approval-export"),
+    path("certifications/", views_temporary.certifications_page, name="certifications"),
+    path("test-targets/", views_temporary.test_targets_page, name="test-targets"),
+    path("targets/<int:target_id>/key-pair/", views_temporary.key_pair_generate, name="key-pair-generate"),
+    path("temporary-targets/", views_temporary.temporary_targets_page, name="temporary-targets"),
+    path("temporary-targets/<int:target_id>/renew/", views_temporary.temporary_target_renew, name="temporary-renew"),
+    path(
+        "temporary-targets/<int:target_id>/rescind/",
+        views_temporary.temporary_target_rescind,
+        name="temporary-rescind",
+    ),
 ]

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from dropcopy_admin.choices import Environment, GatewayType, TargetStatus
 from dropcopy_admin.models import ConnectivityCheck, DropCopyGroup, TargetAddress, TargetSession
+from dropcopy_admin.services.temporary_targets import test_target_renew
 from dropcopy_admin.services.verification import target_verify_request
 
 from .common import ErrorSerializer, VenueField, VisibleViewSet
@@ -82,6 +83,15 @@ class ConnectivityCheckSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+def targets_with_live_addresses(rows=None):
+    """Targets with what ``TargetSerializer`` shows, in a constant number of queries."""
+    live_addresses = TargetAddress.objects.filter(released=False).order_by("id")
+    rows = TargetSession.objects.all() if rows is None else rows
+    return rows.select_related("venue").prefetch_related(
+        Prefetch("addresses", queryset=live_addresses, to_attr="live_addresses")
+    )
+
+
 class TargetFilter(django_filters.FilterSet):
     group = django_filters.ModelChoiceFilter(queryset=visible_choices(DropCopyGroup))
     status = django_filters.ChoiceFilter(choices=TargetStatus.choices)
@@ -100,13 +110,7 @@ class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleVie
     http_method_names = ["get", "post", "head", "options"]
 
     def get_queryset(self):
-        live_addresses = TargetAddress.objects.filter(released=False).order_by("id")
-        return (
-            super()
-            .get_queryset()
-            .select_related("venue")
-            .prefetch_related(Prefetch("addresses", queryset=live_addresses, to_attr="live_addresses"))
-        )
+        return targets_with_live_addresses(super().get_queryset())
 
     @extend_schema(
         operation_id="targets_verify",
@@ -138,3 +142,20 @@ class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleVie
         rows = ConnectivityCheck.objects.filter(target=target).order_by("-checked_at", "-id")
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(ConnectivityCheckSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="targets_renew",
+        parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The target's id")],
+        request={"application/json": {"type": "object", "description": "No fields; may be empty or `{}`"}},
+        responses={200: TargetSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
+        description="Renew a live New Release test target before it expires: 7 × 24 hours are added to its "
+        "`expires_at` (R10). Account managers only; a client who sees the target gets 403. An expired, closed "
+        "or AutoCert+ target is 409 `invalid_transition`.",
+    )
+    @action(detail=True, methods=["post"], filter_backends=[], pagination_class=None)
+    def renew(self, request, pk=None):
+        target = self.get_object()
+        if not request.user.is_account_manager:
+            raise exceptions.PermissionDenied("Only account managers renew a test target.")
+        target = test_target_renew(actor=request.user, target=target)
+        return Response(self.get_serializer(self.get_queryset().get(pk=target.pk)).data)

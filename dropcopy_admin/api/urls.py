@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 from billing.api import BillingAdjustmentViewSet, BillingLineViewSet, BillingRunViewSet
 
 from .audit import AuditEventViewSet
+from .certifications import CertificationViewSet
 from .groups import GroupViewSet, MembershipViewSet
 from .keys import KeyPairViewSet
 from .registry import (
@@ -18,6 +19,7 @@ from .registry import (
 )
 from .sessions import FrontEndSystemViewSet, SourceSessionViewSet
 from .targets import TargetViewSet
+from .temporary_targets import TestTargetViewSet
 
 
 class ApiRouter(DefaultRouter):
@@ -38,6 +40,8 @@ router.register("front-end-systems", FrontEndSystemViewSet, basename="front-end-
 router.register("groups", GroupViewSet, basename="group")
 router.register("memberships", MembershipViewSet, basename="membership")
 router.register("targets", TargetViewSet, basename="target")
+router.register("certifications", CertificationViewSet, basename="certification")
+router.register("test-targets", TestTargetViewSet, basename="test-target")
 router.register("audit", AuditEventViewSet, basename="audit")
 
 urlpatterns = [

@@ -44,6 +44,9 @@ class TargetSession(models.Model):
     temporary = models.CharField(max_length=12, choices=TemporaryKind.choices, null=True, blank=True)
     ready_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    expiry_warned_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the entity was warned of the coming expiry (R10); reset on renewal"
+    )
     created_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
 

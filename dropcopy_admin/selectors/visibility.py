@@ -10,6 +10,7 @@ from django.db import models
 from dropcopy_admin.choices import Role
 from dropcopy_admin.models import (
     AuditEvent,
+    Certification,
     CgwGateway,
     ClearingFirm,
     DropCopyGroup,
@@ -54,6 +55,7 @@ def _client_rule(user, model) -> models.Q | None:
         FrontEndSystem: models.Q(entity_id=entity_id) | models.Q(entity__isnull=True),
         TargetSession: models.Q(entity_id=entity_id),
         KeyPair: models.Q(target__entity_id=entity_id, is_probe=False),
+        Certification: models.Q(entity_id=entity_id),
     }
     return rules.get(model)
 
@@ -117,6 +119,7 @@ AUDITED_DOMAIN_MODELS = (
     Membership,
     TargetSession,
     KeyPair,
+    Certification,
 )
 
 

@@ -24,6 +24,7 @@ from dropcopy_admin.choices import AddressRole, GatewayType, TargetStatus
 from dropcopy_admin.models import (
     CgwGateway,
     DropCopyGroup,
+    Entity,
     Membership,
     PortRange,
     SegmentGateway,
@@ -222,6 +223,52 @@ def target_open(
     target.save()
     _create_addresses(target, layout)
     audit_record_created(actor=actor, instances=[target], action="open")
+    return target
+
+
+def temporary_target_open(
+    *,
+    actor: Actor,
+    entity: Entity,
+    venue_id: str,
+    environment: str,
+    gateway_type: str,
+    temporary: str,
+    ready_at,
+    expires_at,
+) -> TargetSession:
+    """Open a temporary target (R9, R10) of ``entity``, in no group, and queue its provisioning on commit.
+
+    CGW: on the venue's first CGW gateway of the environment (lowest id); MSGW: on every segment
+    gateway. Runs in the caller's transaction; the port comes from the environment's range (R7).
+    """
+    cgw_gateway = None
+    if gateway_type == GatewayType.CGW:
+        cgw_gateway = CgwGateway.objects.filter(venue_id=venue_id, environment=environment).order_by("pk").first()
+        if cgw_gateway is None:
+            raise errors.gateway_type_not_supported(venue_id, gateway_type)
+    target = TargetSession(
+        group=None,
+        entity=entity,
+        venue_id=venue_id,
+        environment=environment,
+        gateway_type=gateway_type,
+        cgw_gateway=cgw_gateway,
+        target_comp_id=_new_target_comp_id(environment, set()),
+        status=TargetStatus.PENDING,
+        capacity=capacity_of(gateway_type),
+        used=0,
+        temporary=temporary,
+        ready_at=ready_at,
+        expires_at=expires_at,
+        created_at=clock.now(),
+    )
+    layout = _layout_of(target)
+    target.port = _free_port(environment=environment, ips=[ip for ip, *_ in layout])
+    target.save()
+    _create_addresses(target, layout)
+    audit_record_created(actor=actor, instances=[target], action="open")
+    transaction.on_commit(lambda target_id=target.pk: _queue_provisioning(target_id), robust=True)
     return target
 
 

@@ -181,6 +181,18 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "dropcopy_admin.tasks.reverify_live_targets",
         "schedule": 15 * 60.0,  # R16: every live target re-checked every 15 minutes, in batches
     },
+    "expire-temporary-targets": {
+        "task": "dropcopy_admin.tasks.expire_temporary_targets",
+        "schedule": 5 * 60.0,  # R9, R10: expired test and AutoCert+ targets closed within 5 minutes
+    },
+    "verify-ready-temporary-targets": {
+        "task": "dropcopy_admin.tasks.verify_ready_temporary_targets",
+        "schedule": 60.0,  # R16: a temporary target is verified at its ready_at (within a minute)
+    },
+    "warn-expiring-test-targets": {
+        "task": "dropcopy_admin.tasks.warn_expiring_test_targets",
+        "schedule": 3600.0,  # R10: two days before expiry, once per target (and once after a renewal)
+    },
     "create-previous-month-run": {
         "task": "billing.tasks.create_previous_month_run",
         # R12: on the 1st; 06:15 UTC is after Chicago midnight in both CST and CDT.
@@ -214,6 +226,7 @@ DROPCOPY = {
     "TEMPORARY_TARGET_READY_HOURS": 48,  # R9, R10
     "CERTIFICATION_LIFETIME_DAYS": 14,  # R9
     "NEW_RELEASE_TARGET_LIFETIME_HOURS": 7 * 24,  # R10
+    "NEW_RELEASE_TARGET_EXPIRY_WARNING_HOURS": 48,  # R10: the entity is e-mailed two days before expiry
     "KEY_PAIR_LIFETIME_DAYS": 365,  # R11
     "KEY_PAIR_EXPIRY_WARNING_DAYS": 30,  # R11
     "KEY_PAIR_ROTATION_GRACE_DAYS": 28,  # R11: a superseded pair lives 4 more weeks

@@ -7,10 +7,20 @@ from django.apps import apps
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
-from dropcopy_admin.choices import Environment, GatewayType, GroupStatus, MembershipStatus, Role
+from dropcopy_admin.choices import (
+    CertificationStatus,
+    Environment,
+    GatewayType,
+    GroupStatus,
+    MembershipStatus,
+    Role,
+    TargetStatus,
+    TemporaryKind,
+)
 from dropcopy_admin.management.commands.seed_demo import DEMO_PASSWORD
 from dropcopy_admin.models import (
     AuditEvent,
+    Certification,
     CgwGateway,
     DropCopyGroup,
     Entity,
@@ -18,6 +28,7 @@ from dropcopy_admin.models import (
     Gfid,
     Membership,
     SourceSession,
+    TargetSession,
     User,
 )
 
@@ -109,3 +120,16 @@ def test_the_audit_trail_shows_the_world_built_by_seed_demo(seeded):
     assert (event.actor, event.action) == ("system:seed_demo", "create")
     assert event.request_id.startswith("seed_demo-")
     assert not AuditEvent.objects.filter(after__has_key="password").exists()
+
+
+def test_production_front_end_systems_are_certified_and_temporary_targets_are_live(seeded):
+    production = DropCopyGroup.objects.filter(environment=Environment.PRODUCTION)
+    for group in production:
+        assert Certification.objects.filter(
+            front_end_system=group.front_end_system, venue=group.venue, status=CertificationStatus.PASSED
+        ).exists(), group
+    running = Certification.objects.get(status=CertificationStatus.REQUESTED)
+    assert running.target.temporary == TemporaryKind.AUTOCERT and running.target.status != TargetStatus.CLOSED
+    assert running.checks.count() == 5
+    test_target = TargetSession.objects.get(temporary=TemporaryKind.NEW_RELEASE)
+    assert test_target.ready_at is not None and test_target.expires_at > test_target.ready_at

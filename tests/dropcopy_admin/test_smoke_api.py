@@ -36,6 +36,17 @@ def test_account_manager_registers_a_session_and_client_requests_it(am_api, clie
     assert session.status_code == 201, session.json()
     assert session.json()["clearing_firm"] == firm.json()["id"]
     fes = factories.FrontEndSystemFactory(entity=client_entity)
+    certification = client_api.post(
+        "/api/v1/certifications/",
+        {"front_end_system": fes.id, "venue": "CME", "gateway_type": "CGW"},
+        format="json",
+    )
+    assert certification.status_code == 201, certification.json()
+    passed = am_api.post(
+        f"/api/v1/certifications/{certification.json()['id']}/pass/", {"note": "All checks shown."}, format="json"
+    )
+    assert passed.status_code == 200, passed.json()
+    preview = client_api.get(f"/api/v1/entities/{client_entity.id}/fee-preview/").json()
     group = client_api.post(
         "/api/v1/groups/",
         {
@@ -43,6 +54,7 @@ def test_account_manager_registers_a_session_and_client_requests_it(am_api, clie
             "venue": "CME",
             "environment": "PRODUCTION",
             "front_end_system": fes.id,
+            "confirmed_monthly_fee": preview["monthly_fee"],
         },
         format="json",
     )

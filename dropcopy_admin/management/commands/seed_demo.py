@@ -13,8 +13,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from dropcopy_admin import clock, errors
-from dropcopy_admin.choices import Environment, GatewayType, Role
+from dropcopy_admin.choices import CertificationStatus, Environment, GatewayType, Role, TemporaryKind
 from dropcopy_admin.models import (
+    Certification,
     CgwGateway,
     ClearingFirm,
     DropCopyGroup,
@@ -23,11 +24,12 @@ from dropcopy_admin.models import (
     Gfid,
     Membership,
     SourceSession,
+    TargetSession,
     User,
     Venue,
 )
 from dropcopy_admin.request_id import current_request_id
-from dropcopy_admin.services import front_end_systems, groups, registry, source_sessions, users
+from dropcopy_admin.services import front_end_systems, groups, registry, source_sessions, temporary_targets, users
 from dropcopy_admin.services.audit import SystemActor, audit_record, snapshot
 from entitlements import services as entitlement_services
 
@@ -100,6 +102,22 @@ FRONT_END_SYSTEMS = [
     (None, "RiskDesk", "2024.1", "Northwind"),
     ("ALPHA", "AlphaRisk", "3.1", "Alpha"),
     ("HARBOR", "HarborPost", "1.0", "Harbor"),
+]
+
+CERTIFICATIONS = [
+    # requesting entity, front-end system (name, version), venue, gateway type, passed (None: in progress)
+    ("ALPHA", ("AlphaRisk", "3.1"), "CME", CGW, True),
+    ("ALPHA", ("AlphaRisk", "3.1"), "BROKERTEC", MSGW, True),
+    ("ALPHA", ("AlphaRisk", "3.1"), "EBS", MSGW, True),
+    ("BRAVO", ("RiskDesk", "2024.1"), "CME", CGW, True),
+    ("BRAVOASIA", ("ClearView DropCopy", "4.2"), "CME", MSGW, True),
+    ("HARBOR", ("HarborPost", "1.0"), "CME", CGW, True),
+    ("ALPHA", ("AlphaRisk", "3.1"), "CME", MSGW, None),
+]
+
+TEST_TARGETS = [
+    # entity, venue, gateway type: one live New Release test target each
+    ("ALPHA", "CME", CGW),
 ]
 
 GROUPS = [
@@ -252,6 +270,20 @@ class Command(BaseCommand):
             )
             for username, role, entity, firm in USERS
         }
+        self._seed_certifications(entities=entities, systems=systems, venues=venues)
+        for entity, venue, gateway_type in TEST_TARGETS:
+            self._ensure(
+                "New Release test targets",
+                TargetSession.objects.filter(
+                    entity=entities[entity],
+                    venue_id=venue,
+                    gateway_type=gateway_type,
+                    temporary=TemporaryKind.NEW_RELEASE,
+                ),
+                lambda entity=entity, venue=venue, gateway_type=gateway_type: temporary_targets.test_target_request(
+                    actor=ACTOR, entity=entities[entity], venue=venues[venue], gateway_type=gateway_type
+                ),
+            )
         now = clock.now()
         for entity, name, venue, environment, system, opened, closed, requester, members in GROUPS:
             group = self._ensure(
@@ -281,6 +313,29 @@ class Command(BaseCommand):
             if closed is not None and group.is_open:
                 groups.group_close(actor=ACTOR, group=group, at=now - dt.timedelta(days=closed))
                 self.created["groups closed"] += 1
+
+    def _seed_certifications(self, *, entities, systems, venues) -> None:
+        """Passed certifications for the production groups' front-end systems (R9), one still running."""
+        for entity, system, venue, gateway_type, passed in CERTIFICATIONS:
+            certification = self._ensure(
+                "certifications",
+                Certification.objects.filter(
+                    front_end_system=systems[system], venue_id=venue, gateway_type=gateway_type
+                ),
+                lambda entity=entity, system=system, venue=venue, gateway_type=gateway_type: (
+                    temporary_targets.certification_request(
+                        actor=ACTOR,
+                        entity=entities[entity],
+                        front_end_system=systems[system],
+                        venue=venues[venue],
+                        gateway_type=gateway_type,
+                    )
+                ),
+            )
+            if passed is not None and certification.status == CertificationStatus.REQUESTED:
+                temporary_targets.certification_decide(
+                    actor=ACTOR, certification=certification, passed=passed, note="Demo: AutoCert+ run reviewed."
+                )
 
     def _create_user(self, *, username: str, role: str, entity, clearing_firm) -> User:
         """Create through the service (with a throwaway strong password), then set the demo one."""

@@ -1,0 +1,218 @@
+"""The portal's pages for temporary targets: a client's certifications (R9) and New Release test
+targets (R10) with their key pairs (R11), and the account managers' list of every live temporary
+target (renew, rescind).
+
+Thin views: parse the input with a form, call one selector or service, render. Who sees which rows
+is ``visible``'s decision; a domain error becomes a message on the page, never a 500.
+"""
+
+import base64
+import datetime as dt
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import F
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from dropcopy_admin import clock, errors
+from dropcopy_admin.choices import Role, TemporaryKind
+from dropcopy_admin.models import (
+    FrontEndSystem,
+    TargetSession,
+)
+from dropcopy_admin.selectors.visibility import role_of, visible
+from dropcopy_admin.services import keys, temporary_targets
+
+from .forms_temporary import CertificationRequestForm, NewReleaseTargetRequestForm
+from .selectors import certifications_for_page, checklist_of, live_temporary_targets, test_targets_for_page
+
+
+def _role_required(role: str, refusal: str):
+    """Send anonymous users to the login page; refuse (403) every other role."""
+
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if role_of(request.user) != role:
+                raise PermissionDenied(refusal)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+client_required = _role_required(Role.CLIENT, "These pages are for client administrators.")
+account_manager_required = _role_required(Role.ACCOUNT_MANAGER, "This page is for account managers.")
+
+
+def _posted(request):
+    """The form data of a POST (even an empty one, which must show the form's errors), else unbound."""
+    return request.POST if request.method == "POST" else None
+
+
+def _utc(moment) -> str:
+    return f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC" if moment is not None else "never"
+
+
+def _error_message(request, error: errors.DomainError) -> None:
+    messages.error(request, f"[{error.code}] {error.detail}")
+
+
+# --- client pages ------------------------------------------------------------------------------
+
+
+@client_required
+@require_http_methods(["GET", "POST"])
+def certifications_page(request):
+    """The entity's certifications, and the form that requests one (R9)."""
+    systems = visible(request.user, FrontEndSystem).order_by(F("entity_id").asc(nulls_last=True), "name", "id")
+    form = CertificationRequestForm(_posted(request), front_end_systems=systems)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                certification = temporary_targets.certification_request(
+                    actor=request.user, entity=request.user.entity, **form.cleaned_data
+                )
+            except errors.DomainError as error:
+                _error_message(request, error)
+                status = error.status
+            else:
+                messages.success(
+                    request,
+                    f"Certification requested for {certification.front_end_system.name} on "
+                    f"{certification.venue_id} {certification.gateway_type}; its AutoCert+ target is being prepared.",
+                )
+                return redirect("portal:certifications")
+        else:
+            status = 400
+    certifications = list(certifications_for_page(request.user))
+    for certification in certifications:
+        certification.checklist = checklist_of(certification)
+    return render(
+        request,
+        "portal/certifications.html",
+        {"form": form, "certifications": certifications, "now": clock.now()},
+        status=status,
+    )
+
+
+@client_required
+@require_http_methods(["GET", "POST"])
+def test_targets_page(request):
+    """The entity's New Release test targets, and the form that requests one (R10)."""
+    form = NewReleaseTargetRequestForm(_posted(request))
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                target = temporary_targets.test_target_request(
+                    actor=request.user, entity=request.user.entity, **form.cleaned_data
+                )
+            except errors.DomainError as error:
+                _error_message(request, error)
+                status = error.status
+            else:
+                messages.success(
+                    request,
+                    f"New Release test target {target.target_comp_id} requested on {target.venue_id} "
+                    f"{target.gateway_type}.",
+                )
+                return redirect("portal:test-targets")
+        else:
+            status = 400
+    return render(
+        request,
+        "portal/test_targets.html",
+        {"form": form, "targets": test_targets_for_page(request.user), "now": clock.now()},
+        status=status,
+    )
+
+
+_PAGE_OF_KIND = {TemporaryKind.NEW_RELEASE: "portal:test-targets", TemporaryKind.AUTOCERT: "portal:certifications"}
+
+
+@client_required
+@require_POST
+@never_cache
+def key_pair_generate(request, target_id: int):
+    """Create a key pair and show its Secret Key and key file in this answer only (R11).
+
+    The key file travels inside the page as a ``data:`` URL, so no later request can serve the
+    secret again; the answer is never cached.
+    """
+    targets = visible(request.user, TargetSession).filter(temporary__isnull=False).select_related("entity")
+    target = get_object_or_404(targets, pk=target_id)
+    try:
+        created = keys.key_pair_create(actor=request.user, target=target)
+    except errors.DomainError as error:
+        _error_message(request, error)
+        return redirect(_PAGE_OF_KIND[target.temporary])
+    key_file_url = "data:text/csv;charset=utf-8;base64," + base64.b64encode(created.key_file.encode()).decode("ascii")
+    response = render(
+        request,
+        "portal/key_pair_created.html",
+        {
+            "target": target,
+            "key_pair": created.key_pair,
+            "secret_key": created.secret_key,
+            "key_file_url": key_file_url,
+            "key_file_name": f"{target.target_comp_id}-{created.key_pair.access_key_id}.csv",
+            "back_url_name": _PAGE_OF_KIND[target.temporary],
+        },
+    )
+    response["Pragma"] = "no-cache"
+    return response
+
+
+# --- account managers' page --------------------------------------------------------------------
+
+
+@account_manager_required
+@require_GET
+def temporary_targets_page(request):
+    """Every live temporary target: AutoCert+ and New Release, soonest expiry first."""
+    return render(
+        request,
+        "portal/temporary_targets.html",
+        {"targets": live_temporary_targets(request.user), "now": clock.now()},
+    )
+
+
+def _temporary_target_action(request, target_id: int, *, service, done):
+    target = get_object_or_404(visible(request.user, TargetSession).filter(temporary__isnull=False), pk=target_id)
+    try:
+        target = service(actor=request.user, target=target)
+    except errors.DomainError as error:
+        _error_message(request, error)
+    else:
+        messages.success(request, done(target))
+    return redirect("portal:temporary-targets")
+
+
+@account_manager_required
+@require_POST
+def temporary_target_renew(request, target_id: int):
+    return _temporary_target_action(
+        request,
+        target_id,
+        service=temporary_targets.test_target_renew,
+        done=lambda target: f"Renewed {target.target_comp_id}: it now expires {_utc(target.expires_at)}.",
+    )
+
+
+@account_manager_required
+@require_POST
+def temporary_target_rescind(request, target_id: int):
+    return _temporary_target_action(
+        request,
+        target_id,
+        service=temporary_targets.temporary_target_rescind,
+        done=lambda target: f"Rescinded {target.target_comp_id}: closed, its keys revoked and its port freed.",
+    )
