@@ -12,6 +12,7 @@ from django.core.mail import EmailMessage, get_connection
 
 from dropcopy_admin.choices import Role
 from dropcopy_admin.models import Membership, User
+from dropcopy_admin.services.common import client_administrator_emails
 
 
 def _line(membership: Membership) -> str:
@@ -65,9 +66,7 @@ def send_decisions(*, membership_ids: list[int]) -> None:
     """One message per recipient: the requesting user and the entity's client administrators."""
     memberships = _load(membership_ids)
     entity_ids = {m.group.entity_id for m in memberships}
-    clients = defaultdict(set)
-    for user in User.objects.filter(role=Role.CLIENT, is_active=True, entity_id__in=entity_ids).exclude(email=""):
-        clients[user.entity_id].add(user.email)
+    clients = client_administrator_emails(entity_ids)
     by_recipient: dict[str, list[Membership]] = defaultdict(list)
     for membership in memberships:
         recipients = set(clients[membership.group.entity_id])

@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Prefetch, QuerySet
 
 from dropcopy_admin import clock
-from dropcopy_admin.choices import CertificationCheckName, MembershipStatus, TargetStatus, TemporaryKind
+from dropcopy_admin.choices import MembershipStatus, TargetStatus, TemporaryKind
 from dropcopy_admin.models import Certification, Entity, KeyPair, Membership, TargetAddress, TargetSession
 from dropcopy_admin.selectors.visibility import visible
 
@@ -103,15 +103,6 @@ def certifications_for_page(user) -> QuerySet:
         )
         .order_by("-requested_at", "-id")
     )
-
-
-def checklist_of(certification: Certification) -> list[dict]:
-    """The five checks in their order, each with ``passed_at`` (``None`` until the gateway sees it)."""
-    recorded = {check.name: check for check in certification.checks.all()}
-    return [
-        {"name": name, "label": label, "passed_at": getattr(recorded.get(name), "passed_at", None)}
-        for name, label in CertificationCheckName.choices
-    ]
 
 
 def test_targets_for_page(user) -> QuerySet:

@@ -24,11 +24,12 @@ from dropcopy_admin.models import (
     FrontEndSystem,
     TargetSession,
 )
+from dropcopy_admin.selectors.certifications import certification_checklist
 from dropcopy_admin.selectors.visibility import role_of, visible
 from dropcopy_admin.services import keys, temporary_targets
 
 from .forms_temporary import CertificationRequestForm, NewReleaseTargetRequestForm
-from .selectors import certifications_for_page, checklist_of, live_temporary_targets, test_targets_for_page
+from .selectors import certifications_for_page, live_temporary_targets, test_targets_for_page
 
 
 def _role_required(role: str, refusal: str):
@@ -94,7 +95,7 @@ def certifications_page(request):
             status = 400
     certifications = list(certifications_for_page(request.user))
     for certification in certifications:
-        certification.checklist = checklist_of(certification)
+        certification.checklist = certification_checklist(certification)
     return render(
         request,
         "portal/certifications.html",

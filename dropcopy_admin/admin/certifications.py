@@ -9,6 +9,7 @@ from django.utils.html import format_html_join
 
 from dropcopy_admin.choices import CertificationCheckName
 from dropcopy_admin.models import Certification, CertificationCheck
+from dropcopy_admin.selectors.certifications import certification_checklist
 from dropcopy_admin.services.temporary_targets import certification_decide, temporary_target_rescind
 
 from .base import ReadOnlyModelAdmin, confirm_action, count_of, is_confirmed, run_per_object
@@ -81,14 +82,10 @@ class CertificationAdmin(ReadOnlyModelAdmin):
 
     @admin.display(description="checklist (R9)")
     def checklist(self, obj):
-        passed = {check.name: check.passed_at for check in obj.checks.all()}
         return format_html_join(
             "\n",
             "<li>{}: {}</li>",
-            (
-                (label, passed[name] if passed.get(name) else "not shown yet")
-                for name, label in CertificationCheckName.choices
-            ),
+            ((item.label, item.passed_at or "not shown yet") for item in certification_checklist(obj)),
         )
 
     def has_decide_permission(self, request) -> bool:

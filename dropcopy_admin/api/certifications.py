@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from dropcopy_admin import errors
 from dropcopy_admin.choices import CertificationCheckName, CertificationStatus, GatewayType, VenueCode
 from dropcopy_admin.models import Certification, CertificationCheck, Entity, FrontEndSystem
+from dropcopy_admin.selectors.certifications import certification_checklist
 from dropcopy_admin.services.temporary_targets import certification_decide, certification_request
 
 from .common import ErrorSerializer, VenueField, VenueFirstMixin, VisibleIdField, VisibleViewSet
@@ -55,9 +56,7 @@ class CertificationSerializer(VenueFirstMixin, serializers.ModelSerializer):
 
     @extend_schema_field(CertificationCheckSerializer(many=True))
     def get_checks(self, certification: Certification) -> list[dict]:
-        passed = {check.name: check.passed_at for check in certification.checks.all()}
-        rows = [{"name": name, "passed_at": passed.get(name)} for name in CertificationCheckName.values]
-        return CertificationCheckSerializer(rows, many=True).data
+        return CertificationCheckSerializer(certification_checklist(certification), many=True).data
 
 
 class CertificationNoteSerializer(serializers.Serializer):

@@ -1,6 +1,7 @@
 """Pieces every service shares: who may write, saving with its audit row, unique values."""
 
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 
 from django.db import IntegrityError, models, transaction
 
@@ -56,3 +57,12 @@ def update_fields(
         save_unique(instance, on_conflict=on_conflict)
         audit_record(actor=actor, action=action, instance=instance, before=before, after=after)
     return instance
+
+
+def client_administrator_emails(entity_ids: Iterable[int]) -> dict[int, list[str]]:
+    """Per entity, the e-mail addresses of its active client administrators, sorted (R8, R10, R11)."""
+    emails: dict[int, list[str]] = defaultdict(list)
+    admins = User.objects.filter(role=Role.CLIENT, is_active=True, entity_id__in=set(entity_ids)).exclude(email="")
+    for entity_id, email in admins.order_by("email").values_list("entity_id", "email"):
+        emails[entity_id].append(email)
+    return emails

@@ -37,7 +37,7 @@ from dropcopy_admin.models.keys import ACCESS_KEY_ID_LENGTH
 from dropcopy_admin.selectors.keys import key_pair_secret, key_pairs_live_for_target, probe_key_pair_for_target
 
 from .audit import Actor, audit_record, audit_record_changes, audit_record_created, snapshot
-from .common import require_client_may_write
+from .common import client_administrator_emails, require_client_may_write
 
 # The gateway's reads (R19), defined in selectors.keys, also importable from here.
 __all__ = [
@@ -295,10 +295,7 @@ def send_expiry_warnings(*, key_pair_ids: list[int]) -> None:
     rows = KeyPair.objects.filter(pk__in=key_pair_ids).select_related("target", "target__entity").order_by("pk")
     for key_pair in rows:
         by_entity[key_pair.target.entity_id].append(key_pair)
-    recipients: dict[int, list[str]] = defaultdict(list)
-    admins = User.objects.filter(role=Role.CLIENT, is_active=True, entity_id__in=list(by_entity)).exclude(email="")
-    for user in admins.order_by("email"):
-        recipients[user.entity_id].append(user.email)
+    recipients = client_administrator_emails(by_entity)
     messages = [
         EmailMessage(
             subject=f"Drop Copy: {len(pairs)} key pair(s) expire soon",

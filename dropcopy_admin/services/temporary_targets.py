@@ -50,7 +50,7 @@ from dropcopy_admin.models import (
 )
 
 from .audit import Actor, audit_record, audit_record_changes, audit_record_created, snapshot
-from .common import require_account_manager, require_client_may_write
+from .common import client_administrator_emails, require_account_manager, require_client_may_write
 from .reference import check_gateway_type
 from .targets import targets_close, temporary_target_open
 from .verification import VERIFIABLE_STATUSES
@@ -313,12 +313,7 @@ def test_targets_warn_expiring(*, actor: Actor) -> int:
 def send_test_target_expiry_notices(*, target_ids: list[int], expired: bool) -> None:
     """One message per target to its entity's active client administrators."""
     targets = list(TargetSession.objects.filter(pk__in=target_ids).order_by("pk"))
-    recipients: dict[int, list[str]] = {}
-    admins = User.objects.filter(
-        role=Role.CLIENT, is_active=True, entity_id__in={t.entity_id for t in targets}
-    ).exclude(email="")
-    for user in admins.order_by("email"):
-        recipients.setdefault(user.entity_id, []).append(user.email)
+    recipients = client_administrator_emails(target.entity_id for target in targets)
     messages = []
     for target in targets:
         if not recipients.get(target.entity_id):
