@@ -170,7 +170,7 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Periodic work lives here, where a reviewer sees it (later issues add their tasks).
+# Periodic work lives here, where a reviewer sees it.
 CELERY_BEAT_SCHEDULE: dict = {
     "expire-pending-requests": {"task": "entitlements.tasks.expire_pending_requests", "schedule": 3600.0},
     "warn-expiring-key-pairs": {
