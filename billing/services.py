@@ -45,7 +45,8 @@ def tariff_for(month: dt.date) -> Tariff:
     """The tariff in force for ``month``: the latest whose effective month is not after it."""
     tariff = Tariff.objects.filter(effective_month__lte=month).order_by("-effective_month").first()
     if tariff is None:
-        raise Conflict(f"No tariff is in force for {month:%Y-%m}.", code="no_tariff")
+        # Only a month before the first tariff (seeded from 2000-01; tariffs are never deleted).
+        raise InvalidInput.field("month", f"No tariff is in force for {month:%Y-%m}; billing starts later.")
     return tariff
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from billing.models import Tariff
+from billing.models import BillingRun, Tariff
 from dropcopy_admin import clock
 from dropcopy_admin.choices import Environment
 from tests import factories
@@ -76,6 +76,13 @@ def test_future_month_is_400_invalid(am_api):
     response = am_api.post(RUNS, {"month": "2025-07"}, format="json")
     assert response.status_code == 400
     assert response.json()["code"] == "invalid"
+
+
+def test_a_month_before_the_first_tariff_is_400_invalid_and_writes_nothing(am_api):
+    response = am_api.post(RUNS, {"month": "1999-12"}, format="json")
+    assert response.status_code == 400
+    assert "No tariff" in response.json()["errors"]["month"][0]
+    assert not BillingRun.objects.filter(month=dt.date(1999, 12, 1)).exists()
 
 
 @pytest.mark.parametrize("month", ["2025-5", "2025-13", "May 2025", "2025-05-01", "", 202505])
