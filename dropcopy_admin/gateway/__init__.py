@@ -2,5 +2,6 @@
 
 ``server`` accepts connections and follows the registry; ``session`` is the per-connection FIX
 session state machine; ``store`` persists sequence streams and sent messages; ``registry`` reads
-which targets, addresses and keys are live. Sockets live here and in the test client only.
+which targets, addresses and keys are live; ``certification`` watches AutoCert+ client sessions for
+the five certification checks (R9). Sockets live here and in the test client only.
 """

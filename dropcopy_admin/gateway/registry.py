@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from dropcopy_admin.choices import TargetStatus
+from dropcopy_admin.choices import TargetStatus, TemporaryKind
 from dropcopy_admin.models import TargetAddress
 from dropcopy_admin.models.keys import KeyPair
 
@@ -29,6 +29,7 @@ class Address:
     market_segment: int | None
     target_sub_id: str
     ready_at: dt.datetime | None
+    autocert: bool = False  # an AutoCert+ target: the certification checklist runs on it (R9)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ def snapshot_load(
             market_segment=row.market_segment,
             target_sub_id=row.target_sub_id,
             ready_at=row.target.ready_at,
+            autocert=row.target.temporary == TemporaryKind.AUTOCERT,
         )
     keys = frozenset(_live_keys(at).values_list("target_id", "access_key_id"))
     return Snapshot(addresses=addresses, live_keys=keys)

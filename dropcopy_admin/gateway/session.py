@@ -4,7 +4,8 @@ A connection starts unauthenticated; its first message must be a Logon that pass
 R19, or it gets a Logout saying why and is closed. A client session uses its target's persisted
 sequence stream and stores every message it sends; a probe session (SenderSubID ``PROBE``, R16)
 has its own numbers from 1, is not stored and never disturbs the client's session. Time is the
-product clock: a timer ticks every ``TICK`` seconds and compares against ``clock.now()``.
+product clock: a timer ticks every ``TICK`` seconds and compares against ``clock.now()``. A client
+session on an AutoCert+ target also carries the certification checklist (``certification.py``, R9).
 """
 
 import asyncio
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 from dropcopy_admin import clock
 from dropcopy_admin.fix.messages import SessionHeader, build_drop_copy_envelope, mark_as_resent
 
-from . import store, wire
+from . import certification, store, wire
 from .fix_adapter import FrameError, FrameErrorReason, FrameReader, verify_signature
 from .registry import Address, logon_secret
 
@@ -59,6 +60,7 @@ class Session:
         self.test_request_sent_at = None
         self.test_request_count = 0
         self.resending = False
+        self.checklist: certification.Checklist | None = None  # AutoCert+ client sessions only (R9)
         self.closed = False
         self.send_lock = asyncio.Lock()
         self.tasks: set[asyncio.Task] = set()
@@ -131,11 +133,18 @@ class Session:
                 await self.logout("TestRequest not answered within the heartbeat interval")
                 return
         elif (now - self.last_received).total_seconds() >= interval:
-            self.test_request_count += 1
-            self.test_request_sent_at = now
-            await self.send("1", [(112, f"TEST{self.test_request_count}")])
+            await self.send_test_request()
         if (now - self.last_sent).total_seconds() >= interval:
             await self.send("0", [])
+
+    async def send_test_request(self) -> None:
+        """Send a TestRequest; unanswered for one interval, it closes the session."""
+        self.test_request_count += 1
+        self.test_request_sent_at = clock.now()
+        test_req_id = f"TEST{self.test_request_count}"
+        if self.checklist is not None:
+            self.checklist.test_request_sent(test_req_id)
+        await self.send("1", [(112, test_req_id)])
 
     # --- sending --------------------------------------------------------------------------------
 
@@ -193,6 +202,8 @@ class Session:
                     sent_at=now,
                     next_incoming=self.next_incoming,
                 )
+            if msg_type == "n" and self.checklist is not None and not self.checklist.write_envelope(seq):
+                return  # the AutoCert+ deliberate gap: stored for the resend, never written
             await self._write(raw)
             self.last_sent = now
 
@@ -307,13 +318,17 @@ class Session:
             self.next_outgoing = self.state.next_outgoing
             if seq < self.next_incoming:
                 expected = self.next_incoming
+                certification.note_low_logon(self, expected)
                 await self.logout(f"MsgSeqNum too low, expecting {expected}", extra=((789, expected),))
                 raise SessionClosed
             self.next_incoming = seq + 1
+            self.checklist = await certification.checklist_start(self, seq=seq, at=now)
         self.logged_on = True
         self.gateway.session_logged_on(self)
         echo = [(tag, fields.get(tag)) for tag in ECHOED_ON_LOGON if fields.has(tag)]
         await self.send("A", [(98, 0), *echo])
+        if self.checklist is not None:
+            await self.checklist.after_logon()
 
     # --- in session -----------------------------------------------------------------------------
 
@@ -328,6 +343,9 @@ class Session:
             await self.logout(f"MsgSeqNum too low, expecting {self.next_incoming}")
             raise SessionClosed
         self.test_request_sent_at = None
+        if self.checklist is not None:
+            in_sequence = seq == self.next_incoming and fields.get(43) != "Y"
+            self.checklist.on_message(fields, seq, in_sequence=in_sequence, at=self.last_received)
         if msg_type == "4":
             new_seq = fields.get(36, "")
             if new_seq.isdigit() and int(new_seq) > seq:
@@ -401,6 +419,8 @@ class Session:
                 )
                 return
             await self._replay(rows, begin, end, now)
+            if self.checklist is not None:
+                self.checklist.resend_answered(begin, end)
         except (SessionClosed, ConnectionError):
             pass
         finally:

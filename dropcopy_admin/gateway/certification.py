@@ -1,0 +1,204 @@
+"""The AutoCert+ certification checklist (R9): what the gateway watches for on an AutoCert+ target.
+
+A ``Checklist`` rides along with each client session (never a probe's: SenderSubID ``PROBE``
+never counts) that logs on to an AutoCert+ target (``Address.autocert`` from the registry) whose
+certification is ``requested``. Other targets get no checklist: no extra TestRequest, no gap. Each
+check is recorded once per session at most, through
+``services.certification_checks.certification_check_record`` on the gateway's database thread,
+which keeps the first time only. Times are the product clock as the gateway reads it on receipt.
+
+The five checks, as the gateway decides them:
+
+``signed_logon``
+    A client logon that passes every R19 check on the target and is answered with a Logon.
+
+``heartbeats``
+    Three consecutive client Heartbeats (35=0 without TestReqID 112) whose two spacings, measured
+    on receipt, are each within ±20% of the session's HeartBtInt (108). Any other client message
+    in between (a Heartbeat answering a TestRequest included) restarts the count, and so does a
+    spacing out of tolerance (that Heartbeat then starts the next run).
+
+``test_request``
+    The gateway sends a TestRequest right after the Logon of every client session on the target
+    (as CME's AutoCert+ mid-week logon scenario does), and whenever the client is silent for an
+    interval; the check passes when the client's next Heartbeat that carries a TestReqID carries
+    the one of the gateway's latest TestRequest. A Heartbeat with another TestReqID spends it.
+
+``resend_recovery``
+    Once per session while the check has not passed: after the first ``35=n`` envelope the
+    session writes, the next envelope is numbered, stored (so it can be resent) and not written,
+    which leaves a one-message gap the client sees on the following message. The check passes
+    when (1) the client sends a ResendRequest whose range covers the gap and that the gateway
+    accepts under R15 (fewer than 2,500 messages, inside the resend window, no other resend being
+    answered; a refused one counts for nothing), (2) the gateway has written its whole answer
+    (the stored messages with PossDupFlag, session messages as gap fills), and (3) the client has
+    *recovered*: its first message after that answer is in sequence (MsgSeqNum exactly the one the
+    gateway expects, no PossDupFlag) and is not another ResendRequest, a SequenceReset, a Reject
+    or a Logout — the client took the resent messages and carries on with its session. Any other
+    first message ends the attempt; another accepted ResendRequest covering the gap starts it again.
+
+``midweek_logon``
+    A client logon on the target (its stream, per market segment for MSGW) whose MsgSeqNum is
+    lower than expected gets the Logout with 789 (NextExpectedMsgSeqNum); a later client logon on
+    the same stream with exactly that MsgSeqNum is answered with a Logon. The gateway remembers
+    the 789 it sent in memory until the next successful client logon on that stream.
+"""
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.db import DatabaseError
+
+from dropcopy_admin.choices import CertificationCheckName, CertificationStatus, TargetStatus
+from dropcopy_admin.models import Certification, CertificationCheck
+from dropcopy_admin.services.certification_checks import certification_check_record
+
+from . import wire
+
+if TYPE_CHECKING:
+    from .session import Session
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_TOLERANCE = 0.2
+HEARTBEATS_NEEDED = 3
+NOT_RECOVERED_TYPES = {"2", "3", "4", "5"}
+
+Check = CertificationCheckName
+
+
+@dataclass(frozen=True)
+class ChecklistState:
+    certification_id: int
+    passed: frozenset[str]
+
+
+def checklist_load(*, target_id: int) -> ChecklistState | None:
+    """The target's ``requested`` certification and the checks it has passed; None when there is none."""
+    certification = (
+        Certification.objects.filter(target_id=target_id, status=CertificationStatus.REQUESTED)
+        .exclude(target__status=TargetStatus.CLOSED)
+        .first()
+    )
+    if certification is None:
+        return None
+    passed = CertificationCheck.objects.filter(certification=certification, passed_at__isnull=False)
+    return ChecklistState(certification_id=certification.pk, passed=frozenset(passed.values_list("name", flat=True)))
+
+
+def _record(*, target_id: int, name: str, at, detail: str) -> None:
+    """Record one check on the database thread; a failure is logged (nobody waits for the result)."""
+    try:
+        certification_check_record(target_id=target_id, name=name, at=at, detail=detail)
+    except DatabaseError:
+        log.exception("cannot record certification check %s of target %s", name, target_id)
+        raise  # the database thread drops the broken connection
+    except Exception:
+        log.exception("cannot record certification check %s of target %s", name, target_id)
+
+
+def note_low_logon(session: "Session", expected: int) -> None:
+    """A client logon on an AutoCert+ target got the Logout with 789 ``expected`` (mid-week flow)."""
+    if session.address.autocert and not session.probe:
+        session.gateway.midweek_expected[session.stream_key] = expected
+
+
+async def checklist_start(session: "Session", *, seq: int, at) -> "Checklist | None":
+    """The checklist of a client session that just passed every logon check, or None (not AutoCert+)."""
+    expected = session.gateway.midweek_expected.pop(session.stream_key, None)
+    if not session.address.autocert or session.probe:
+        return None
+    state = await session.gateway.db.run(checklist_load, target_id=session.address.target_id)
+    if state is None:
+        return None
+    checklist = Checklist(session, state)
+    checklist.record(Check.SIGNED_LOGON, at, f"Logon 34={seq}, key {session.access_key_id}")
+    if expected is not None and seq == expected:
+        checklist.record(Check.MIDWEEK_LOGON, at, f"Logout with 789={expected}, then Logon 34={seq} accepted")
+    return checklist
+
+
+class Checklist:
+    def __init__(self, session: "Session", state: ChecklistState) -> None:
+        self.session = session
+        self.passed = set(state.passed)
+        self.heartbeat_run = 0
+        self.last_heartbeat_at = None
+        self.test_request_id: str | None = None
+        self.envelope_written = False
+        self.gap_seq: int | None = None
+        self.gap_wanted = Check.RESEND_RECOVERY not in self.passed
+        self.awaiting_recovery = False
+        self.resend_range = (0, 0)
+
+    def record(self, name: str, at, detail: str) -> None:
+        if name in self.passed:
+            return
+        self.passed.add(name)
+        self.session.gateway.db.submit(
+            _record, target_id=self.session.address.target_id, name=name, at=at, detail=detail
+        )
+
+    # --- the gateway's side -------------------------------------------------------------------
+
+    async def after_logon(self) -> None:
+        """The TestRequest CME sends after a Logon on AutoCert+."""
+        await self.session.send_test_request()
+
+    def test_request_sent(self, test_req_id: str) -> None:
+        self.test_request_id = test_req_id
+
+    def write_envelope(self, seq: int) -> bool:
+        """Whether envelope ``seq`` goes on the wire; False once: the deliberate gap."""
+        if not self.gap_wanted or self.gap_seq is not None:
+            return True
+        if not self.envelope_written:
+            self.envelope_written = True
+            return True
+        self.gap_seq = seq
+        return False
+
+    def resend_answered(self, begin: int, end: int) -> None:
+        """The gateway wrote its whole answer to an accepted ResendRequest for ``begin``..``end``."""
+        if self.gap_seq is not None and begin <= self.gap_seq <= end:
+            self.awaiting_recovery = True
+            self.resend_range = (begin, end)
+
+    # --- the client's side --------------------------------------------------------------------
+
+    def on_message(self, fields: wire.Fields, seq: int, *, in_sequence: bool, at) -> None:
+        """A client message, numbered ``seq``, received at ``at`` (before the session handles it)."""
+        msg_type = fields.msg_type
+        if self.awaiting_recovery:
+            self.awaiting_recovery = False
+            if in_sequence and msg_type not in NOT_RECOVERED_TYPES:
+                begin, end = self.resend_range
+                self.record(
+                    Check.RESEND_RECOVERY,
+                    at,
+                    f"Gap at {self.gap_seq}; ResendRequest 7={begin} 16={end} answered; next message 34={seq} "
+                    "in sequence",
+                )
+        if msg_type == "0" and not fields.has(112):
+            self._heartbeat(at)
+            return
+        self.heartbeat_run = 0
+        self.last_heartbeat_at = None
+        if msg_type == "0":
+            answered = fields.get(112)
+            if self.test_request_id is not None and answered == self.test_request_id:
+                self.record(Check.TEST_REQUEST, at, f"TestRequest 112={answered} answered by a Heartbeat")
+            self.test_request_id = None
+
+    def _heartbeat(self, at) -> None:
+        interval = self.session.heartbeat
+        if self.last_heartbeat_at is not None:
+            spacing = (at - self.last_heartbeat_at).total_seconds()
+            within = abs(spacing - interval) <= HEARTBEAT_TOLERANCE * interval
+            self.heartbeat_run = self.heartbeat_run + 1 if within else 1
+        else:
+            self.heartbeat_run = 1
+        self.last_heartbeat_at = at
+        if self.heartbeat_run >= HEARTBEATS_NEEDED:
+            self.record(Check.HEARTBEATS, at, f"{HEARTBEATS_NEEDED} Heartbeats within ±20% of HeartBtInt {interval} s")
