@@ -10,9 +10,9 @@ from dropcopy_admin.services.audit import SystemActor
 from dropcopy_admin.services.keys import key_pairs_warn_expiring
 from dropcopy_admin.services.targets import target_provision, target_record_provisioning_error
 from dropcopy_admin.services.temporary_targets import (
+    new_release_targets_warn_expiring,
     temporary_targets_expire,
     temporary_targets_verify_ready,
-    test_targets_warn_expiring,
 )
 from dropcopy_admin.services.verification import targets_queue_reverification, targets_verify
 
@@ -68,4 +68,4 @@ def verify_ready_temporary_targets() -> int:
 @shared_task
 def warn_expiring_test_targets() -> int:
     """Warn entities of New Release targets expiring within two days (R10), once each; safe to run twice."""
-    return test_targets_warn_expiring(actor=SystemActor("warn_expiring_test_targets"))
+    return new_release_targets_warn_expiring(actor=SystemActor("warn_expiring_test_targets"))

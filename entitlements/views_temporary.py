@@ -113,7 +113,7 @@ def test_targets_page(request):
     if request.method == "POST":
         if form.is_valid():
             try:
-                target = temporary_targets.test_target_request(
+                target = temporary_targets.new_release_target_request(
                     actor=request.user, entity=request.user.entity, **form.cleaned_data
                 )
             except errors.DomainError as error:
@@ -203,7 +203,7 @@ def temporary_target_renew(request, target_id: int):
     return _temporary_target_action(
         request,
         target_id,
-        service=temporary_targets.test_target_renew,
+        service=temporary_targets.new_release_target_renew,
         done=lambda target: f"Renewed {target.target_comp_id}: it now expires {_utc(target.expires_at)}.",
     )
 

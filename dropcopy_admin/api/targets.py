@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from dropcopy_admin.choices import Environment, GatewayType, TargetStatus
 from dropcopy_admin.models import ConnectivityCheck, DropCopyGroup, TargetAddress, TargetSession
-from dropcopy_admin.services.temporary_targets import test_target_renew
+from dropcopy_admin.services.temporary_targets import new_release_target_renew
 from dropcopy_admin.services.verification import target_verify_request
 
 from .common import ErrorSerializer, VenueField, VisibleViewSet
@@ -157,5 +157,5 @@ class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleVie
         target = self.get_object()
         if not request.user.is_account_manager:
             raise exceptions.PermissionDenied("Only account managers renew a test target.")
-        target = test_target_renew(actor=request.user, target=target)
+        target = new_release_target_renew(actor=request.user, target=target)
         return Response(self.get_serializer(self.get_queryset().get(pk=target.pk)).data)

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from dropcopy_admin import errors
 from dropcopy_admin.choices import GatewayType
 from dropcopy_admin.models import Entity, TargetSession
-from dropcopy_admin.services.temporary_targets import test_target_request
+from dropcopy_admin.services.temporary_targets import new_release_target_request
 
 from .common import AwareDateTimeField, ErrorSerializer, VenueField, VenueFirstMixin, VisibleIdField, VisibleViewSet
 from .targets import TargetSerializer, targets_with_live_addresses
@@ -45,7 +45,7 @@ class TestTargetViewSet(VisibleViewSet):
             if request.user.entity is None:
                 raise errors.InvalidInput.field("entity", "This field is required.")
             data["entity"] = request.user.entity
-        target = test_target_request(actor=request.user, **data)
+        target = new_release_target_request(actor=request.user, **data)
         return Response(
             TargetSerializer(targets_with_live_addresses().get(pk=target.pk)).data, status=status.HTTP_201_CREATED
         )

@@ -58,13 +58,13 @@ from .verification import VERIFIABLE_STATUSES
 __all__ = [
     "certification_decide",
     "certification_request",
-    "send_test_target_expiry_notices",
+    "new_release_target_renew",
+    "new_release_target_request",
+    "new_release_targets_warn_expiring",
+    "send_new_release_target_expiry_notices",
     "temporary_target_rescind",
     "temporary_targets_expire",
     "temporary_targets_verify_ready",
-    "test_target_renew",
-    "test_target_request",
-    "test_targets_warn_expiring",
 ]
 
 
@@ -181,7 +181,7 @@ def certification_decide(*, actor: Actor, certification: Certification, passed: 
 # --- New Release test targets (R10) -----------------------------------------------------------
 
 
-def test_target_request(
+def new_release_target_request(
     *, actor: Actor, entity: Entity, venue: Venue, gateway_type: str, requested_start: dt.datetime | None = None
 ) -> TargetSession:
     """Open a New Release test target of ``entity`` (R10).
@@ -210,7 +210,7 @@ def test_target_request(
         )
 
 
-def test_target_renew(*, actor: Actor, target: TargetSession) -> TargetSession:
+def new_release_target_renew(*, actor: Actor, target: TargetSession) -> TargetSession:
     """Add 7 × 24 h to a live New Release target's ``expires_at``, before it expires (R10).
 
     Account managers only. An AutoCert+ or non-temporary target, a closed one, or one past its
@@ -273,12 +273,13 @@ def temporary_targets_expire(*, actor: Actor) -> int:
         expired_test_targets = [t.pk for t in due if t.temporary == TemporaryKind.NEW_RELEASE]
         if expired_test_targets:
             transaction.on_commit(
-                lambda: send_test_target_expiry_notices(target_ids=expired_test_targets, expired=True), robust=True
+                lambda: send_new_release_target_expiry_notices(target_ids=expired_test_targets, expired=True),
+                robust=True,
             )
     return len(due)
 
 
-def test_targets_warn_expiring(*, actor: Actor) -> int:
+def new_release_targets_warn_expiring(*, actor: Actor) -> int:
     """E-mail the entity's administrators of New Release targets expiring within two days (R10).
 
     Once per target and expiry date (``expiry_warned_at``, reset by a renewal); rows another run
@@ -306,11 +307,13 @@ def test_targets_warn_expiring(*, actor: Actor) -> int:
         audit_record_changes(actor=actor, action="warn_expiry", changes=changes)
         ids = [target.pk for target in due]
         if ids:
-            transaction.on_commit(lambda: send_test_target_expiry_notices(target_ids=ids, expired=False), robust=True)
+            transaction.on_commit(
+                lambda: send_new_release_target_expiry_notices(target_ids=ids, expired=False), robust=True
+            )
     return len(due)
 
 
-def send_test_target_expiry_notices(*, target_ids: list[int], expired: bool) -> None:
+def send_new_release_target_expiry_notices(*, target_ids: list[int], expired: bool) -> None:
     """One message per target to its entity's active client administrators."""
     targets = list(TargetSession.objects.filter(pk__in=target_ids).order_by("pk"))
     recipients = client_administrator_emails(target.entity_id for target in targets)
@@ -342,12 +345,6 @@ def send_test_target_expiry_notices(*, target_ids: list[int], expired: bool) -> 
         )
     if messages:
         get_connection().send_messages(messages)
-
-
-# Their names start with ``test_``: keep pytest from collecting them where a test module imports them.
-test_target_request.__test__ = False
-test_target_renew.__test__ = False
-test_targets_warn_expiring.__test__ = False
 
 
 # --- verification at ready_at (R16) -----------------------------------------------------------

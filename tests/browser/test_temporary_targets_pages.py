@@ -28,7 +28,7 @@ SYSTEM = SystemActor("browser_tests")
 
 
 def new_test_target(entity, gateway_type=GatewayType.CGW) -> TargetSession:
-    return temporary_targets.test_target_request(
+    return temporary_targets.new_release_target_request(
         actor=SYSTEM, entity=entity, venue=factories.venue("CME"), gateway_type=gateway_type
     )
 

@@ -25,11 +25,11 @@ from dropcopy_admin.services.keys import key_pair_create
 from dropcopy_admin.services.targets import target_provision
 from dropcopy_admin.services.temporary_targets import (
     certification_request,
+    new_release_target_renew,
+    new_release_target_request,
+    new_release_targets_warn_expiring,
     temporary_target_rescind,
     temporary_targets_expire,
-    test_target_renew,
-    test_target_request,
-    test_targets_warn_expiring,
 )
 from dropcopy_admin.tasks import PROVISIONING
 from tests import factories
@@ -57,7 +57,7 @@ def queued_verifications(monkeypatch) -> list:
 
 
 def request_target(actor, entity, *, venue="CME", gateway_type=GatewayType.CGW, requested_start=None) -> TargetSession:
-    return test_target_request(
+    return new_release_target_request(
         actor=actor,
         entity=entity,
         venue=factories.venue(venue),
@@ -338,7 +338,7 @@ def test_group_targets_never_expire(account_manager, client_user, client_entity)
     clock.advance(dt.timedelta(days=400))
     assert temporary_targets_expire(actor=account_manager) == 0
     with pytest.raises(Exception) as refused:
-        test_target_renew(actor=account_manager, target=target)
+        new_release_target_renew(actor=account_manager, target=target)
     assert refused.value.code == "invalid_transition"
     with pytest.raises(Exception) as refused:
         temporary_target_rescind(actor=account_manager, target=target)
@@ -424,6 +424,6 @@ def test_a_warning_run_and_an_expiry_run_on_an_already_warned_or_closed_target_d
     target = request_target(client_user, client_entity)
     temporary_target_rescind(actor=account_manager, target=target)
     clock.freeze(target.expires_at - HOUR)
-    assert test_targets_warn_expiring(actor=account_manager) == 0
+    assert new_release_targets_warn_expiring(actor=account_manager) == 0
     clock.freeze(target.expires_at)
     assert temporary_targets_expire(actor=account_manager) == 0

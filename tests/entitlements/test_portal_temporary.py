@@ -56,7 +56,7 @@ def _frozen_clock():
 
 def new_test_target(entity, *, actor=None, venue="CME", gateway_type=GatewayType.CGW, **kwargs) -> TargetSession:
     """A New Release test target of ``entity``, requested through the service."""
-    return temporary_targets.test_target_request(
+    return temporary_targets.new_release_target_request(
         actor=actor or SYSTEM,
         entity=entity,
         venue=factories.venue(venue),

@@ -280,8 +280,10 @@ class Command(BaseCommand):
                     gateway_type=gateway_type,
                     temporary=TemporaryKind.NEW_RELEASE,
                 ),
-                lambda entity=entity, venue=venue, gateway_type=gateway_type: temporary_targets.test_target_request(
-                    actor=ACTOR, entity=entities[entity], venue=venues[venue], gateway_type=gateway_type
+                lambda entity=entity, venue=venue, gateway_type=gateway_type: (
+                    temporary_targets.new_release_target_request(
+                        actor=ACTOR, entity=entities[entity], venue=venues[venue], gateway_type=gateway_type
+                    )
                 ),
             )
         now = clock.now()
