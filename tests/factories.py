@@ -4,6 +4,7 @@ data migrations, so factories look it up instead of making it."""
 import itertools
 
 import factory
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from dropcopy_admin.choices import CertificationStatus, Environment, GatewayType, Role
@@ -20,6 +21,7 @@ from dropcopy_admin.models import (
     User,
     Venue,
 )
+from dropcopy_admin.services.users import FINANCE_GROUP
 
 _codes = itertools.count(1)
 
@@ -146,6 +148,8 @@ class UserFactory(factory.django.DjangoModelFactory):
     def _save(obj, create, extracted, **kwargs):
         if create:
             obj.save()
+            if obj.role == Role.FINANCE:  # as users.user_create does: billing permissions only
+                obj.groups.add(Group.objects.get_or_create(name=FINANCE_GROUP)[0])
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):

@@ -4,13 +4,11 @@ run with the action and see it closed (R12)."""
 import datetime as dt
 
 import pytest
-from django.contrib.auth.models import Group
 
 from billing.choices import RunStatus
 from billing.models import BillingRun
 from billing.services import billing_run_compute
 from dropcopy_admin.choices import Environment, Role
-from dropcopy_admin.services import users
 from tests import factories
 
 pytestmark = [
@@ -35,9 +33,7 @@ def may_run(account_manager):
 
 @pytest.fixture
 def finance(db):
-    user = factories.UserFactory(role=Role.FINANCE, username="finance")
-    user.groups.add(Group.objects.get(name=users.FINANCE_GROUP))
-    return user
+    return factories.UserFactory(role=Role.FINANCE, username="finance")  # in the finance group
 
 
 def test_finance_closes_a_run_from_the_runs_list(log_in, live_server, finance, may_run):
