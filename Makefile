@@ -105,7 +105,7 @@ run: venv
 	echo
 	echo "Drop Copy Manager on http://$(ADDRESS)/"
 	echo "  admin  http://$(ADDRESS)/admin/   (account managers, finance)"
-	echo "  portal http://$(ADDRESS)/portal/  (clearing firms' approval queue)"
+	echo "  portal http://$(ADDRESS)/portal/  (approval queue; certifications and test targets; live temporary targets)"
 	echo "  API    http://$(ADDRESS)/api/v1/"
 	echo "  docs   http://$(ADDRESS)/api/v1/docs/"
 	echo "Demo logins (password $(DEMO_PASSWORD)): am (account manager), client, clearing (clearing firm), finance"
