@@ -193,7 +193,8 @@ def memberships_decide(
     """Approve, reject or revoke ``memberships``; one outcome per membership, in order (keyed by id).
 
     Approvals of one group are placed on targets together, with bulk writes; a session that does
-    not fit its group's MSGW target stays pending and its outcome says ``capacity_exceeded``.
+    not fit its group's MSGW target stays pending and its outcome says ``capacity_exceeded``; when a
+    group needs a new target and no port is free, that group's items say ``pool_exhausted``.
     """
     decision_require_decider(actor)
     if decision not in _TRANSITIONS:
@@ -228,9 +229,17 @@ def memberships_decide(
         changes: list[tuple[Membership, dict]] = []
         for group_id, items in sorted(by_group.items()):
             if decision == Decision.APPROVE:
-                allocation = targets_allocate(
-                    actor=actor, group=groups[group_id], sessions=[m.source_session for _, m in items]
-                )
+                try:
+                    # A savepoint per group: a group that needs a port when none is free
+                    # (pool_exhausted) leaves nothing half-allocated and fails only its own items.
+                    with transaction.atomic():
+                        allocation = targets_allocate(
+                            actor=actor, group=groups[group_id], sessions=[m.source_session for _, m in items]
+                        )
+                except errors.DomainError as error:
+                    for outcome, _ in items:
+                        outcome.error = error
+                    continue
             elif decision == Decision.REVOKE:
                 targets_release(memberships=[m for _, m in items])
             for outcome, membership in items:

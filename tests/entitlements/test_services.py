@@ -324,6 +324,29 @@ def test_no_free_port_is_pool_exhausted_with_nothing_half_allocated(
     assert first_target.used == 3
 
 
+def test_pool_exhausted_in_a_bulk_decision_fails_only_the_group_that_needs_a_port(
+    small_targets, client_user, clearing_user, client_entity, clearing_firm, group
+):
+    PortRange.objects.filter(environment=group.environment).update(first_port=30000, last_port=30000)
+    request_and_approve(
+        client_user, clearing_user, group, [guaranteed_session(client_entity, clearing_firm) for _ in range(2)]
+    )
+    other_group = factories.GroupFactory(entity=client_entity, environment=group.environment, name="Other")
+    fits = request(client_user, group, guaranteed_session(client_entity, clearing_firm))  # the target's last slot
+    needs_a_port = request(client_user, other_group, guaranteed_session(client_entity, clearing_firm))
+
+    outcomes = services.memberships_decide(
+        actor=clearing_user, memberships=[needs_a_port, fits], decision=Decision.APPROVE
+    )
+
+    assert [outcome.error.code if outcome.error else None for outcome in outcomes] == ["pool_exhausted", None]
+    fits.refresh_from_db()
+    needs_a_port.refresh_from_db()
+    assert fits.status == MembershipStatus.APPROVED
+    assert needs_a_port.status == MembershipStatus.PENDING and needs_a_port.target is None
+    assert not TargetSession.objects.filter(group=other_group).exists()
+
+
 # --- release: revoke, remove, withdraw, group close -------------------------------------------
 
 
