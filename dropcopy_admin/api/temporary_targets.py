@@ -14,7 +14,7 @@ from .common import AwareDateTimeField, ErrorSerializer, VenueField, VenueFirstM
 from .targets import TargetSerializer, targets_with_live_addresses
 
 
-class TestTargetRequestSerializer(VenueFirstMixin, serializers.Serializer):
+class NewReleaseTargetRequestSerializer(VenueFirstMixin, serializers.Serializer):
     entity = VisibleIdField(Entity, required=False, help_text="Defaults to the client's own entity")
     venue = VenueField()
     gateway_type = serializers.ChoiceField(choices=GatewayType.choices)
@@ -25,7 +25,7 @@ class TestTargetRequestSerializer(VenueFirstMixin, serializers.Serializer):
     )
 
 
-class TestTargetViewSet(VisibleViewSet):
+class NewReleaseTargetViewSet(VisibleViewSet):
     """Only POST: the test targets themselves are read at ``targets/`` (``temporary`` = ``new_release``)."""
 
     model = TargetSession
@@ -33,14 +33,14 @@ class TestTargetViewSet(VisibleViewSet):
     http_method_names = ["post", "options"]
 
     @extend_schema(
-        request=TestTargetRequestSerializer,
+        request=NewReleaseTargetRequestSerializer,
         responses={201: TargetSerializer, 400: ErrorSerializer, 403: ErrorSerializer, 409: ErrorSerializer},
         description="Request a New Release test target (R10): ready 48 hours from now or at `requested_start` "
         "if later, expiring 7 days after it is ready; provisioned in the background. A `requested_start` in "
         "the past is 400 `invalid`.",
     )
     def create(self, request):
-        data = self.validated(TestTargetRequestSerializer)
+        data = self.validated(NewReleaseTargetRequestSerializer)
         if data.get("entity") is None:
             if request.user.entity is None:
                 raise errors.InvalidInput.field("entity", "This field is required.")

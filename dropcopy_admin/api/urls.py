@@ -19,7 +19,7 @@ from .registry import (
 )
 from .sessions import FrontEndSystemViewSet, SourceSessionViewSet
 from .targets import TargetViewSet
-from .temporary_targets import TestTargetViewSet
+from .temporary_targets import NewReleaseTargetViewSet
 
 
 class ApiRouter(DefaultRouter):
@@ -41,7 +41,7 @@ router.register("groups", GroupViewSet, basename="group")
 router.register("memberships", MembershipViewSet, basename="membership")
 router.register("targets", TargetViewSet, basename="target")
 router.register("certifications", CertificationViewSet, basename="certification")
-router.register("test-targets", TestTargetViewSet, basename="test-target")
+router.register("test-targets", NewReleaseTargetViewSet, basename="test-target")
 router.register("audit", AuditEventViewSet, basename="audit")
 
 urlpatterns = [
