@@ -6,6 +6,7 @@ sequence stream and stores every message it sends; a probe session (SenderSubID 
 has its own numbers from 1, is not stored and never disturbs the client's session. Time is the
 product clock: a timer ticks every ``TICK`` seconds and compares against ``clock.now()``. A client
 session on an AutoCert+ target also carries the certification checklist (``certification.py``, R9).
+ResendRequests are checked and answered by ``resend.py`` (R15).
 """
 
 import asyncio
@@ -14,9 +15,9 @@ import logging
 from typing import TYPE_CHECKING
 
 from dropcopy_admin import clock
-from dropcopy_admin.fix.messages import SessionHeader, build_drop_copy_envelope, mark_as_resent
+from dropcopy_admin.fix.messages import SessionHeader, build_drop_copy_envelope
 
-from . import certification, store, wire
+from . import certification, resend, store, wire
 from .fix_adapter import FrameError, FrameErrorReason, FrameReader, verify_signature
 from .registry import Address, logon_secret
 
@@ -28,9 +29,7 @@ log = logging.getLogger(__name__)
 TICK = 0.1
 LOGON_TIMEOUT_SECONDS = 30
 MIN_HEARTBEAT, MAX_HEARTBEAT = 5, 60
-MAX_RESEND = 2500
 PROBE_SUB_ID = "PROBE"
-GAP_FILLED_TYPES = {"0", "1", "2", "4", "5", "A"}  # session messages are gap-filled, not resent
 ORDER_ENTRY_TYPES = {"D", "F", "G", "H", "q", "s", "AB", "AC", "R", "S", "i"}
 ECHOED_ON_LOGON = (108, 141, 1603, 1604, 1605)
 
@@ -148,7 +147,8 @@ class Session:
 
     # --- sending --------------------------------------------------------------------------------
 
-    def _header(self, msg_type: str, seq: int, now) -> list[tuple[int, str | int]]:
+    def header(self, msg_type: str, seq: int, now) -> list[tuple[int, str | int]]:
+        """The standard header of a message the gateway sends (35 first), as (tag, value) pairs."""
         header = [
             (35, msg_type),
             (49, "CME"),
@@ -162,7 +162,7 @@ class Session:
 
     async def send(self, msg_type: str, body: list[tuple[int, object]]) -> None:
         """Send one message on the session's stream; a client session stores it first (R15)."""
-        await self._send_built(msg_type, lambda seq, now: wire.encode([*self._header(msg_type, seq, now), *body]))
+        await self._send_built(msg_type, lambda seq, now: wire.encode([*self.header(msg_type, seq, now), *body]))
 
     async def send_envelope(self, inner: bytes) -> None:
         """Send a drop copy message: ``inner`` (one whole FIX frame) in a 35=n envelope (R19, §1.7)."""
@@ -209,7 +209,7 @@ class Session:
 
     async def send_unsequenced(self, msg_type: str, body: list[tuple[int, object]]) -> None:
         """A refusal before the logon is authenticated: sequence number 1, not stored."""
-        raw = wire.encode([*self._header(msg_type, 1, clock.now()), *body])
+        raw = wire.encode([*self.header(msg_type, 1, clock.now()), *body])
         await self._write(raw)
 
     async def _write(self, raw: bytes) -> None:
@@ -359,7 +359,7 @@ class Session:
         if msg_type == "1":
             await self.send("0", [(112, fields.get(112, ""))])
         elif msg_type == "2":
-            await self._resend_request(fields, seq)
+            await resend.resend_request(self, fields, seq)
         elif msg_type == "5":
             await self.logout("Logout acknowledged")
             raise SessionClosed
@@ -374,82 +374,3 @@ class Session:
             )
         else:
             await self.send("3", [(45, seq), (372, msg_type), (373, 11), (58, f"Unsupported MsgType {msg_type}")])
-
-    # --- resend (R15) -------------------------------------------------------------------------
-
-    async def _resend_request(self, fields: wire.Fields, seq: int) -> None:
-        begin_text, end_text = fields.get(7, ""), fields.get(16, "")
-        if not begin_text.isdigit() or not end_text.isdigit() or int(begin_text) < 1:
-            await self._refuse_resend(seq, "BeginSeqNo (7) and EndSeqNo (16) must be numbers, BeginSeqNo at least 1")
-            return
-        begin, end = int(begin_text), int(end_text)
-        last_sent = self.next_outgoing - 1
-        end = last_sent if end == 0 else end
-        if end < begin or end > last_sent:
-            await self._refuse_resend(seq, f"Asks for messages not sent: the last sent is {last_sent}")
-            return
-        count = end - begin + 1
-        if count >= MAX_RESEND:
-            await self._refuse_resend(seq, f"Asks for {count} messages; at most {MAX_RESEND - 1} per ResendRequest")
-            return
-        if self.resending:
-            await self._refuse_resend(seq, "Another ResendRequest of this session is still being answered")
-            return
-        self.resending = True
-        task = asyncio.create_task(self._answer_resend(seq, begin, end))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-
-    async def _refuse_resend(self, seq: int, reason: str) -> None:
-        await self.send("3", [(45, seq), (372, "2"), (58, reason)])
-
-    async def _answer_resend(self, request_seq: int, begin: int, end: int) -> None:
-        try:
-            if self.state is None:  # a probe's messages are not stored: fill the whole range
-                rows = []
-            else:
-                rows = await self.gateway.db.run(store.messages_for_resend, state=self.state, begin=begin, end=end)
-            now = clock.now()
-            floor = store.resend_floor(now)
-            if self.state is not None and (
-                len({row[0] for row in rows}) < end - begin + 1 or any(sent_at < floor for *_, sent_at in rows)
-            ):
-                await self._refuse_resend(
-                    request_seq, f"Asks for messages sent before {wire.timestamp(floor)}, outside the resend window"
-                )
-                return
-            await self._replay(rows, begin, end, now)
-            if self.checklist is not None:
-                self.checklist.resend_answered(begin, end)
-        except (SessionClosed, ConnectionError):
-            pass
-        finally:
-            self.resending = False
-
-    async def _replay(self, rows, begin: int, end: int, now) -> None:
-        by_seq = {seq: (kind, raw) for seq, kind, raw, _ in rows}
-        out: list[bytes] = []
-        gap_start = None
-        for seq in range(begin, end + 1):
-            kind, raw = by_seq.get(seq, ("", b""))
-            if not raw or kind in GAP_FILLED_TYPES:
-                gap_start = seq if gap_start is None else gap_start
-                continue
-            if gap_start is not None:
-                out.append(self._gap_fill(gap_start, seq, now))
-                gap_start = None
-            out.append(mark_as_resent(raw, None, now))
-        if gap_start is not None:
-            out.append(self._gap_fill(gap_start, end + 1, now))
-        async with self.send_lock:
-            for index, raw in enumerate(out):
-                self.writer.write(raw)
-                if index % 200 == 199:
-                    await self.writer.drain()
-            await self.writer.drain()
-            self.last_sent = clock.now()
-
-    def _gap_fill(self, first: int, next_seq: int, now) -> bytes:
-        header = self._header("4", first, now)
-        header.insert(header.index((34, first)) + 1, (43, "Y"))
-        return wire.encode([*header, (122, wire.timestamp(now)), (123, "Y"), (36, next_seq)])

@@ -17,6 +17,8 @@ from django.db import DatabaseError, connection, transaction
 from dropcopy_admin.choices import MembershipStatus, TargetStatus
 from dropcopy_admin.models import FeedRequest, Membership, SentMessage, SequenceStream, TargetSession
 
+from .synthetic import kinds_for
+
 CHICAGO = ZoneInfo("America/Chicago")
 RESEND_WINDOW = dt.timedelta(hours=48)
 
@@ -138,8 +140,6 @@ class PendingFeedRequest:
 
 def feed_profile_load(*, target_id: int) -> FeedProfile:
     """The target's feed: all kinds when temporary, else its group's message filters (R19)."""
-    from .feed import kinds_for
-
     target = TargetSession.objects.select_related("group").get(pk=target_id)
     filters = target.group.message_filters if target.group is not None else []
     sources = tuple(

@@ -86,8 +86,12 @@ def _use_broker(**changes) -> dict:
 
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
-    """A ``celery worker --pool=solo`` subprocess on the test database; the app sends tasks to it."""
+def _worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A ``celery worker --pool=solo`` subprocess on the test database, for the whole session.
+
+    The app's broker and routing point at it from the first test that needs it to the end of the
+    session; whether tasks go there or run eagerly is ``celery_worker``'s choice, per test.
+    """
     redis.Redis.from_url(BROKER_URL).flushdb()
     log_path = tmp_path_factory.mktemp("celery") / "worker.log"
     env = {
@@ -99,11 +103,7 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
         "CELERY_TASK_DEFAULT_QUEUE": QUEUE,
         "PYTHONUNBUFFERED": "1",
     }
-    previous = _use_broker(
-        task_always_eager=False,
-        broker_url=BROKER_URL,
-        task_routes={"*": {"queue": QUEUE}},
-    )
+    previous = _use_broker(broker_url=BROKER_URL, task_routes={"*": {"queue": QUEUE}})
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [str(CELERY), "-A", "dropcopy_admin", "worker", "--pool=solo", "--loglevel=INFO", "-Q", QUEUE],
@@ -118,4 +118,15 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     finally:
         _stop(process)
         _use_broker(**previous)
-        redis.Redis.from_url(BROKER_URL).flushdb()
+
+
+@pytest.fixture
+def celery_worker(_worker_process):
+    """The worker, with this test's tasks sent to it; tasks run eagerly again after the test, so
+    the tests that run later in the session do not depend on the order they run in."""
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        yield _worker_process
+    finally:
+        app.conf.task_always_eager = eager

@@ -13,7 +13,8 @@ from dropcopy_admin import clock
 from dropcopy_admin.choices import TargetStatus, TemporaryKind
 from dropcopy_admin.fix.framing import check_frame
 from dropcopy_admin.fix.messages import ExecKind, Message, envelope_payload
-from dropcopy_admin.gateway.feed import ALL_KINDS, RateLimit, SyntheticFeed, kinds_for
+from dropcopy_admin.gateway.feed import RateLimit
+from dropcopy_admin.gateway.synthetic import ALL_KINDS, SyntheticFeed, kinds_for
 from dropcopy_admin.models import DropCopyGroup, FeedRequest, SentMessage, TargetSession
 
 from .conftest import REAL_DB, WEDNESDAY

@@ -1,0 +1,139 @@
+"""The drop copy payload: iLink-style Execution Reports (35=8), built to wrap in a 35=n envelope."""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from .. import tags
+from ..tags import MsgType
+from .encoding import SessionHeader, Value, build_message
+
+
+class ExecKind(StrEnum):
+    """What an inner iLink-style execution report (35=8) says happened."""
+
+    NEW = "new"  # order creation ack
+    CANCELED = "canceled"  # cancel ack
+    REPLACED = "replaced"  # modify ack
+    ELIMINATED = "eliminated"  # order elimination
+    PARTIAL_FILL = "partial_fill"
+    FILL = "fill"
+    TRADE_CANCEL = "trade_cancel"  # bust
+    TRADE_CORRECTION = "trade_correction"
+
+
+# ExecTransType (20), ExecType (150), OrdStatus (39). Confirmed (domain-reference §1.7): the
+# correction's 20=2 and 39=G. Unconfirmed, chosen by FIX 4.2 analogy: 150 on every kind, the
+# bust's 20=1 / 39=H, and elimination as 39=C (Expired), as iLink 2 is believed to send.
+_EXEC_CODES: dict[ExecKind, tuple[str, str, str]] = {
+    ExecKind.NEW: ("0", "0", "0"),
+    ExecKind.CANCELED: ("0", "4", "4"),
+    ExecKind.REPLACED: ("0", "5", "5"),
+    ExecKind.ELIMINATED: ("0", "C", "C"),
+    ExecKind.PARTIAL_FILL: ("0", "1", "1"),
+    ExecKind.FILL: ("0", "2", "2"),
+    ExecKind.TRADE_CANCEL: ("1", "H", "H"),
+    ExecKind.TRADE_CORRECTION: ("2", "G", "G"),
+}
+_TRADE_KINDS = frozenset({ExecKind.PARTIAL_FILL, ExecKind.FILL, ExecKind.TRADE_CANCEL, ExecKind.TRADE_CORRECTION})
+
+
+@dataclass(frozen=True)
+class ExecutionReport:
+    """The business content of one iLink-style execution report.
+
+    ``last_qty``/``last_px`` describe the trade for fills and busts; for a correction they are the
+    new price and the original quantity (§1.7). ``cum_qty``/``avg_px`` are the order's totals
+    after this event (a correction resets both to 0, as CME does).
+    """
+
+    kind: ExecKind
+    order_id: str
+    cl_ord_id: str
+    exec_id: str
+    account: str
+    symbol: str  # product group code, e.g. "ES"
+    security_desc: str  # instrument, e.g. "ESZ5"
+    security_id: str
+    side: str  # "1" buy, "2" sell
+    order_qty: int
+    price: Decimal
+    transact_time: dt.datetime
+    trade_date: dt.date
+    last_qty: int = 0
+    last_px: Decimal | None = None
+    cum_qty: int = 0
+    avg_px: Decimal = Decimal(0)
+    exec_ref_id: str | None = None  # the trade busted or corrected
+    orig_cl_ord_id: str | None = None  # cancel / modify acks
+    secondary_exec_id: str | None = None
+    security_type: str = "FUT"
+    ord_type: str = "2"  # limit
+    time_in_force: str = "0"  # day
+    manual_order: bool = False
+    aggressor: bool | None = None
+    correlation_cl_ord_id: str | None = None
+
+
+def _check_execution(report: ExecutionReport) -> None:
+    if report.side not in ("1", "2"):
+        raise ValueError("side must be '1' (buy) or '2' (sell)")
+    if report.order_qty < 1 or not 0 <= report.cum_qty <= report.order_qty:
+        raise ValueError("quantities are inconsistent")
+    kind = report.kind
+    if kind in _TRADE_KINDS and (report.last_qty < 1 or report.last_px is None):
+        raise ValueError(f"{kind} needs last_qty and last_px")
+    if kind == ExecKind.PARTIAL_FILL and not report.last_qty <= report.cum_qty < report.order_qty:
+        raise ValueError("a partial fill leaves part of the order open")
+    if kind == ExecKind.FILL and report.cum_qty != report.order_qty:
+        raise ValueError("a fill completes the order")
+    if kind in (ExecKind.TRADE_CANCEL, ExecKind.TRADE_CORRECTION) and not report.exec_ref_id:
+        raise ValueError(f"{kind} needs exec_ref_id (19)")
+
+
+def build_execution_report(header: SessionHeader, report: ExecutionReport) -> bytes:
+    """Build an inner iLink-style Execution Report (35=8) to wrap in a drop copy envelope."""
+    _check_execution(report)
+    exec_trans_type, exec_type, ord_status = _EXEC_CODES[report.kind]
+    kind = report.kind
+    cum_qty, avg_px = report.cum_qty, report.avg_px
+    if kind == ExecKind.NEW:
+        cum_qty, avg_px = 0, Decimal(0)
+    if kind == ExecKind.TRADE_CORRECTION:
+        cum_qty, avg_px = 0, Decimal(0)
+    open_order = kind in (ExecKind.NEW, ExecKind.REPLACED, ExecKind.PARTIAL_FILL)
+    leaves_qty = report.order_qty - cum_qty if open_order else 0
+    trade = kind in _TRADE_KINDS
+    body: list[tuple[int, Value]] = [
+        (tags.ORDER_ID, report.order_id),
+        (tags.CL_ORD_ID, report.cl_ord_id),
+        (tags.ORIG_CL_ORD_ID, report.orig_cl_ord_id),
+        (tags.EXEC_ID, report.exec_id),
+        (tags.EXEC_REF_ID, report.exec_ref_id if kind in (ExecKind.TRADE_CANCEL, ExecKind.TRADE_CORRECTION) else None),
+        (tags.EXEC_TRANS_TYPE, exec_trans_type),
+        (tags.EXEC_TYPE, exec_type),
+        (tags.ORD_STATUS, ord_status),
+        (tags.ACCOUNT, report.account),
+        (tags.SECURITY_ID, report.security_id),
+        (tags.SYMBOL, report.symbol),
+        (tags.SECURITY_DESC, report.security_desc),
+        (tags.SECURITY_TYPE, report.security_type),
+        (tags.SIDE, report.side),
+        (tags.ORDER_QTY, report.order_qty),
+        (tags.ORD_TYPE, report.ord_type),
+        (tags.PRICE, report.price),
+        (tags.TIME_IN_FORCE, report.time_in_force),
+        (tags.LAST_PX, report.last_px if trade else None),
+        (tags.LAST_QTY, report.last_qty if trade else None),
+        (tags.CUM_QTY, cum_qty),
+        (tags.LEAVES_QTY, leaves_qty),
+        (tags.AVG_PX, avg_px),
+        (tags.TRANSACT_TIME, report.transact_time),
+        (tags.TRADE_DATE, report.trade_date.strftime("%Y%m%d")),
+        (tags.SECONDARY_EXEC_ID, report.secondary_exec_id),
+        (tags.MANUAL_ORDER_INDICATOR, report.manual_order),
+        (tags.AGGRESSOR_INDICATOR, report.aggressor if trade else None),
+        (tags.CORRELATION_CL_ORD_ID, report.correlation_cl_ord_id),
+    ]
+    return build_message(MsgType.EXECUTION_REPORT, header, body)

@@ -1,0 +1,261 @@
+"""The synthetic drop copy feed's generator (R10, R19): seeded order life cycles as execution reports.
+
+``SyntheticFeed`` is pure: given a seed it always produces the same execution reports (acks of
+new, cancelled, replaced and eliminated orders; partial and full fills; trade busts and
+corrections), built with ``dropcopy_admin.fix.messages`` as whole inner iLink messages with their
+own header and checksum. It simulates every event and emits only the kinds the subscriber selected,
+so a group that takes only fills still sees consistent fills. ``kinds_for`` says which kinds a
+target selects. Sending them inside the gateway is ``feed.py``'s.
+"""
+
+import datetime as dt
+import itertools
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from dropcopy_admin.choices import MessageFilter
+from dropcopy_admin.fix.messages import ExecKind, ExecutionReport, SessionHeader, build_execution_report
+
+CHICAGO = ZoneInfo("America/Chicago")
+ACK_KINDS = frozenset({ExecKind.NEW, ExecKind.CANCELED, ExecKind.REPLACED, ExecKind.ELIMINATED})
+FILL_KINDS = frozenset({ExecKind.PARTIAL_FILL, ExecKind.FILL})
+ALL_KINDS = frozenset(ExecKind)
+
+# Which simulated kinds each message filter selects. ``execution_reports`` is the "Trade Execution
+# Reports" family of domain-reference §1.7 (fills, busts, corrections). The feed makes no order mass
+# action reports or rejects, and session heartbeats are not feed messages.
+FILTER_KINDS: dict[str, frozenset[ExecKind]] = {
+    MessageFilter.ACKS: ACK_KINDS,
+    MessageFilter.EXECUTION_REPORTS: FILL_KINDS | {ExecKind.TRADE_CANCEL, ExecKind.TRADE_CORRECTION},
+    MessageFilter.FILLS: FILL_KINDS,
+    MessageFilter.TRADE_BUSTS: frozenset({ExecKind.TRADE_CANCEL}),
+    MessageFilter.TRADE_CORRECTIONS: frozenset({ExecKind.TRADE_CORRECTION}),
+}
+
+
+def kinds_for(*, message_filters: Iterable[str], temporary: bool) -> frozenset[ExecKind]:
+    """The execution report kinds a target receives: all for a temporary target, else its group's."""
+    if temporary:
+        return ALL_KINDS
+    kinds: frozenset[ExecKind] = FILL_KINDS | {ExecKind.TRADE_CANCEL}  # fills and busts are always on
+    for name in message_filters:
+        kinds |= FILTER_KINDS.get(name, frozenset())
+    return kinds
+
+
+def trade_date(at: dt.datetime) -> dt.date:
+    """The CME trade date of ``at``: the session opening at 17:00 Chicago belongs to the next day."""
+    return (at.astimezone(CHICAGO) + dt.timedelta(hours=7)).date()
+
+
+# --- the pure generator ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Instrument:
+    symbol: str
+    security_desc: str
+    security_id: str
+    price: Decimal
+    tick: Decimal
+
+
+INSTRUMENTS = (
+    Instrument("ES", "ESZ6", "118", Decimal("6000.00"), Decimal("0.25")),
+    Instrument("NQ", "NQZ6", "4193", Decimal("21000.00"), Decimal("0.25")),
+    Instrument("ZN", "ZNZ6", "20961", Decimal("112.000000"), Decimal("0.015625")),
+    Instrument("CL", "CLF7", "81210", Decimal("70.00"), Decimal("0.01")),
+    Instrument("GC", "GCG7", "36942", Decimal("2400.0"), Decimal("0.1")),
+)
+MAX_OPEN_ORDERS = 12
+MAX_REMEMBERED_TRADES = 20
+AVG_PX_PLACES = Decimal("0.0000001")
+
+
+@dataclass
+class _Order:
+    source: str
+    order_id: str
+    cl_ord_id: str
+    account: str
+    instrument: Instrument
+    side: str
+    qty: int
+    price: Decimal
+    cum_qty: int = 0
+    notional: Decimal = Decimal(0)
+
+    @property
+    def avg_px(self) -> Decimal:
+        return (self.notional / self.cum_qty).quantize(AVG_PX_PLACES) if self.cum_qty else Decimal(0)
+
+
+@dataclass(frozen=True)
+class _Trade:
+    order: _Order  # a copy as it was right after the trade
+    exec_id: str
+    qty: int
+    px: Decimal
+
+
+@dataclass
+class SyntheticFeed:
+    """A deterministic stream of drop copy execution reports: the same seed, the same reports.
+
+    ``sources`` are the SenderCompIDs of the source sessions whose orders the feed invents (the
+    inner messages are addressed to them, each with its own sequence numbers).
+    """
+
+    seed: int
+    kinds: frozenset[ExecKind]
+    sources: Sequence[str]
+    rng: random.Random = field(init=False)
+    orders: list[_Order] = field(init=False, default_factory=list)
+    trades: list[_Trade] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.kinds or not self.sources:
+            raise ValueError("a synthetic feed needs at least one kind and one source session")
+        self.rng = random.Random(self.seed)
+        self.kinds = frozenset(self.kinds)
+        self._ids = itertools.count(1)
+        self._prefix = f"{self.seed % 36**4:04d}"[-4:]
+        self._inner_seq = dict.fromkeys(self.sources, 1)
+
+    def next_message(self, at: dt.datetime) -> bytes:
+        """The next selected report, as one whole inner FIX message (35=8) sent at ``at``."""
+        source, report = self.next_report(at)
+        seq = self._inner_seq[source]
+        self._inner_seq[source] = seq + 1
+        header = SessionHeader(
+            sender_comp_id="CME", sender_sub_id="G", target_comp_id=source, seq_num=seq, sending_time=at
+        )
+        return build_execution_report(header, report)
+
+    def next_report(self, at: dt.datetime) -> tuple[str, ExecutionReport]:
+        """Simulate events until one of a selected kind happens; (its source, the report)."""
+        while True:
+            source, report = self._step(at)
+            if report.kind in self.kinds:
+                return source, report
+
+    def skip(self, count: int, at: dt.datetime) -> None:
+        """Advance past ``count`` selected messages (resuming a run)."""
+        for _ in range(count):
+            self.next_message(at)
+
+    # --- simulation ---------------------------------------------------------------------------
+
+    def _id(self, letter: str) -> str:
+        return f"{letter}{self._prefix}{next(self._ids):07d}"
+
+    def _step(self, at: dt.datetime) -> tuple[str, ExecutionReport]:
+        actions: list[tuple[str, float]] = []
+        if len(self.orders) < MAX_OPEN_ORDERS:
+            actions.append(("new", 3))
+        if self.orders:
+            actions += [("fill", 4), ("replace", 1), ("cancel", 1), ("eliminate", 0.5)]
+        if self.trades:
+            actions += [("bust", 0.6), ("correct", 0.6)]
+        names, weights = zip(*actions, strict=True)
+        action = self.rng.choices(names, weights)[0]
+        return getattr(self, f"_{action}")(at)
+
+    def _report(self, order: _Order, kind: ExecKind, at: dt.datetime, **extra) -> ExecutionReport:
+        return ExecutionReport(
+            kind=kind,
+            order_id=order.order_id,
+            cl_ord_id=order.cl_ord_id,
+            exec_id=self._id("X"),
+            account=order.account,
+            symbol=order.instrument.symbol,
+            security_desc=order.instrument.security_desc,
+            security_id=order.instrument.security_id,
+            side=order.side,
+            order_qty=order.qty,
+            price=order.price,
+            transact_time=at,
+            trade_date=trade_date(at),
+            cum_qty=order.cum_qty,
+            avg_px=order.avg_px,
+            correlation_cl_ord_id=order.cl_ord_id,
+            **extra,
+        )
+
+    def _new(self, at):
+        instrument = self.rng.choice(INSTRUMENTS)
+        order = _Order(
+            source=self.rng.choice(self.sources),
+            order_id=self._id("O"),
+            cl_ord_id=self._id("C"),
+            account=f"ACCT{self.rng.randrange(1, 10)}",
+            instrument=instrument,
+            side=self.rng.choice("12"),
+            qty=self.rng.randint(1, 50),
+            price=instrument.price + instrument.tick * self.rng.randint(-40, 40),
+        )
+        self.orders.append(order)
+        return order.source, self._report(order, ExecKind.NEW, at, manual_order=self.rng.random() < 0.1)
+
+    def _fill(self, at):
+        order = self.rng.choice(self.orders)
+        remaining = order.qty - order.cum_qty
+        partial = remaining > 1 and self.rng.random() < 0.6
+        last_qty = self.rng.randint(1, remaining - 1) if partial else remaining
+        order.cum_qty += last_qty
+        order.notional += order.price * last_qty
+        kind = ExecKind.PARTIAL_FILL if partial else ExecKind.FILL
+        report = self._report(
+            order,
+            kind,
+            at,
+            last_qty=last_qty,
+            last_px=order.price,
+            aggressor=self.rng.random() < 0.5,
+            secondary_exec_id=self._id("T"),
+        )
+        self.trades.append(_Trade(order=replace(order), exec_id=report.exec_id, qty=last_qty, px=order.price))
+        del self.trades[:-MAX_REMEMBERED_TRADES]
+        if not partial:
+            self.orders.remove(order)
+        return order.source, report
+
+    def _replace(self, at):
+        order = self.rng.choice(self.orders)
+        orig = order.cl_ord_id
+        order.cl_ord_id = self._id("C")
+        order.price += order.instrument.tick * self.rng.choice((-2, -1, 1, 2))
+        order.qty = max(order.cum_qty + 1, order.qty + self.rng.randint(-5, 5))
+        return order.source, self._report(order, ExecKind.REPLACED, at, orig_cl_ord_id=orig)
+
+    def _cancel(self, at):
+        order = self.rng.choice(self.orders)
+        self.orders.remove(order)
+        orig = order.cl_ord_id
+        order.cl_ord_id = self._id("C")
+        return order.source, self._report(order, ExecKind.CANCELED, at, orig_cl_ord_id=orig)
+
+    def _eliminate(self, at):
+        order = self.rng.choice(self.orders)
+        self.orders.remove(order)
+        return order.source, self._report(order, ExecKind.ELIMINATED, at)
+
+    def _bust(self, at):
+        trade = self.trades.pop(self.rng.randrange(len(self.trades)))
+        order = replace(trade.order, cum_qty=trade.order.cum_qty - trade.qty)
+        order.notional = trade.order.notional - trade.px * trade.qty
+        report = self._report(
+            order, ExecKind.TRADE_CANCEL, at, last_qty=trade.qty, last_px=trade.px, exec_ref_id=trade.exec_id
+        )
+        return order.source, report
+
+    def _correct(self, at):
+        trade = self.trades.pop(self.rng.randrange(len(self.trades)))
+        new_px = trade.px + trade.order.instrument.tick * self.rng.choice((-1, 1))
+        report = self._report(
+            trade.order, ExecKind.TRADE_CORRECTION, at, last_qty=trade.qty, last_px=new_px, exec_ref_id=trade.exec_id
+        )
+        return trade.order.source, report
