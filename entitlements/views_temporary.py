@@ -68,31 +68,41 @@ def _error_message(request, error: errors.DomainError) -> None:
 # --- client pages ------------------------------------------------------------------------------
 
 
+def _submit(request, form, *, service, done) -> tuple[bool, int]:
+    """Call ``service`` with the valid form's data for the client's entity.
+
+    (True, 200) when it succeeded (its message added); else (False, status to re-show the page with).
+    """
+    if request.method != "POST":
+        return False, 200
+    if not form.is_valid():
+        return False, 400
+    try:
+        created = service(actor=request.user, entity=request.user.entity, **form.cleaned_data)
+    except errors.DomainError as error:
+        _error_message(request, error)
+        return False, error.status
+    messages.success(request, done(created))
+    return True, 200
+
+
 @client_required
 @require_http_methods(["GET", "POST"])
 def certifications_page(request):
     """The entity's certifications, and the form that requests one (R9)."""
     systems = visible(request.user, FrontEndSystem).order_by(F("entity_id").asc(nulls_last=True), "name", "id")
     form = CertificationRequestForm(_posted(request), front_end_systems=systems)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                certification = temporary_targets.certification_request(
-                    actor=request.user, entity=request.user.entity, **form.cleaned_data
-                )
-            except errors.DomainError as error:
-                _error_message(request, error)
-                status = error.status
-            else:
-                messages.success(
-                    request,
-                    f"Certification requested for {certification.front_end_system.name} on "
-                    f"{certification.venue_id} {certification.gateway_type}; its AutoCert+ target is being prepared.",
-                )
-                return redirect("portal:certifications")
-        else:
-            status = 400
+    created, status = _submit(
+        request,
+        form,
+        service=temporary_targets.certification_request,
+        done=lambda certification: (
+            f"Certification requested for {certification.front_end_system.name} on "
+            f"{certification.venue_id} {certification.gateway_type}; its AutoCert+ target is being prepared."
+        ),
+    )
+    if created:
+        return redirect("portal:certifications")
     certifications = list(certifications_for_page(request.user))
     for certification in certifications:
         certification.checklist = certification_checklist(certification)
@@ -109,25 +119,16 @@ def certifications_page(request):
 def test_targets_page(request):
     """The entity's New Release test targets, and the form that requests one (R10)."""
     form = NewReleaseTargetRequestForm(_posted(request))
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                target = temporary_targets.new_release_target_request(
-                    actor=request.user, entity=request.user.entity, **form.cleaned_data
-                )
-            except errors.DomainError as error:
-                _error_message(request, error)
-                status = error.status
-            else:
-                messages.success(
-                    request,
-                    f"New Release test target {target.target_comp_id} requested on {target.venue_id} "
-                    f"{target.gateway_type}.",
-                )
-                return redirect("portal:test-targets")
-        else:
-            status = 400
+    created, status = _submit(
+        request,
+        form,
+        service=temporary_targets.new_release_target_request,
+        done=lambda target: (
+            f"New Release test target {target.target_comp_id} requested on {target.venue_id} {target.gateway_type}."
+        ),
+    )
+    if created:
+        return redirect("portal:test-targets")
     return render(
         request,
         "portal/test_targets.html",
