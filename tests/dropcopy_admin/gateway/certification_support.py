@@ -6,20 +6,15 @@ import datetime as dt
 import itertools
 import time
 
-from django.db import transaction
-
 from dropcopy_admin import clock
 from dropcopy_admin.choices import (
     CertificationCheckName,
-    CertificationStatus,
-    Environment,
     GatewayType,
-    TargetStatus,
-    TemporaryKind,
 )
-from dropcopy_admin.models import Certification, CertificationCheck, CgwGateway, TargetSession
+from dropcopy_admin.models import Certification, CertificationCheck, TargetSession
 from dropcopy_admin.services import targets as target_services
 from dropcopy_admin.services.keys import key_pair_create, key_pair_secret, probe_key_pair_ensure
+from dropcopy_admin.services.temporary_targets import certification_request
 from tests import factories
 
 from .client import FixClient
@@ -29,46 +24,17 @@ CHECKS = tuple(CertificationCheckName.values)
 
 
 def autocert_certification(gateway_type: str = GatewayType.CGW) -> Certification:
-    """A ``requested`` certification with its AutoCert+ target (CERT, ready now) and five unpassed checks."""
-    now = clock.now()
+    """A ``requested`` certification with its AutoCert+ target (CERT) ready now and five unpassed checks."""
     front_end_system = factories.FrontEndSystemFactory()
-    venue = factories.venue("CME")
-    with transaction.atomic():
-        cgw = None
-        if gateway_type == GatewayType.CGW:
-            cgw = CgwGateway.objects.filter(venue=venue, environment=Environment.CERT).order_by("pk").first()
-        target = TargetSession(
-            entity=front_end_system.entity,
-            venue=venue,
-            environment=Environment.CERT,
-            gateway_type=gateway_type,
-            cgw_gateway=cgw,
-            target_comp_id=target_services._new_target_comp_id(Environment.CERT, set()),
-            status=TargetStatus.PENDING,
-            capacity=target_services.capacity_of(gateway_type),
-            temporary=TemporaryKind.AUTOCERT,
-            ready_at=now,
-            expires_at=now + dt.timedelta(days=14),
-            created_at=now,
-        )
-        layout = target_services.target_layout(
-            venue_id=venue.pk, environment=Environment.CERT, gateway_type=gateway_type, cgw_gateway=cgw
-        )
-        target.port = target_services._free_port(environment=Environment.CERT, ips=[ip for ip, *_ in layout])
-        target.save()
-        target_services._create_addresses(target, layout)
-        certification = Certification.objects.create(
-            entity=front_end_system.entity,
-            front_end_system=front_end_system,
-            venue=venue,
-            gateway_type=gateway_type,
-            status=CertificationStatus.REQUESTED,
-            target=target,
-            requested_at=now,
-        )
-        CertificationCheck.objects.bulk_create(
-            CertificationCheck(certification=certification, name=name) for name in CHECKS
-        )
+    certification = certification_request(
+        actor=ACTOR,
+        entity=front_end_system.entity,
+        front_end_system=front_end_system,
+        venue=factories.venue("CME"),
+        gateway_type=gateway_type,
+    )
+    # The request makes it ready in 48 hours; these tests start where that wait has passed.
+    TargetSession.objects.filter(pk=certification.target_id).update(ready_at=clock.now())
     return certification
 
 
