@@ -1,6 +1,7 @@
 """Uniqueness holds under racing transactions on separate connections (PostgreSQL row locks and
 constraints), not only under the checks a single request makes."""
 
+import datetime as dt
 import threading
 from decimal import Decimal
 
@@ -8,11 +9,17 @@ import pytest
 from django.db import connection
 
 from billing.fees import group_create_confirming_fee
-from dropcopy_admin import errors
-from dropcopy_admin.choices import Environment, GatewayType, Role
-from dropcopy_admin.models import DropCopyGroup, Membership, SourceSession
+from dropcopy_admin import clock, errors
+from dropcopy_admin.choices import Environment, GatewayType, Role, TargetStatus
+from dropcopy_admin.models import AuditEvent, DropCopyGroup, Membership, SourceSession, TargetSession
+from dropcopy_admin.services.audit import SystemActor
 from dropcopy_admin.services.groups import group_create
 from dropcopy_admin.services.source_sessions import source_session_create
+from dropcopy_admin.services.temporary_targets import (
+    new_release_target_request,
+    new_release_targets_warn_expiring,
+    temporary_targets_expire,
+)
 from entitlements.services import membership_request
 from tests import factories
 
@@ -121,3 +128,31 @@ def test_racing_registrations_of_one_sender_comp_id_store_it_once():
 
     assert SourceSession.objects.filter(sender_comp_id=f"AAA{gfid.code}N").count() == 1
     assert codes(outcomes) == ["already_exists"] * (RACERS - 1)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_racing_expiry_and_warning_runs_close_and_warn_each_test_target_once(mailoutbox):
+    """R10 scheduled work: concurrent runs skip the rows another run holds; nothing happens twice."""
+    manager = factories.UserFactory(role=Role.ACCOUNT_MANAGER)
+    entity = factories.EntityFactory()
+    factories.UserFactory(role=Role.CLIENT, entity=entity, email="desk@example.com")
+    targets = [
+        new_release_target_request(actor=manager, entity=entity, venue=factories.venue("CME"), gateway_type="CGW")
+        for _ in range(3)
+    ]
+    latest_expiry = max(target.expires_at for target in targets)
+
+    clock.freeze(latest_expiry - dt.timedelta(hours=1))
+    warned = race(lambda: new_release_targets_warn_expiring(actor=SystemActor("warn_expiring_test_targets")))
+    clock.freeze(latest_expiry)
+    closed = race(lambda: temporary_targets_expire(actor=SystemActor("expire_temporary_targets")))
+
+    assert sum(warned) == 3 and sum(closed) == 3
+    assert set(TargetSession.objects.filter(pk__in=[t.pk for t in targets]).values_list("status", flat=True)) == {
+        TargetStatus.CLOSED
+    }
+    closes = AuditEvent.objects.filter(action="close", object_id__in=[t.pk for t in targets])
+    assert closes.count() == 3
+    subjects = sorted(message.subject for message in mailoutbox)
+    assert len([s for s in subjects if "expires soon" in s]) == 3
+    assert len([s for s in subjects if "has expired" in s]) == 3
