@@ -21,20 +21,18 @@ Run alone: ``python -m bench.run gateway``.
 import asyncio
 import json
 import os
-import socket
-import subprocess
 import sys
 import time
 from urllib.parse import urlsplit, urlunsplit
 
 from bench.common import (
-    ROOT,
     bench_database_url,
     child_env,
     create_provisioned_cgw_targets,
     django_setup,
     recreate_database,
     run_child,
+    running_gateway,
 )
 
 SESSIONS = 300
@@ -207,44 +205,15 @@ def peak_memory_mb(pid: int) -> float:
     raise RuntimeError("no VmHWM in /proc/<pid>/status")
 
 
-def _wait_listening(ip: str, ports: list[int], gateway: subprocess.Popen) -> None:
-    deadline = time.monotonic() + GATEWAY_READY_TIMEOUT
-    for port in ports:
-        while True:
-            if gateway.poll() is not None:
-                raise RuntimeError(f"run_gateway exited with {gateway.returncode}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the gateway is not listening on {ip}:{port}")
-            try:
-                socket.create_connection((ip, port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-
-
 def run() -> list[str]:
     url = urlunsplit(urlsplit(bench_database_url())._replace(path="/" + DATABASE))
     recreate_database(url)
     env = child_env(url)
     run_child(["manage.py", "migrate", "--noinput", "-v", "0"], env)
     sessions = json.loads(run_child(["-m", "bench.bench_gateway", "setup"], env).strip().splitlines()[-1])
-    gateway = subprocess.Popen(
-        [sys.executable, "manage.py", "run_gateway"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_listening(sessions[0]["ip"], [sessions[0]["port"], sessions[-1]["port"]], gateway)
-        measured = asyncio.run(hold_sessions(sessions, gateway.pid))
-    finally:
-        gateway.terminate()
-        try:
-            gateway.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            gateway.kill()
-            gateway.wait(timeout=15)
+    listening = [(sessions[0]["ip"], sessions[0]["port"]), (sessions[0]["ip"], sessions[-1]["port"])]
+    with running_gateway(env, listening, GATEWAY_READY_TIMEOUT) as gateway_pid:
+        measured = asyncio.run(hold_sessions(sessions, gateway_pid))
     return [
         f"bench: gateway_300_sessions_missed_heartbeats {measured['missed']} heartbeats",
         f"bench: gateway_300_sessions_peak_memory {measured['peak_mb']:.1f} MB",

@@ -12,19 +12,17 @@ The ratio is baseline / batch: how many times faster the concurrent batch is (ab
 """
 
 import json
-import socket
-import subprocess
 import sys
 import time
 
 from bench.common import (
-    ROOT,
     bench_database_url,
     child_env,
     create_provisioned_cgw_targets,
     django_setup,
     recreate_database,
     run_child,
+    running_gateway,
 )
 
 TARGETS = 500
@@ -79,45 +77,15 @@ def child_verify() -> None:
     )
 
 
-def _wait_listening(ips: list[str], port: int, gateway: subprocess.Popen) -> None:
-    deadline = time.monotonic() + GATEWAY_READY_TIMEOUT
-    pending = set(ips)
-    while pending:
-        if gateway.poll() is not None:
-            raise RuntimeError(f"run_gateway exited with {gateway.returncode}")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the gateway is not listening on {sorted(pending)}:{port}")
-        for ip in list(pending):
-            try:
-                socket.create_connection((ip, port), timeout=0.5).close()
-                pending.discard(ip)
-            except OSError:
-                time.sleep(0.2)
-
-
 def run() -> list[str]:
     url = bench_database_url()
     recreate_database(url)
     env = child_env(url, DJANGO_EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
     run_child(["manage.py", "migrate", "--noinput", "-v", "0"], env)
     layout = json.loads(run_child(["-m", "bench.bench_verify", "setup"], env).strip().splitlines()[-1])
-    gateway = subprocess.Popen(
-        [sys.executable, "manage.py", "run_gateway"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_listening(layout["ips"], layout["last_port"], gateway)
+    listening = [(ip, layout["last_port"]) for ip in layout["ips"]]
+    with running_gateway(env, listening, GATEWAY_READY_TIMEOUT):
         measured = json.loads(run_child(["-m", "bench.bench_verify", "verify"], env).strip().splitlines()[-1])
-    finally:
-        gateway.terminate()
-        try:
-            gateway.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            gateway.kill()
-            gateway.wait(timeout=15)
     if measured["statuses"] != ["verified"] or measured["checks"] != 2 * TARGETS or measured["failures"]:
         raise RuntimeError(f"verification did not pass everywhere: {measured}")
     batch, baseline = measured["batch"], measured["baseline"]

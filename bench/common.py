@@ -1,8 +1,12 @@
 """What the benchmarks share: a fresh benchmark database, and child processes that run on it."""
 
+import contextlib
 import os
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -104,3 +108,41 @@ def create_provisioned_cgw_targets(*, count: int, entity_code: str, id_prefix: s
         for ip, role in ((gateway.primary_ip, AddressRole.PRIMARY), (gateway.backup_ip, AddressRole.BACKUP))
     )
     return targets
+
+
+def _wait_listening(addresses: Iterable[tuple[str, int]], gateway: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    pending = set(addresses)
+    while pending:
+        if gateway.poll() is not None:
+            raise RuntimeError(f"run_gateway exited with {gateway.returncode}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the gateway is not listening on {sorted(pending)}")
+        for address in sorted(pending):
+            try:
+                socket.create_connection(address, timeout=0.5).close()
+                pending.discard(address)
+            except OSError:
+                time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def running_gateway(env: dict[str, str], addresses: Iterable[tuple[str, int]], timeout: float) -> Iterator[int]:
+    """``manage.py run_gateway`` on the benchmark database, once it listens on ``addresses``; its pid."""
+    gateway = subprocess.Popen(
+        [sys.executable, "manage.py", "run_gateway"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_listening(addresses, gateway, timeout)
+        yield gateway.pid
+    finally:
+        gateway.terminate()
+        try:
+            gateway.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            gateway.kill()
+            gateway.wait(timeout=15)
