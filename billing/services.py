@@ -105,6 +105,19 @@ def _parse_month(month: dt.date) -> dt.date:
     return month
 
 
+def _locked_draft_run(month: dt.date) -> tuple[BillingRun, bool]:
+    """The run of ``month`` (created as a draft if missing), row-locked; a closed one is refused.
+
+    Call inside a transaction. ``get_or_create`` inserts under a savepoint and, on IntegrityError
+    from a concurrent insert, reads the row the other transaction committed.
+    """
+    run, created = BillingRun.objects.get_or_create(month=month)
+    run = BillingRun.objects.select_for_update().get(pk=run.pk)
+    if run.is_closed:
+        raise Conflict(f"The run of {month:%Y-%m} is closed.", code="billing_period_closed")
+    return run, created
+
+
 def billing_run_compute(*, actor: Actor, month: dt.date) -> BillingRun:
     """Compute (or recompute, while draft) the run of ``month``.
 
@@ -116,12 +129,7 @@ def billing_run_compute(*, actor: Actor, month: dt.date) -> BillingRun:
     if month > current_month():
         raise InvalidInput.field("month", f"{month:%Y-%m} has not begun.")
     with transaction.atomic():
-        # get_or_create inserts under a savepoint and, on IntegrityError from a concurrent insert,
-        # reads the row the other transaction committed.
-        run, created = BillingRun.objects.get_or_create(month=month)
-        run = BillingRun.objects.select_for_update().get(pk=run.pk)
-        if run.is_closed:
-            raise Conflict(f"The run of {month:%Y-%m} is closed.", code="billing_period_closed")
+        run, created = _locked_draft_run(month)
         before = None if created else snapshot(run)
         tariff = tariff_for(month)
         run.lines.exclude(reason=LineReason.ADJUSTMENT).delete()
@@ -199,10 +207,7 @@ def billing_adjustment_create(
     corrects_month, amount, note = _parse_adjustment(corrects_month, amount, note)
     month = current_month()
     with transaction.atomic():
-        run, created = BillingRun.objects.get_or_create(month=month)
-        run = BillingRun.objects.select_for_update().get(pk=run.pk)
-        if run.is_closed:
-            raise Conflict(f"The run of {month:%Y-%m} is closed.", code="billing_period_closed")
+        run, created = _locked_draft_run(month)
         before = None if created else snapshot(run)
         line = BillingLine.objects.create(
             run=run,
