@@ -12,7 +12,8 @@ BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 REQUIREMENTS_STAMP := $(VENV)/.requirements.sha256
 ADDRESS ?= 127.0.0.1:8000
-TEST_DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/dropcopy)
+MACHINE_DATABASE_URL := postgres://postgres@127.0.0.1:5432/dropcopy
+EMBEDDED_POSTGRES := $(BIN)/python -m dropcopy_admin.embedded_postgres
 DEMO_USERS := am client clearing finance
 DEMO_PASSWORD := dropcopy-demo
 PYTEST_ARGS ?=
@@ -36,9 +37,7 @@ except psycopg.OperationalError as exc:
     sys.exit(
         f"PostgreSQL is not reachable at {parts.hostname}:{parts.port or 5432} ({url}).\n"
         f"  {str(exc).strip().splitlines()[0]}\n"
-        "Start it, for example with\n"
-        "  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start\n"
-        "(.ci/run starts PostgreSQL and Redis when they are down), or point DATABASE_URL at a running server."
+        "Start it again, or unset DATABASE_URL to use the machine's or the embedded PostgreSQL."
     )
 if not may_create:
     superuser = urlunsplit(parts._replace(netloc=f"postgres@{parts.hostname}:{parts.port or 5432}", path="/postgres"))
@@ -51,11 +50,12 @@ if not may_create:
 endef
 export POSTGRES_CHECK
 
-.PHONY: help venv run test lint bench check-deploy postgres-check chromium
+.PHONY: help venv run test crawl lint bench check-deploy chromium redis
 
 help:
-	@echo "make run           start the product on http://$(ADDRESS)/ (SQLite unless DATABASE_URL is set)"
-	echo "make test          run the test suite on PostgreSQL (DATABASE_URL, default $(TEST_DATABASE_URL))"
+	@echo "make run           start the product on http://$(ADDRESS)/ (embedded PostgreSQL unless DATABASE_URL is set)"
+	echo "make test          run the test suite on PostgreSQL: DATABASE_URL, else the machine's, else the embedded one"
+	echo "make crawl         every page for every demo login, on make run's configuration (embedded PostgreSQL)"
 	echo "make lint          ruff check and ruff format --check"
 	echo "make bench         run every benchmark; make bench NAME=import runs one"
 	echo "make check-deploy  Django's deployment checks on the production settings"
@@ -76,18 +76,22 @@ venv:
 
 run: venv
 	@export DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-dropcopy_admin.settings.local}
-	if [ -z "$${DATABASE_URL:-}" ]; then
-	  echo "Database: embedded SQLite under var/ (set DATABASE_URL for PostgreSQL)"
-	fi
-	$(MANAGE) migrate --noinput
-	$(MANAGE) seed_demo
 	background=()
+	embedded=""
 	stop_background() {
 	  for pid in "$${background[@]}"; do kill "$$pid" 2>/dev/null || true; done
 	  wait 2>/dev/null || true
+	  if [ -n "$$embedded" ]; then $(EMBEDDED_POSTGRES) stop; fi
 	}
 	trap stop_background EXIT
 	trap 'exit 130' INT TERM
+	if [ -z "$${DATABASE_URL:-}" ]; then
+	  echo "Database: embedded PostgreSQL 18, data under var/postgres (set DATABASE_URL for another server)"
+	  $(EMBEDDED_POSTGRES) start >/dev/null
+	  embedded=1
+	fi
+	$(MANAGE) migrate --noinput
+	$(MANAGE) seed_demo
 	if [ -n "$${DATABASE_URL:-}" ] && [ -n "$${CELERY_BROKER_URL:-}" ]; then
 	  echo "Tasks: Celery worker and beat on $${CELERY_BROKER_URL}"
 	  $(BIN)/celery -A dropcopy_admin worker --loglevel INFO & background+=($$!)
@@ -95,13 +99,10 @@ run: venv
 	else
 	  echo "Tasks: run in-process (set DATABASE_URL and CELERY_BROKER_URL for a Celery worker and beat)"
 	fi
-	# --- drop copy gateway ------------------------------------------------------------------
-	# `manage.py run_gateway` arrives with a later issue; it is started here once it exists.
-	if $(MANAGE) help run_gateway >/dev/null 2>&1; then
-	  echo "Drop copy gateway: manage.py run_gateway"
-	  $(MANAGE) run_gateway & background+=($$!)
-	fi
-	# ----------------------------------------------------------------------------------------
+	echo "Drop copy gateway: manage.py run_gateway"
+	$(MANAGE) run_gateway & background+=($$!)
+	# The demo's live targets are checked once the gateway serves them, so the first view is true.
+	$(MANAGE) verify_targets --when-served --timeout 30
 	echo
 	echo "Drop Copy Manager on http://$(ADDRESS)/"
 	echo "  admin  http://$(ADDRESS)/admin/   (account managers, finance)"
@@ -110,10 +111,7 @@ run: venv
 	echo "  docs   http://$(ADDRESS)/api/v1/docs/"
 	echo "Demo logins (password $(DEMO_PASSWORD)): am (account manager), client, clearing (clearing firm), finance"
 	echo
-	$(MANAGE) runserver $(ADDRESS)
-
-postgres-check: venv
-	@DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -c "$$POSTGRES_CHECK"
+	$(MANAGE) runserver --noreload $(ADDRESS)
 
 # The browser tests (tests/browser/) drive Debian's chromium; install it only when it is missing.
 chromium:
@@ -124,18 +122,56 @@ chromium:
 	  $$sudo apt-get install -y chromium
 	fi
 
-test: postgres-check chromium
-	@export DATABASE_URL=$(TEST_DATABASE_URL)
+# Redis for the integration tests' Celery worker: the machine's when it answers, otherwise Debian's
+# redis-server started here (installed when missing), kept in memory only.
+redis: venv
+	@if ! $(BIN)/python -c "import redis; redis.Redis(socket_connect_timeout=1).ping()" 2>/dev/null; then
+	  if ! command -v redis-server >/dev/null; then
+	    sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo
+	    echo "Installing redis-server for the worker tests: $$sudo apt-get install -y redis-server"
+	    $$sudo apt-get update
+	    $$sudo apt-get install -y redis-server
+	  fi
+	  mkdir -p var/redis
+	  echo "Starting redis-server on 127.0.0.1:6379"
+	  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+	    --dir "$$PWD/var/redis" --logfile "$$PWD/var/redis/redis.log"
+	  for _ in $$(seq 1 30); do
+	    $(BIN)/python -c "import redis; redis.Redis().ping()" 2>/dev/null && break
+	    sleep 0.5
+	  done
+	fi
+
+# The suite runs on DATABASE_URL when it answers, else the machine's PostgreSQL at 127.0.0.1:5432,
+# else the embedded server (started here and stopped again).
+test: venv chromium redis
+	@read -r url started < <($(EMBEDDED_POSTGRES) choose "$${DATABASE_URL:-}" "$(MACHINE_DATABASE_URL)")
+	[ -n "$$url" ] || { echo "No PostgreSQL answered and the embedded one did not start" >&2; exit 1; }
+	if [ "$$started" = started ]; then trap '$(EMBEDDED_POSTGRES) stop' EXIT; fi
+	echo "Database: $$url"
+	DATABASE_URL=$$url $(BIN)/python -c "$$POSTGRES_CHECK"
 	# Plain pytest: the integration tests share one Redis broker and a real Celery worker, which
 	# parallel pytest-xdist workers would contend for.
-	$(BIN)/pytest $(PYTEST_ARGS)
+	DATABASE_URL=$$url $(BIN)/pytest -m "not crawl" $(PYTEST_ARGS)
+
+# The crawl runs on exactly make run's configuration: local settings, the embedded PostgreSQL,
+# tasks in-process, the demo data.
+crawl: venv
+	@read -r url started < <($(EMBEDDED_POSTGRES) choose)
+	[ -n "$$url" ] || { echo "The embedded PostgreSQL did not start" >&2; exit 1; }
+	if [ "$$started" = started ]; then trap '$(EMBEDDED_POSTGRES) stop' EXIT; fi
+	env -u DATABASE_URL -u CELERY_BROKER_URL DJANGO_SETTINGS_MODULE=dropcopy_admin.settings.local \
+	  $(BIN)/pytest -m crawl tests/crawl --ds=dropcopy_admin.settings.local $(PYTEST_ARGS)
 
 lint: venv
 	@$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: postgres-check
-	@DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m bench.run $(NAME)
+bench: venv
+	@read -r url started < <($(EMBEDDED_POSTGRES) choose "$${DATABASE_URL:-}" "$(MACHINE_DATABASE_URL)")
+	[ -n "$$url" ] || { echo "No PostgreSQL answered and the embedded one did not start" >&2; exit 1; }
+	if [ "$$started" = started ]; then trap '$(EMBEDDED_POSTGRES) stop' EXIT; fi
+	DATABASE_URL=$$url $(BIN)/python -m bench.run $(NAME)
 
 check-deploy: venv
 	@DJANGO_SETTINGS_MODULE=dropcopy_admin.settings.production \

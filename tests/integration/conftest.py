@@ -39,11 +39,17 @@ class Worker:
 
 
 def _database_url() -> str:
-    """The URL of the test database this pytest process uses (its NAME is ``test_…`` by now)."""
+    """The URL of the test database this pytest process uses (its NAME is ``test_…`` by now).
+
+    The embedded server listens on a Unix socket only: its directory travels as ``?host=``.
+    """
     db = settings.DATABASES["default"]
     credentials = quote(db.get("USER") or "", safe="")
     if db.get("PASSWORD"):
         credentials += ":" + quote(db["PASSWORD"], safe="")
+    socket_dir = db.get("OPTIONS", {}).get("host")
+    if socket_dir:
+        return f"postgres://{credentials}@/{db['NAME']}?host={socket_dir}"
     host = db.get("HOST") or "127.0.0.1"
     port = db.get("PORT") or 5432
     return f"postgres://{credentials}@{host}:{port}/{db['NAME']}"
