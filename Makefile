@@ -111,7 +111,9 @@ run: venv
 	echo "  docs   http://$(ADDRESS)/api/v1/docs/"
 	echo "Demo logins (password $(DEMO_PASSWORD)): am (account manager), client, clearing (clearing firm), finance"
 	echo
-	$(MANAGE) runserver --noreload $(ADDRESS)
+	# The development server's own warning is hidden: make run is the local demo, `make check-deploy`
+	# and settings/production.py are the deployment.
+	DJANGO_RUNSERVER_HIDE_WARNING=true $(MANAGE) runserver $(ADDRESS)
 
 # The browser tests (tests/browser/) drive Debian's chromium; install it only when it is missing.
 chromium:

