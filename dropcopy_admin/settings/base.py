@@ -240,6 +240,8 @@ DROPCOPY = {
     "VERIFY_CONCURRENCY": env.int("DROPCOPY_VERIFY_CONCURRENCY", default=200),  # R16: probes in flight
     "VERIFY_TIMEOUT_SECONDS": env.float("DROPCOPY_VERIFY_TIMEOUT_SECONDS", default=5.0),  # R16: per stage
     "VERIFY_BATCH_SIZE": 200,  # R16: targets per scheduled verification task
+    # R16: how long the first check of a new target waits for a running gateway to serve it
+    "VERIFY_WAIT_FOR_GATEWAY_SECONDS": env.float("DROPCOPY_VERIFY_WAIT_FOR_GATEWAY_SECONDS", default=10.0),
     # R19: the synthetic feed; temporary targets get it continuously, feed_synthetic on demand
     "SYNTHETIC_FEED_RATE_PER_SECOND": env.float("DROPCOPY_SYNTHETIC_FEED_RATE", default=1.0),
     "SYNTHETIC_FEED_REQUEST_RATE_PER_SECOND": 50.0,  # feed_synthetic's default --rate

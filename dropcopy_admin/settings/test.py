@@ -16,3 +16,6 @@ MIDDLEWARE = [name for name in MIDDLEWARE if "whitenoise" not in name]
 
 # A fixed key for the test suite only (R11); never used outside tests.
 DROPCOPY_KEY_ENCRYPTION_KEY = "88Ss3sdH4RoXRs924pBvDx8maG1RIMsVKTzE-RsGb4U="
+
+# A new target's first check waits this long for a gateway (R16): short, so the suite stays fast.
+DROPCOPY = {**DROPCOPY, "VERIFY_WAIT_FOR_GATEWAY_SECONDS": 0.2}
