@@ -28,7 +28,7 @@ class Tariff(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.monthly_fee} {self.currency} from {self.effective_month:%Y-%m}"
+        return f"{self.monthly_fee} {self.currency} a month from {self.effective_month:%B %Y}"
 
 
 class BillingRun(models.Model):
@@ -68,7 +68,7 @@ class BillingRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.month:%Y-%m} ({self.status})"
+        return f"{self.month:%B %Y}, {self.get_status_display().lower()}"
 
     @property
     def is_closed(self) -> bool:
@@ -111,4 +111,4 @@ class BillingLine(models.Model):
         indexes = [models.Index(fields=["run", "bill_to"]), models.Index(fields=["run", "entity"])]
 
     def __str__(self) -> str:
-        return f"{self.amount} {self.reason} for {self.entity_id}"
+        return f"{self.get_reason_display()} line of {self.amount} (line {self.pk})"

@@ -153,7 +153,7 @@ def test_admin_close_action_closes_an_ended_month_and_reports_an_open_one(am_cli
     march = billing_run_compute(actor=ACTOR, month=dt.date(2026, 3, 1))
     response = am_client.post(
         _url(BillingRun, "changelist"),
-        {"action": "close_runs", "_selected_action": [february_run.pk, march.pk]},
+        {"action": "close_runs", "_selected_action": [february_run.pk, march.pk], "confirm": "yes"},
         follow=True,
     )
     assert response.status_code == 200
@@ -162,7 +162,7 @@ def test_admin_close_action_closes_an_ended_month_and_reports_an_open_one(am_cli
     assert february_run.status == RunStatus.CLOSED
     assert march.status == RunStatus.DRAFT
     texts = [str(message) for message in response.context["messages"]]
-    assert any("2026-03" in text for text in texts)
+    assert any("March 2026" in text for text in texts)
 
 
 def test_admin_download_csv_of_one_run(am_client, february_run):
