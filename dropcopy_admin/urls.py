@@ -12,3 +12,9 @@ urlpatterns = [
     path("portal/", include("entitlements.urls")),
     re_path(r"^api/", api_not_found),
 ]
+
+# The product's own error answers, for every interface (dropcopy_admin/views.py).
+handler400 = "dropcopy_admin.views.bad_request"
+handler403 = "dropcopy_admin.views.permission_denied"
+handler404 = "dropcopy_admin.views.page_not_found"
+handler500 = "dropcopy_admin.views.server_error"

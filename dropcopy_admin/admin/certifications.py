@@ -26,17 +26,13 @@ class CertificationNoteForm(forms.Form):
 
 
 def _describe(certification: Certification) -> str:
-    system = certification.front_end_system
-    return (
-        f"#{certification.pk} {system.name} {system.version} ({system.vendor}) — {certification.venue_id} "
-        f"{certification.gateway_type} for {certification.entity.code} — {certification.status}"
-    )
+    return f"{certification}, for {certification.entity}"
 
 
 @admin.register(Certification)
 class CertificationAdmin(ReadOnlyModelAdmin):
     list_display = [
-        "id",
+        "__str__",
         "status",
         "entity",
         "front_end_system",
@@ -80,7 +76,7 @@ class CertificationAdmin(ReadOnlyModelAdmin):
     def checklist_progress(self, obj):
         return f"{obj.passed_check_count}/{CHECK_COUNT}"
 
-    @admin.display(description="checklist (R9)")
+    @admin.display(description="checklist")
     def checklist(self, obj):
         return format_html_join(
             "\n",

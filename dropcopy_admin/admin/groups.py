@@ -23,6 +23,7 @@ from .base import (
     ServiceModelForm,
     confirm_action,
     count_of,
+    error_text,
     is_confirmed,
     run_per_object,
 )
@@ -49,7 +50,11 @@ class MembershipInline(ReadOnlyTabularInline):
     verbose_name_plural = f"memberships (newest {INLINE_MEMBERSHIP_LIMIT})"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("source_session", "target", "requested_by", "decided_by")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("group", "source_session", "target", "requested_by", "decided_by")
+        )
 
 
 class GroupForm(ServiceModelForm):
@@ -71,8 +76,8 @@ class GroupForm(ServiceModelForm):
         max_digits=10,
         decimal_places=2,
         min_value=0,
-        help_text="PRODUCTION only: the entity's current monthly fee for one more group "
-        "(its fee preview, shown on the entity's page), confirming the charge (R13).",
+        help_text="Production groups only: the entity's current monthly fee for one more group "
+        "(its fee preview, shown on the entity's page), confirming the charge.",
     )
 
     class Meta:
@@ -132,6 +137,7 @@ class DropCopyGroupAdmin(AuditedModelAdmin):
         return (
             super()
             .get_queryset(request)
+            .select_related(*self.list_select_related)  # the changelist adds none to a queryset that has some
             .annotate(
                 live_session_count=count_of(Membership, "group", status=MembershipStatus.APPROVED),
                 pending_request_count=count_of(Membership, "group", status=MembershipStatus.PENDING),
@@ -190,7 +196,7 @@ class DropCopyGroupAdmin(AuditedModelAdmin):
                 confirm_label="Yes, close them",
                 form=form,
                 describe=lambda group: (
-                    f"{group.entity.code}: {group} — {group.status}, "
+                    f"{group} — {group.get_status_display().lower()}, "
                     f"{group.live_session_count} live sessions, {group.pending_request_count} pending"
                 ),
             )
@@ -243,7 +249,7 @@ _DECISION_PAGES = {
 
 
 def _describe_membership(membership: Membership) -> str:
-    return f"{membership.source_session.sender_comp_id} in {membership.group} ({membership.group.entity.code})"
+    return f"{membership} ({membership.group.entity.code})"
 
 
 class MembershipForm(ServiceModelForm):
@@ -263,7 +269,7 @@ class MembershipAdmin(AuditedModelAdmin):
 
     form = MembershipForm
     list_display = [
-        "id",
+        "__str__",
         "group",
         "group_entity",
         "source_session",
@@ -339,22 +345,20 @@ class MembershipAdmin(AuditedModelAdmin):
                 question=question,
                 confirm_label=confirm_label,
                 form=form,
-                describe=lambda m: f"{_describe_membership(m)} — {m.status}",
+                describe=lambda m: f"{_describe_membership(m)} — {m.get_status_display().lower()}",
             )
         try:
             outcomes = entitlement_services.memberships_decide(
                 actor=request.user, memberships=selection, decision=decision, reason=form.cleaned_data["reason"]
             )
         except errors.DomainError as error:
-            self.message_user(request, f"{error.detail} ({error.code})", messages.ERROR)
+            self.message_user(request, error_text(error), messages.ERROR)
             return None
         described = {membership.pk: _describe_membership(membership) for membership in selection}
         succeeded = 0
         for outcome in outcomes:
             if outcome.error is not None:
-                self.message_user(
-                    request, f"{described[outcome.key]}: {outcome.error.detail} ({outcome.error.code})", messages.ERROR
-                )
+                self.message_user(request, f"{described[outcome.key]}: {error_text(outcome.error)}", messages.ERROR)
             else:
                 succeeded += 1
         if succeeded:
@@ -375,9 +379,7 @@ class MembershipAdmin(AuditedModelAdmin):
                     "flowing to the group's target. End these memberships?"
                 ),
                 confirm_label="Yes, end them",
-                describe=lambda m: (
-                    f"{m.source_session.sender_comp_id} in {m.group} ({m.group.entity.code}) — {m.status}"
-                ),
+                describe=lambda m: f"{_describe_membership(m)} — {m.get_status_display().lower()}",
             )
         run_per_object(
             self,

@@ -50,6 +50,7 @@ class EntityForm(ServiceModelForm):
     class Meta:
         model = Entity
         fields = ["code", "name", "self_service", "bill_to", "clearing_firm"]
+        help_texts = {"self_service": "Self-service authorisation for CME (agreements on file)."}
 
     def create(self, actor, data):
         return registry.entity_create(actor=actor, **data)
@@ -85,7 +86,7 @@ class EntityAdmin(AuditedModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else ["fee_preview"]
 
-    @admin.display(description="fee preview (R13)")
+    @admin.display(description="fee preview")
     def fee_preview(self, obj):
         preview = fees.fee_preview(obj)
         return (

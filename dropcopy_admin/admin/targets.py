@@ -1,6 +1,7 @@
 """Target sessions and their addresses: chosen and allocated by the system (R6, R7), shown here,
 and re-provisioned on demand (R17)."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.utils.html import format_html_join
@@ -20,9 +21,25 @@ class TargetAddressInline(ReadOnlyTabularInline):
     readonly_fields = fields
     show_change_link = False
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("target")
+
+
+class TargetSessionForm(forms.ModelForm):
+    """Read only; it only words the fields' help for people."""
+
+    class Meta:
+        model = TargetSession
+        fields = ["target_comp_id", "expiry_warned_at"]
+        help_texts = {
+            "target_comp_id": "Six uppercase letters or digits, then N.",
+            "expiry_warned_at": "When the entity was warned of the coming expiry; cleared on renewal.",
+        }
+
 
 @admin.register(TargetSession)
 class TargetSessionAdmin(ReadOnlyModelAdmin):
+    form = TargetSessionForm
     list_display = [
         "target_comp_id",
         "group",
@@ -37,7 +54,7 @@ class TargetSessionAdmin(ReadOnlyModelAdmin):
         "temporary",
         "created_at",
     ]
-    list_select_related = ["entity", "group", "cgw_gateway"]
+    list_select_related = ["entity", "group", "group__entity", "cgw_gateway"]
     list_filter = ["status", "gateway_type", "environment", "venue", "temporary"]
     search_fields = ["target_comp_id", "group__name", "entity__code", "=port"]
     date_hierarchy = "created_at"
@@ -45,7 +62,7 @@ class TargetSessionAdmin(ReadOnlyModelAdmin):
     actions = ["reprovision_targets", "verify_targets"]
     readonly_fields = ["latest_checks"]
 
-    @admin.display(description="latest check per address (R16)")
+    @admin.display(description="latest check per address")
     def latest_checks(self, obj):
         """The newest check of each address, one query (DISTINCT ON the address, newest first)."""
         rows = (
@@ -80,7 +97,7 @@ class TargetSessionAdmin(ReadOnlyModelAdmin):
     def provisioning_error(self, obj):
         if not obj.provisioning_error_code:
             return "-"
-        return f"{obj.provisioning_error_code}: {obj.provisioning_error_detail}"
+        return obj.provisioning_error_detail or "Provisioning failed."
 
     def has_reprovision_permission(self, request) -> bool:
         """Only account managers ask for provisioning; everyone else with access only looks."""

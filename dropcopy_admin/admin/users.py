@@ -153,7 +153,7 @@ class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
 class ApiTokenAdmin(ReadOnlyModelAdmin):
     """Only a token's digest is stored, and not even that is shown."""
 
-    list_display = ["id", "user", "created_at", "last_used_at"]
+    list_display = ["__str__", "user", "created_at", "last_used_at"]
     list_select_related = ["user"]
     search_fields = ["user__username"]
     fields = ["user", "created_at", "last_used_at"]

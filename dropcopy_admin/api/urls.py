@@ -1,8 +1,9 @@
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from billing.api import BillingAdjustmentViewSet, BillingLineViewSet, BillingRunViewSet
+from dropcopy_admin.views import ApiDocsView
 
 from .audit import AuditEventViewSet
 from .certifications import CertificationViewSet
@@ -47,7 +48,7 @@ router.register("audit", AuditEventViewSet, basename="audit")
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="auth-token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("docs/", ApiDocsView.as_view(url_name="schema"), name="docs"),
     path(
         "targets/<str:id>/keys/",
         KeyPairViewSet.as_view({"get": "list", "post": "create"}),

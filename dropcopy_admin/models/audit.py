@@ -1,5 +1,8 @@
 """The audit trail (R18): every change and decision, committed with the change itself."""
 
+import functools
+
+from django.apps import apps
 from django.conf import settings
 from django.db import models
 
@@ -12,6 +15,12 @@ def audit_object_type(instance_or_model) -> str:
     """The ``object_type`` under which the trail records ``instance_or_model``."""
     name = instance_or_model._meta.model_name
     return _OBJECT_TYPE_NAMES.get(name, name)
+
+
+@functools.cache
+def _object_names() -> dict[str, str]:
+    """Each ``object_type`` of the trail → the name people know its objects by (the model's verbose name)."""
+    return {audit_object_type(model): str(model._meta.verbose_name) for model in apps.get_models()}
 
 
 class AuditEvent(models.Model):
@@ -40,4 +49,6 @@ class AuditEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.object_type}#{self.object_id}"
+        object_name = _object_names().get(self.object_type, self.object_type)
+        action = self.action.replace("_", " ")
+        return f"{self.actor}: {action} — {object_name} {self.object_id}, {self.at:%Y-%m-%d %H:%M:%S} UTC"

@@ -60,7 +60,10 @@ class Certification(models.Model):
         indexes = [models.Index(fields=["front_end_system", "venue", "status"], name="certification_passed_lookup")]
 
     def __str__(self) -> str:
-        return f"Certification #{self.pk} {self.venue_id} {self.gateway_type} ({self.status})"
+        return (
+            f"Certification of {self.front_end_system} on {self.venue_id} {self.gateway_type}: "
+            f"{self.get_status_display().lower()}"
+        )
 
 
 class CertificationCheck(models.Model):
@@ -78,4 +81,4 @@ class CertificationCheck(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name}: {'passed' if self.passed_at else 'not shown yet'}"
+        return f"{self.get_name_display()}: {'shown' if self.passed_at else 'not shown yet'}"

@@ -48,4 +48,8 @@ class ConnectivityCheck(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.ip} {self.outcome} at {self.checked_at:%Y-%m-%d %H:%M:%S}"
+        segment = "" if self.market_segment is None else f" segment {self.market_segment:02d}"
+        return (
+            f"{self.target.target_comp_id} {self.role} {self.ip}{segment}: {self.get_outcome_display()} "
+            f"at {self.checked_at:%Y-%m-%d %H:%M:%S} UTC"
+        )

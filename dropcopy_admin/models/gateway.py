@@ -31,7 +31,7 @@ class SequenceStream(models.Model):
 
     def __str__(self) -> str:
         segment = "CGW" if self.market_segment is None else f"segment {self.market_segment:02d}"
-        return f"{self.target_id} {segment}: in {self.next_incoming}, out {self.next_outgoing}"
+        return f"{self.target.target_comp_id} {segment}: next in {self.next_incoming}, next out {self.next_outgoing}"
 
 
 class SentMessage(models.Model):
@@ -51,7 +51,8 @@ class SentMessage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.target_id}/{self.market_segment} #{self.seq_num} 35={self.msg_type}"
+        segment = "" if self.market_segment is None else f" segment {self.market_segment:02d}"
+        return f"{self.target.target_comp_id}{segment} message {self.seq_num} (35={self.msg_type})"
 
 
 class FeedRequest(models.Model):
@@ -86,4 +87,4 @@ class FeedRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"feed #{self.pk} for {self.target_id}: {self.sent}/{self.count}"
+        return f"Synthetic feed to {self.target.target_comp_id}: {self.sent} of {self.count} sent"

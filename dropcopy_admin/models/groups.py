@@ -54,7 +54,7 @@ class DropCopyGroup(models.Model):
         indexes = [models.Index(fields=["entity", "status"])]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.venue_id} {self.environment})"
+        return f"{self.name} ({self.entity.code})"
 
     @property
     def is_open(self) -> bool:
@@ -112,4 +112,4 @@ class Membership(models.Model):
         indexes = [models.Index(fields=["status", "requested_at"])]
 
     def __str__(self) -> str:
-        return f"{self.source_session_id} in group {self.group_id} ({self.status})"
+        return f"{self.source_session.sender_comp_id} in {self.group.name}"

@@ -63,7 +63,8 @@ class KeyPair(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.access_key_id}{' (probe)' if self.is_probe else ''}"
+        kind = "Probe key pair" if self.is_probe else "Key pair"
+        return f"{kind} {self.access_key_id} of {self.target.target_comp_id}"
 
     def is_live(self, at) -> bool:
         """Usable at ``at``: neither revoked nor expired."""

@@ -14,7 +14,7 @@ class ClearingFirm(models.Model):
         ordering = ["id"]
 
     def __str__(self) -> str:
-        return f"{self.code} {self.name}"
+        return f"{self.name} ({self.code})"
 
 
 class Entity(models.Model):
@@ -48,7 +48,7 @@ class Entity(models.Model):
         verbose_name_plural = "entities"
 
     def __str__(self) -> str:
-        return f"{self.code} {self.name}"
+        return f"{self.name} ({self.code})"
 
     @property
     def bill_to_party_id(self) -> int:
@@ -85,4 +85,4 @@ class Gfid(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.venue_id} {self.code}"
+        return f"GFID {self.code} ({self.venue_id})"

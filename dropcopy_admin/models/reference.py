@@ -56,7 +56,7 @@ class CgwGateway(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.venue_id} {self.code} ({self.environment})"
+        return f"{self.venue_id} {self.code} ({self.get_environment_display()})"
 
 
 class SegmentGateway(models.Model):
@@ -83,7 +83,7 @@ class SegmentGateway(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.venue_id} segment {self.market_segment} ({self.environment})"
+        return f"{self.venue_id} segment {self.market_segment:02d} ({self.get_environment_display()})"
 
 
 class PortRange(models.Model):
@@ -107,4 +107,4 @@ class PortRange(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.environment} {self.first_port}-{self.last_port}"
+        return f"{self.get_environment_display()} ports {self.first_port}–{self.last_port}"

@@ -51,7 +51,7 @@ class SourceSession(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.sender_comp_id} ({self.venue_id} {self.gateway_type} {self.environment})"
+        return f"{self.sender_comp_id} ({self.venue_id} {self.gateway_type}, {self.get_environment_display()})"
 
 
 class FrontEndSystem(models.Model):

@@ -61,7 +61,7 @@ class TargetSession(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.target_comp_id} ({self.gateway_type} {self.environment})"
+        return self.target_comp_id
 
 
 class TargetAddress(models.Model):
@@ -77,6 +77,7 @@ class TargetAddress(models.Model):
 
     class Meta:
         ordering = ["id"]
+        verbose_name_plural = "target addresses"
         constraints = [
             models.UniqueConstraint(
                 fields=["ip", "port"],
@@ -86,4 +87,5 @@ class TargetAddress(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.ip}:{self.port} ({self.role})"
+        segment = "" if self.market_segment is None else f" segment {self.market_segment:02d}"
+        return f"{self.target.target_comp_id} {self.role} {self.ip}:{self.port}{segment}"

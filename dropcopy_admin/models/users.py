@@ -71,4 +71,4 @@ class ApiToken(models.Model):
         verbose_name = "API token"
 
     def __str__(self) -> str:
-        return f"API token #{self.pk} of {self.user_id}"
+        return f"API token of {self.user.username}, created {self.created_at:%Y-%m-%d}"

@@ -398,7 +398,7 @@ def test_requesting_and_ending_a_membership_through_the_admin(am_client, account
 
     duplicate = am_client.post(_url(Membership, "add"), {"group": group.pk, "source_session": session.pk})
     assert duplicate.status_code == 200
-    assert "duplicate_membership" in duplicate.content.decode()
+    assert "already has a pending or approved membership in this group." in duplicate.content.decode()
 
     response = am_client.post(
         _url(Membership, "changelist"),

@@ -163,5 +163,6 @@ def test_docs_render_for_a_logged_in_user(client, account_manager):
     assert b"swagger" in response.content.lower()
 
 
-def test_docs_refuse_anonymous_callers(client):
-    assert client.get("/api/v1/docs/").status_code == 401
+def test_docs_send_anonymous_callers_to_log_in(client):
+    response = client.get("/api/v1/docs/")
+    assert (response.status_code, response["Location"]) == (302, "/accounts/login/?next=/api/v1/docs/")
