@@ -164,7 +164,7 @@ def _check_may_decide(*, actor: Actor, membership: Membership, decision: str) ->
             raise errors.Conflict("The user who made a request cannot decide it.", code="self_approval")
     expected, new_status = _TRANSITIONS[decision]
     if membership.status != expected:
-        raise errors.invalid_transition(f"A {membership.status} membership cannot become {new_status}.")
+        raise errors.invalid_transition(f"This request is {membership.status}: it cannot become {new_status}.")
 
 
 def _write_decisions(decided: list[Membership], *, status: str, actor: Actor, at, reason: str, ended: bool) -> None:

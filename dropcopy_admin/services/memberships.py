@@ -58,7 +58,9 @@ def membership_end(*, actor: Actor, membership: Membership) -> Membership:
     with transaction.atomic():
         membership = Membership.objects.select_for_update().get(pk=membership.pk)
         if membership.status not in _ENDING:
-            raise errors.invalid_transition(f"A {membership.status} membership can be neither withdrawn nor removed.")
+            raise errors.invalid_transition(
+                f"This membership is {membership.status}: it can be neither withdrawn nor removed."
+            )
         new_status, action = _ENDING[membership.status]
         before = snapshot(membership)
         targets_release(memberships=[membership])
