@@ -23,6 +23,7 @@ class Address:
 
     ip: str
     port: int
+    address_id: int
     target_id: int
     target_comp_id: str
     gateway_type: str
@@ -62,6 +63,7 @@ def snapshot_load(
         addresses[(row.ip, row.port)] = Address(
             ip=row.ip,
             port=row.port,
+            address_id=row.pk,
             target_id=row.target_id,
             target_comp_id=row.target.target_comp_id,
             gateway_type=row.target.gateway_type,

@@ -3,7 +3,8 @@
 ``Gateway.serve()`` re-reads the registry every ``REFRESH_SECONDS`` (so a commit is followed
 within 2 s): it opens listeners for new addresses, closes those of released addresses and closed
 targets (logging their sessions out), logs out sessions whose key stopped being live (R11:
-within 5 s), and hands pending synthetic feed requests to logged-on sessions (``feed``).
+within 5 s), records in the database the addresses it now serves (``presence``: verification
+waits for them), and hands pending synthetic feed requests to logged-on sessions (``feed``).
 ``GatewayThread`` runs it on its own event loop in a background thread (tests, and anything that
 embeds the gateway).
 """
@@ -16,6 +17,7 @@ import threading
 from dropcopy_admin import clock
 
 from .feed import FeedManager
+from .presence import Presence
 from .registry import Address, Snapshot, snapshot_load
 from .session import Session
 from .store import Database
@@ -39,6 +41,7 @@ class Gateway:
         self.synced = threading.Event()
         self.bind_failures: dict[tuple[str, int], str] = {}
         self.feeds = FeedManager(self)
+        self.presence = Presence(self.db, name=_process_name(self.only, self.exclude))
 
     # --- registry -----------------------------------------------------------------------------
 
@@ -57,6 +60,10 @@ class Gateway:
                 session.kick("The target is closed or no longer served on this address")
             elif session.logged_on and not snapshot.key_is_live(current.target_id, session.access_key_id):
                 session.kick("The Access Key ID of this session was revoked or has expired")
+        try:
+            await self.presence.record(self.serving())
+        except Exception:  # written again on the next read; serving sessions goes on
+            log.exception("recording the served addresses failed")
         try:
             await self.feeds.refresh()
         except Exception:  # the feed waits for the next read; serving sessions goes on
@@ -82,6 +89,14 @@ class Gateway:
         for session in list(self.sessions):
             if (session.address.ip, session.address.port) == key:
                 session.kick("The target is closed or no longer served on this address")
+
+    def serving(self) -> dict[int, int]:
+        """Address id → target id of every address a listener is open on."""
+        return {
+            address.address_id: address.target_id
+            for key, address in self.snapshot.addresses.items()
+            if key in self.listeners
+        }
 
     def current_address(self, address: Address) -> Address | None:
         return self.snapshot.addresses.get((address.ip, address.port))
@@ -137,11 +152,22 @@ class Gateway:
         for key in list(self.listeners):
             self.listeners.pop(key).close()
         sessions = list(self.sessions)
+        await self.presence.stop()
         await self.feeds.stop()
         await asyncio.gather(
             *(session.logout("The gateway is shutting down") for session in sessions), return_exceptions=True
         )
         await asyncio.get_running_loop().run_in_executor(None, self.db.close)
+
+
+def _process_name(only: frozenset[str], exclude: frozenset[str]) -> str:
+    """How the process row names this gateway: which addresses it may serve."""
+    name = "gateway"
+    if only:
+        name += " for " + ", ".join(sorted(only))
+    if exclude:
+        name += " except " + ", ".join(sorted(exclude))
+    return name[:100]
 
 
 class GatewayThread:

@@ -2,6 +2,7 @@ from .audit import AuditEvent
 from .certifications import Certification, CertificationCheck
 from .checks import CheckOutcome, CheckStage, ConnectivityCheck
 from .gateway import FeedRequest, SentMessage, SequenceStream
+from .gateway_processes import GatewayProcess, ServedAddress
 from .groups import DropCopyGroup, Membership
 from .keys import KeyPair
 from .parties import ClearingFirm, Entity, Gfid
@@ -24,6 +25,7 @@ __all__ = [
     "Entity",
     "FeedRequest",
     "FrontEndSystem",
+    "GatewayProcess",
     "Gfid",
     "KeyPair",
     "Membership",
@@ -31,6 +33,7 @@ __all__ = [
     "SegmentGateway",
     "SentMessage",
     "SequenceStream",
+    "ServedAddress",
     "SourceSession",
     "TargetAddress",
     "TargetSession",

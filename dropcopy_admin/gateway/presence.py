@@ -1,0 +1,119 @@
+"""The gateway process's own row and the addresses it serves, kept in the database (R19).
+
+Verification (R16) runs in other processes: it reads these rows to know whether a running
+gateway listens on a target's addresses yet. ``Presence`` writes only when something changed — a
+listener opened or closed — plus ``last_seen_at`` every ``LAST_SEEN_EVERY``; the ORM functions run
+on the gateway's database thread (``store.Database``).
+"""
+
+import datetime as dt
+import logging
+import os
+import socket
+
+from django.db import transaction
+
+from dropcopy_admin import clock
+from dropcopy_admin.models.gateway_processes import GONE_AFTER, LAST_SEEN_EVERY, GatewayProcess, ServedAddress
+
+from .store import Database
+
+log = logging.getLogger(__name__)
+
+
+def gateway_process_register(*, name: str, host: str, pid: int, at: dt.datetime) -> int:
+    """Record a starting gateway process; rows left by processes that died unannounced go."""
+    with transaction.atomic():
+        ServedAddress.objects.filter(process__in=GatewayProcess.objects.gone(at=at)).delete()
+        process = GatewayProcess.objects.create(name=name, host=host, pid=pid, started_at=at, last_seen_at=at)
+    return process.pk
+
+
+def served_addresses_record(
+    *,
+    process_id: int,
+    started: dict[int, int],
+    stopped: set[int],
+    at: dt.datetime,
+    listening: int,
+    replace: bool = False,
+) -> None:
+    """Record the addresses (id → target id) the process started serving and those it stopped.
+
+    ``replace`` forgets every row of the process first, so ``started`` becomes all it serves
+    (after an absence, when another process may have cleared its rows).
+    """
+    with transaction.atomic():
+        served = ServedAddress.objects.filter(process_id=process_id)
+        if replace:
+            served.delete()
+        elif stopped:
+            served.filter(address_id__in=stopped).delete()
+        ServedAddress.objects.bulk_create(
+            [
+                ServedAddress(process_id=process_id, address_id=address_id, target_id=target_id, since=at)
+                for address_id, target_id in sorted(started.items())
+            ],
+            batch_size=2000,
+        )
+        GatewayProcess.objects.filter(pk=process_id).update(
+            last_seen_at=at, listening_addresses=listening, stopped_at=None
+        )
+
+
+def gateway_process_seen(*, process_id: int, at: dt.datetime) -> None:
+    GatewayProcess.objects.filter(pk=process_id).update(last_seen_at=at)
+
+
+def gateway_process_stop(*, process_id: int, at: dt.datetime) -> None:
+    """The process stops serving: its addresses are no longer served, the row says when it stopped."""
+    with transaction.atomic():
+        ServedAddress.objects.filter(process_id=process_id).delete()
+        GatewayProcess.objects.filter(pk=process_id).update(last_seen_at=at, stopped_at=at, listening_addresses=0)
+
+
+class Presence:
+    """What one gateway process has written about itself, to write again only what changes."""
+
+    def __init__(self, db: Database, *, name: str) -> None:
+        self.db = db
+        self.name = name
+        self.process_id: int | None = None
+        self.recorded: dict[int, int] = {}  # address id → target id, as the table holds them
+        self.written_at: dt.datetime | None = None
+
+    async def record(self, serving: dict[int, int]) -> None:
+        """Bring the rows up to ``serving`` (address id → target id of every open listener)."""
+        at = clock.now()
+        if self.process_id is None:
+            self.process_id = await self.db.run(
+                gateway_process_register, name=self.name, host=socket.gethostname(), pid=os.getpid(), at=at
+            )
+            self.recorded, self.written_at = {}, at
+        since_written = abs(at - self.written_at)
+        away = since_written >= GONE_AFTER  # counted as gone meanwhile: write everything again
+        started = serving if away else {key: value for key, value in serving.items() if key not in self.recorded}
+        stopped = set() if away else set(self.recorded) - set(serving)
+        if away or started or stopped:
+            await self.db.run(
+                served_addresses_record,
+                process_id=self.process_id,
+                started=started,
+                stopped=stopped,
+                at=at,
+                listening=len(serving),
+                replace=away,
+            )
+        elif since_written >= LAST_SEEN_EVERY:
+            await self.db.run(gateway_process_seen, process_id=self.process_id, at=at)
+        else:
+            return
+        self.recorded, self.written_at = dict(serving), at
+
+    async def stop(self) -> None:
+        if self.process_id is None:
+            return
+        try:
+            await self.db.run(gateway_process_stop, process_id=self.process_id, at=clock.now())
+        except Exception:  # the process stops anyway; its row goes stale and counts as not running
+            log.exception("could not record that the gateway stopped")
