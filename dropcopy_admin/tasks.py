@@ -38,7 +38,12 @@ def provision_target(self, target_id: int) -> None:
 def verify_targets(target_ids: list[int]) -> dict:
     """Check every address of a batch of targets and record the outcome (R16); safe to run twice."""
     verification = targets_verify(actor=VERIFICATION, target_ids=target_ids)
-    return {"statuses": verification.statuses, "skipped": verification.skipped, "checks": verification.checks}
+    return {
+        "statuses": verification.statuses,
+        "skipped": verification.skipped,
+        "checks": verification.checks,
+        "not_served": verification.not_served,
+    }
 
 
 @shared_task

@@ -1,9 +1,14 @@
 """Connectivity verification of targets (R16): probe every address, store the checks, set the status.
 
-``targets_verify`` checks a batch of targets in three steps: read what to probe (live addresses
-and the live probe key of each verifiable target), probe every address concurrently outside any
-transaction (``verification.runner``), then in one transaction lock the targets in id order,
-store every check with one bulk insert and set each target's status:
+``targets_verify`` checks a batch of targets in four steps: read what to probe (live addresses
+and the live probe key of each verifiable target); make sure a running gateway process serves
+each address (``ServedAddress``, written by the gateway, one query for the whole batch) — a
+target not checked since it was provisioned waits for that, bounded by
+``DROPCOPY["VERIFY_WAIT_FOR_GATEWAY_SECONDS"]``, because the gateway opens a new target's
+listeners on its next registry read; probe every served address concurrently outside any
+transaction (``verification.runner``), an address no running gateway serves failing at the
+``gateway`` stage without a probe; then in one transaction lock the targets in id order, store
+every check with one bulk insert and set each target's status:
 
 - ``verified`` when every address passes;
 - ``degraded`` when every primary passes but some backup fails;
@@ -17,15 +22,25 @@ A target is verifiable when it is provisioned (its probe key exists), not closed
 ``invalid_transition`` and a batch skips it.
 """
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q
 
 from dropcopy_admin import clock, errors
 from dropcopy_admin.choices import AddressRole, TargetStatus
-from dropcopy_admin.models import CheckOutcome, ConnectivityCheck, KeyPair, TargetAddress, TargetSession
+from dropcopy_admin.models import (
+    CheckOutcome,
+    ConnectivityCheck,
+    GatewayProcess,
+    KeyPair,
+    ServedAddress,
+    TargetAddress,
+    TargetSession,
+)
 from dropcopy_admin.selectors.keys import key_pair_secret
 from dropcopy_admin.verification.probe import ProbeAddress, ProbeCredentials, ProbeResult
 from dropcopy_admin.verification.runner import ProbeJob, run_probes
@@ -33,15 +48,21 @@ from dropcopy_admin.verification.runner import ProbeJob, run_probes
 from .audit import Actor, audit_record, snapshot
 
 VERIFIABLE_STATUSES = (TargetStatus.PROVISIONED, TargetStatus.VERIFIED, TargetStatus.DEGRADED, TargetStatus.FAILED)
+NOT_SERVED_STAGE = "gateway"
+NOT_SERVED = "No running gateway serves this target"
+NOT_SERVED_ON_THIS_ADDRESS = "No running gateway serves this target on this address"
+GATEWAY_POLL_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
 class Verification:
-    """What one batch did: each verified target's new status, and the targets skipped."""
+    """What one batch did: each verified target's new status, the targets skipped, and the targets
+    with an address no running gateway served."""
 
     statuses: dict[int, str]
     skipped: list[int]
     checks: int
+    not_served: list[int]
 
 
 def verifiable_targets(*, at=None):
@@ -94,10 +115,59 @@ def _jobs_for(target_ids: Sequence[int], at) -> tuple[list[ProbeJob], list[int]]
                 market_segment=address.market_segment,
                 target_sub_id=address.target_sub_id,
             )
-            jobs.append(ProbeJob(target_id=target.pk, address=probe_address, credentials=credentials))
+            jobs.append(
+                ProbeJob(target_id=target.pk, address_id=address.pk, address=probe_address, credentials=credentials)
+            )
         probed.add(target.pk)
     skipped = sorted(set(target_ids) - probed)
     return jobs, skipped
+
+
+def served_address_ids(address_ids: Iterable[int], *, at) -> set[int]:
+    """The addresses among ``address_ids`` that a running gateway process listens on (one query)."""
+    running = GatewayProcess.objects.running(at=at)
+    return set(
+        ServedAddress.objects.filter(address_id__in=list(address_ids), process__in=running)
+        .values_list("address_id", flat=True)
+        .distinct()
+    )
+
+
+def _wait_until_served(jobs: Sequence[ProbeJob], *, waiting: set[int], seconds: float, always: bool) -> set[int]:
+    """The served addresses of ``jobs``, once every address of ``waiting`` is served or ``seconds`` passed.
+
+    Polls every ``GATEWAY_POLL_SECONDS``. Unless ``always``, the wait ends as soon as no gateway
+    process runs at all: nothing would come to serve the addresses.
+    """
+    address_ids = [job.address_id for job in jobs]
+    deadline = time.monotonic() + seconds
+    while True:
+        served = served_address_ids(address_ids, at=clock.now())
+        remaining = deadline - time.monotonic()
+        if waiting <= served or remaining <= 0:
+            return served
+        if not always and not GatewayProcess.objects.running(at=clock.now()).exists():
+            return served
+        time.sleep(min(GATEWAY_POLL_SECONDS, remaining))
+
+
+def _not_served_result(job: ProbeJob, *, target_unserved: bool, at) -> ProbeResult:
+    detail = NOT_SERVED if target_unserved else NOT_SERVED_ON_THIS_ADDRESS
+    return ProbeResult(job.address, False, NOT_SERVED_STAGE, None, at, detail)
+
+
+def _check_served_addresses(jobs: Sequence[ProbeJob], served: set[int]) -> list[ProbeResult]:
+    """Probe the served addresses; the others fail at the ``gateway`` stage. Results in ``jobs`` order."""
+    to_probe = [job for job in jobs if job.address_id in served]
+    probed = dict(zip((job.address_id for job in to_probe), run_probes(to_probe), strict=True))
+    with_a_served_address = {job.target_id for job in to_probe}
+    at = clock.now()
+    return [
+        probed[job.address_id]
+        if job.address_id in probed
+        else _not_served_result(job, target_unserved=job.target_id not in with_a_served_address, at=at)
+        for job in jobs
+    ]
 
 
 def _check_row(target_id: int, result: ProbeResult) -> ConnectivityCheck:
@@ -114,14 +184,33 @@ def _check_row(target_id: int, result: ProbeResult) -> ConnectivityCheck:
     )
 
 
-def targets_verify(*, actor: Actor, target_ids: Iterable[int]) -> Verification:
+def targets_verify(
+    *, actor: Actor, target_ids: Iterable[int], wait_for_gateway_seconds: float | None = None
+) -> Verification:
     """Check every address of the given targets concurrently and record the outcome (R16).
 
-    Targets that are not verifiable (pending, closed, not ready, no probe key) are skipped.
+    Targets that are not verifiable (pending, closed, not ready, no probe key) are skipped. By
+    default the addresses of targets not checked since they were provisioned wait, while any
+    gateway process runs, up to ``DROPCOPY["VERIFY_WAIT_FOR_GATEWAY_SECONDS"]`` for a running
+    gateway to serve them; other targets are served already, or fail at once at the ``gateway``
+    stage. ``wait_for_gateway_seconds`` makes every address wait up to that long, even before
+    any gateway process has started (a start-up that launches the gateway, then verifies).
     """
     target_ids = sorted(set(target_ids))
     jobs, skipped = _jobs_for(target_ids, clock.now())
-    results = run_probes(jobs)
+    if wait_for_gateway_seconds is None:
+        first_checks = set(
+            TargetSession.objects.filter(
+                pk__in={job.target_id for job in jobs}, status=TargetStatus.PROVISIONED
+            ).values_list("pk", flat=True)
+        )
+        waiting = {job.address_id for job in jobs if job.target_id in first_checks}
+        seconds, always = settings.DROPCOPY["VERIFY_WAIT_FOR_GATEWAY_SECONDS"], False
+    else:
+        waiting = {job.address_id for job in jobs}
+        seconds, always = wait_for_gateway_seconds, True
+    served = _wait_until_served(jobs, waiting=waiting, seconds=seconds, always=always) if jobs else set()
+    results = _check_served_addresses(jobs, served)
     by_target: dict[int, list[ProbeResult]] = {}
     for job, result in zip(jobs, results, strict=True):
         by_target.setdefault(job.target_id, []).append(result)
@@ -144,7 +233,8 @@ def targets_verify(*, actor: Actor, target_ids: Iterable[int]) -> Verification:
                 target.save(update_fields=["status"])
                 audit_record(actor=actor, action="verify", instance=target, before=before)
         ConnectivityCheck.objects.bulk_create(checks, batch_size=2000)
-    return Verification(statuses=statuses, skipped=sorted(skipped), checks=len(checks))
+    not_served = sorted({job.target_id for job in jobs if job.address_id not in served} & set(statuses))
+    return Verification(statuses=statuses, skipped=sorted(skipped), checks=len(checks), not_served=not_served)
 
 
 def target_verify_request(*, actor: Actor, target: TargetSession) -> TargetSession:
@@ -194,3 +284,30 @@ def targets_queue_reverification(*, batch_size: int) -> int:
         for target_id in unkeyed:
             provision_target.delay(target_id)
     return len(target_ids) + len(unkeyed)
+
+
+def live_targets_verify(
+    *, actor: Actor, batch_size: int, wait_for_gateway_seconds: float | None = None
+) -> Verification:
+    """Verify every live target that is not temporary, in batches of ``batch_size`` (R16).
+
+    ``wait_for_gateway_seconds`` bounds the whole run's wait for a running gateway to serve the
+    targets (see ``targets_verify``): a start-up that has just launched its gateway verifies its
+    targets once they are served.
+    """
+    target_ids = list(verifiable_targets().filter(temporary__isnull=True).order_by("pk").values_list("pk", flat=True))
+    deadline = None if wait_for_gateway_seconds is None else time.monotonic() + wait_for_gateway_seconds
+    statuses: dict[int, str] = {}
+    skipped: list[int] = []
+    not_served: list[int] = []
+    checks = 0
+    for start in range(0, len(target_ids), batch_size):
+        wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+        batch = targets_verify(
+            actor=actor, target_ids=target_ids[start : start + batch_size], wait_for_gateway_seconds=wait
+        )
+        statuses.update(batch.statuses)
+        skipped.extend(batch.skipped)
+        not_served.extend(batch.not_served)
+        checks += batch.checks
+    return Verification(statuses=statuses, skipped=skipped, checks=checks, not_served=not_served)

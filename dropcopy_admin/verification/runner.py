@@ -19,6 +19,7 @@ from .probe import ProbeAddress, ProbeCredentials, ProbeResult, probe_address
 @dataclass(frozen=True)
 class ProbeJob:
     target_id: int
+    address_id: int
     address: ProbeAddress
     credentials: ProbeCredentials
 

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from dropcopy_admin import clock
 from dropcopy_admin.choices import AddressRole, Role, TargetStatus
-from dropcopy_admin.models import AuditEvent, ConnectivityCheck, TargetSession
+from dropcopy_admin.models import AuditEvent, ConnectivityCheck, GatewayProcess, ServedAddress, TargetSession
 from dropcopy_admin.services.audit import SystemActor
 from dropcopy_admin.services.targets import target_provision, targets_close
 from dropcopy_admin.services.verification import status_from_results, targets_verify
@@ -82,20 +82,43 @@ def test_a_failing_backup_with_every_primary_passing_makes_the_target_degraded(s
         for role in (AddressRole.PRIMARY, AddressRole.BACKUP)
     )
     assert (primary.outcome, primary.stage) == ("ok", None)
-    assert (backup.outcome, backup.stage, backup.rtt_ms) == ("failed", "connect", None)
-    assert backup.detail
+    assert (backup.outcome, backup.stage, backup.rtt_ms) == ("failed", "gateway", None)
+    assert backup.detail == "No running gateway serves this target on this address"
 
 
 @REAL_DB
-def test_no_gateway_makes_the_target_failed_at_the_connect_stage(served, start_gateway):
+def test_an_address_a_gateway_claims_but_does_not_listen_on_fails_at_the_connect_stage(served, start_gateway):
+    """A gateway that died a moment ago still counts as running: its addresses are probed, and refuse."""
     gateway = start_gateway()
+    gateway.wait_refreshed()
+    recorded = list(ServedAddress.objects.values("process_id", "address_id", "target_id", "since"))
+    process = GatewayProcess.objects.get()
     gateway.stop()
+    GatewayProcess.objects.filter(pk=process.pk).update(stopped_at=None)  # died without saying so
+    ServedAddress.objects.bulk_create(ServedAddress(**row) for row in recorded)
 
     targets_verify(actor=ACTOR, target_ids=[served.target.pk])
 
     served.target.refresh_from_db()
     assert served.target.status == TargetStatus.FAILED
-    assert [(c.outcome, c.stage) for c in checks_of(served.target)] == [("failed", "connect")] * 2
+    checks = checks_of(served.target)
+    assert [(c.outcome, c.stage) for c in checks] == [("failed", "connect")] * 2
+    assert all(c.detail for c in checks)
+
+
+@REAL_DB
+def test_no_running_gateway_fails_the_target_at_the_gateway_stage_saying_so(served, start_gateway):
+    gateway = start_gateway()
+    gateway.stop()
+
+    outcome = targets_verify(actor=ACTOR, target_ids=[served.target.pk])
+
+    served.target.refresh_from_db()
+    assert served.target.status == TargetStatus.FAILED
+    checks = checks_of(served.target)
+    assert [(c.outcome, c.stage, c.rtt_ms) for c in checks] == [("failed", "gateway", None)] * 2
+    assert {c.detail for c in checks} == {"No running gateway serves this target"}
+    assert outcome.not_served == [served.target.pk]
 
 
 @REAL_DB
@@ -259,7 +282,10 @@ def test_the_runner_keeps_at_most_the_bound_in_flight(monkeypatch):
 
     monkeypatch.setattr("dropcopy_admin.verification.runner.probe_address", fake_probe)
     address = ProbeAddress(ip="127.0.0.1", port=1, role="primary", market_segment=None, target_sub_id="G")
-    jobs = [ProbeJob(index, address, ProbeCredentials("ABCDEFN", "A" * 20, "s" * 43)) for index in range(50)]
+    credentials = ProbeCredentials("ABCDEFN", "A" * 20, "s" * 43)
+    jobs = [
+        ProbeJob(target_id=index, address_id=index, address=address, credentials=credentials) for index in range(50)
+    ]
 
     results = asyncio.run(probe_jobs(jobs, concurrency=7, timeout=1))
 

@@ -1,6 +1,7 @@
 """Connectivity verification through a real Celery worker on Redis (R16, R17): the worker
 provisions an approved target and then verifies it against a running gateway; later the gateway
-loses the backup addresses (degraded) and then stops (failed), each re-verified through the API."""
+loses the backup addresses (degraded) and then stops (failed), each re-verified through the API;
+the checks of addresses no running gateway serves say so."""
 
 import pytest
 
@@ -57,7 +58,8 @@ def test_worker_provisions_then_verifies_and_reverification_follows_the_gateway(
         assert response.status_code == 202, response.content
         wait_for(status_becomes(target_id, TargetStatus.DEGRADED, checks=4), what="re-verified → degraded")
         backup = ConnectivityCheck.objects.filter(target_id=target_id, role=AddressRole.BACKUP).first()
-        assert (backup.outcome, backup.stage) == ("failed", "connect")
+        assert (backup.outcome, backup.stage) == ("failed", "gateway")
+        assert backup.detail == "No running gateway serves this target on this address"
 
         gateway.stop()
         response = manager.post(f"/api/v1/targets/{target_id}/verify/", {}, format="json")
