@@ -322,7 +322,7 @@ def test_each_refusal_is_reported_and_the_rest_of_the_selection_is_decided(
         for m in shown
     ), shown
     assert any(
-        already_approved.source_session.sender_comp_id in m and "membership cannot become approved." in m for m in shown
+        already_approved.source_session.sender_comp_id in m and "it cannot become approved." in m for m in shown
     ), shown
     assert "Approved: 1." in shown
     decidable.refresh_from_db()
