@@ -5,7 +5,6 @@ them, each under a section named for what it holds. Anyone else on the admin get
 them and a 403 from their pages, whatever permissions they were granted.
 """
 
-from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django_celery_beat.models import (
@@ -22,11 +21,8 @@ admin.site.site_header = PRODUCT_NAME
 admin.site.site_title = PRODUCT_NAME
 admin.site.index_title = "Administration"
 
-# The sections' names come from their applications; these two belong to Django and to
-# django_celery_beat, so they are renamed here, where the admin shows them.
-SECTION_NAMES = {"auth": "Access control", "django_celery_beat": "Scheduled tasks"}
-for app_label, section_name in SECTION_NAMES.items():
-    apps.get_app_config(app_label).verbose_name = section_name
+# The sections are named "Access control" and "Scheduled tasks" by their app configurations
+# (dropcopy_admin/apps.py, listed in INSTALLED_APPS).
 
 
 class SuperusersOnly:
