@@ -25,6 +25,14 @@ class DomainError(Exception):
             self.code = code
         self.errors = errors
 
+    @property
+    def for_people(self) -> str:
+        """The refusal as pages show it: its sentences, without the code or the field names the API gives."""
+        field_messages = [
+            message for messages_of_field in (self.errors or {}).values() for message in messages_of_field
+        ]
+        return " ".join(field_messages) if field_messages else self.detail
+
     def as_dict(self) -> dict:
         body = {"code": self.code, "detail": self.detail}
         if self.errors:

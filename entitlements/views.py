@@ -19,7 +19,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from dropcopy_admin import clock, errors
-from dropcopy_admin.admin.base import error_text
 from dropcopy_admin.choices import Role
 from dropcopy_admin.models import Membership
 from dropcopy_admin.selectors.visibility import role_of, visible
@@ -128,7 +127,7 @@ def approval_queue_decide(request):
             actor=request.user, memberships=selected, decision=decision, reason=form.cleaned_data["reason"]
         )
     except errors.DomainError as error:
-        messages.error(request, error_text(error))
+        messages.error(request, error.for_people)
         return _back_to_queue(form.cleaned_data["query"])
     by_id = {m.pk: m for m in selected}
     for outcome in outcomes:
@@ -136,7 +135,7 @@ def approval_queue_decide(request):
         group = membership.group
         label = f"{membership.source_session.sender_comp_id} in {group.name} ({group.entity.code})"
         if outcome.error is not None:
-            messages.error(request, f"{label}: {error_text(outcome.error)}")
+            messages.error(request, f"{label}: {outcome.error.for_people}")
         else:
             messages.success(request, f"{_DONE[decision]} {label}.")
     return _back_to_queue(form.cleaned_data["query"])

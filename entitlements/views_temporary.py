@@ -19,7 +19,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dropcopy_admin import clock, errors
-from dropcopy_admin.admin.base import error_text
 from dropcopy_admin.choices import Role, TemporaryKind
 from dropcopy_admin.models import (
     FrontEndSystem,
@@ -63,7 +62,7 @@ def _utc(moment) -> str:
 
 
 def _error_message(request, error: errors.DomainError) -> None:
-    messages.error(request, error_text(error))
+    messages.error(request, error.for_people)
 
 
 # --- client pages ------------------------------------------------------------------------------

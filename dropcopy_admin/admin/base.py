@@ -10,12 +10,6 @@ from dropcopy_admin import errors
 from dropcopy_admin.services.audit import audit_record, snapshot
 
 
-def error_text(error: errors.DomainError) -> str:
-    """A refusal as people read it: its sentences, without the code or the field names the API gives."""
-    field_messages = [message for messages_of_field in (error.errors or {}).values() for message in messages_of_field]
-    return " ".join(field_messages) if field_messages else error.detail
-
-
 def count_of(model, link: str, **filters) -> Coalesce:
     """How many ``model`` rows point at the outer row through ``link`` (and match ``filters``).
 
@@ -77,7 +71,7 @@ class ServiceModelForm(forms.ModelForm):
                 self.add_error(field, list(field_messages))
                 placed = True
         if not placed:
-            self.add_error(None, error_text(error))
+            self.add_error(None, error.for_people)
 
 
 class AuditedModelAdmin(admin.ModelAdmin):
@@ -199,7 +193,7 @@ def run_per_object(modeladmin, request, objects, service, *, done: str) -> None:
         try:
             service(obj)
         except errors.DomainError as error:
-            modeladmin.message_user(request, f"{obj}: {error_text(error)}", messages.ERROR)
+            modeladmin.message_user(request, f"{obj}: {error.for_people}", messages.ERROR)
         else:
             succeeded += 1
     if succeeded:

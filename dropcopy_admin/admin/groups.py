@@ -23,7 +23,6 @@ from .base import (
     ServiceModelForm,
     confirm_action,
     count_of,
-    error_text,
     is_confirmed,
     run_per_object,
 )
@@ -352,13 +351,13 @@ class MembershipAdmin(AuditedModelAdmin):
                 actor=request.user, memberships=selection, decision=decision, reason=form.cleaned_data["reason"]
             )
         except errors.DomainError as error:
-            self.message_user(request, error_text(error), messages.ERROR)
+            self.message_user(request, error.for_people, messages.ERROR)
             return None
         described = {membership.pk: _describe_membership(membership) for membership in selection}
         succeeded = 0
         for outcome in outcomes:
             if outcome.error is not None:
-                self.message_user(request, f"{described[outcome.key]}: {error_text(outcome.error)}", messages.ERROR)
+                self.message_user(request, f"{described[outcome.key]}: {outcome.error.for_people}", messages.ERROR)
             else:
                 succeeded += 1
         if succeeded:
