@@ -7,11 +7,13 @@ import os
 import socket
 
 from django.db import transaction
+from django.urls import reverse
 
 from dropcopy_admin import clock
 from dropcopy_admin.models import GatewayProcess, ServedAddress, TargetAddress
 from dropcopy_admin.models.gateway_processes import GONE_AFTER, LAST_SEEN_EVERY
 from dropcopy_admin.services.targets import targets_close
+from tests.dropcopy_admin.test_provisioning import approved_target
 
 from .conftest import ACTOR, REAL_DB, WEDNESDAY, serve_target
 
@@ -115,3 +117,26 @@ def test_a_starting_gateway_clears_what_a_dead_one_left_and_serves_on(served, st
     gateway.wait_refreshed()
     assert served_rows() == {(alive.pk, served.target.pk, address) for address in live_address_ids(served.target)}
     assert GatewayProcess.objects.running(at=clock.now()).get() == alive
+
+
+def test_the_admin_lists_gateway_processes_and_what_they_serve_read_only(db, client, account_manager):
+    frozen_at = clock.now()
+    target = approved_target()
+    running = GatewayProcess.objects.create(
+        name="gateway", host="gw-1", pid=41, started_at=frozen_at, last_seen_at=frozen_at
+    )
+    GatewayProcess.objects.create(
+        name="gateway", host="gw-2", pid=42, started_at=frozen_at, last_seen_at=frozen_at, stopped_at=frozen_at
+    )
+    address = target.addresses.order_by("id").first()
+    served = ServedAddress.objects.create(process=running, target=target, address=address, since=frozen_at)
+    client.force_login(account_manager)
+
+    processes = client.get(reverse("admin:dropcopy_admin_gatewayprocess_changelist")).content.decode()
+    addresses = client.get(reverse("admin:dropcopy_admin_servedaddress_changelist")).content.decode()
+    detail = client.get(reverse("admin:dropcopy_admin_servedaddress_change", args=[served.pk]))
+
+    assert "gw-1" in processes and "Running" in processes and "Stopped" in processes
+    assert target.target_comp_id in addresses and address.ip in addresses
+    assert detail.status_code == 200
+    assert client.get(reverse("admin:dropcopy_admin_gatewayprocess_add")).status_code == 403
