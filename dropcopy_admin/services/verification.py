@@ -151,6 +151,22 @@ def _wait_until_served(jobs: Sequence[ProbeJob], *, waiting: set[int], seconds: 
         time.sleep(min(GATEWAY_POLL_SECONDS, remaining))
 
 
+def _served_after_waiting(jobs: Sequence[ProbeJob], wait_for_gateway_seconds: float | None) -> set[int]:
+    """The served addresses of ``jobs``, after the wait ``targets_verify`` describes."""
+    if not jobs:
+        return set()
+    if wait_for_gateway_seconds is not None:
+        every_address = {job.address_id for job in jobs}
+        return _wait_until_served(jobs, waiting=every_address, seconds=wait_for_gateway_seconds, always=True)
+    target_ids = {job.target_id for job in jobs}
+    first_checks = set(
+        TargetSession.objects.filter(pk__in=target_ids, status=TargetStatus.PROVISIONED).values_list("pk", flat=True)
+    )
+    waiting = {job.address_id for job in jobs if job.target_id in first_checks}
+    seconds = settings.DROPCOPY["VERIFY_WAIT_FOR_GATEWAY_SECONDS"]
+    return _wait_until_served(jobs, waiting=waiting, seconds=seconds, always=False)
+
+
 def _not_served_result(job: ProbeJob, *, target_unserved: bool, at) -> ProbeResult:
     detail = NOT_SERVED if target_unserved else NOT_SERVED_ON_THIS_ADDRESS
     return ProbeResult(job.address, False, NOT_SERVED_STAGE, None, at, detail)
@@ -198,18 +214,7 @@ def targets_verify(
     """
     target_ids = sorted(set(target_ids))
     jobs, skipped = _jobs_for(target_ids, clock.now())
-    if wait_for_gateway_seconds is None:
-        first_checks = set(
-            TargetSession.objects.filter(
-                pk__in={job.target_id for job in jobs}, status=TargetStatus.PROVISIONED
-            ).values_list("pk", flat=True)
-        )
-        waiting = {job.address_id for job in jobs if job.target_id in first_checks}
-        seconds, always = settings.DROPCOPY["VERIFY_WAIT_FOR_GATEWAY_SECONDS"], False
-    else:
-        waiting = {job.address_id for job in jobs}
-        seconds, always = wait_for_gateway_seconds, True
-    served = _wait_until_served(jobs, waiting=waiting, seconds=seconds, always=always) if jobs else set()
+    served = _served_after_waiting(jobs, wait_for_gateway_seconds)
     results = _check_served_addresses(jobs, served)
     by_target: dict[int, list[ProbeResult]] = {}
     for job, result in zip(jobs, results, strict=True):
