@@ -23,7 +23,7 @@ class CheckStage(models.TextChoices):
 
 class ConnectivityCheck(models.Model):
     target = models.ForeignKey(TargetSession, on_delete=models.CASCADE, related_name="checks")
-    ip = models.GenericIPAddressField(protocol="IPv4")
+    ip = models.GenericIPAddressField("IP", protocol="IPv4")
     role = models.CharField(max_length=8, choices=AddressRole.choices)
     market_segment = models.PositiveSmallIntegerField(null=True, blank=True)
     outcome = models.CharField(max_length=8, choices=CheckOutcome.choices)

@@ -20,7 +20,8 @@ class KeyPair(models.Model):
     )
     secret_encrypted = models.TextField(editable=False, help_text="The Secret Key, Fernet-encrypted")
     is_probe = models.BooleanField(
-        default=False, help_text="The system's probe key pair (R16), never shown to clients or counted"
+        default=False,
+        help_text="The system's probe key pair for connectivity checks, never shown to clients or counted",
     )
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty only for a probe key pair")

@@ -24,7 +24,7 @@ class Entity(models.Model):
     name = models.CharField(max_length=100)
     self_service = models.BooleanField(
         default=False,
-        help_text="Self-service authorisation for CME (agreements on file), R3a",
+        help_text="Self-service authorisation for CME (agreements on file)",
     )
     bill_to = models.ForeignKey(
         "self",

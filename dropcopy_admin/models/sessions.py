@@ -11,19 +11,20 @@ from .reference import CgwGateway, Venue
 class SourceSession(models.Model):
     """An iLink order-entry session whose messages a Drop Copy group may copy."""
 
-    sender_comp_id = models.CharField(max_length=9)
+    sender_comp_id = models.CharField("SenderCompID", max_length=9)
     venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="source_sessions")
     environment = models.CharField(max_length=16, choices=Environment.choices)
     gateway_type = models.CharField(max_length=4, choices=GatewayType.choices)
     cgw_gateway = models.ForeignKey(
         CgwGateway,
+        verbose_name="iLink CGW gateway",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="source_sessions",
         help_text="The one iLink convenience gateway a CGW session lives on",
     )
-    gfid = models.ForeignKey(Gfid, on_delete=models.PROTECT, related_name="source_sessions")
+    gfid = models.ForeignKey(Gfid, on_delete=models.PROTECT, related_name="source_sessions", verbose_name="GFID")
     clearing_firm = models.ForeignKey(
         ClearingFirm,
         null=True,

@@ -29,12 +29,13 @@ class TargetSession(models.Model):
     gateway_type = models.CharField(max_length=4, choices=GatewayType.choices)
     cgw_gateway = models.ForeignKey(
         CgwGateway,
+        verbose_name="iLink CGW gateway",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="targets",
     )
-    target_comp_id = models.CharField(max_length=7, help_text="6 uppercase alphanumerics + N (R7)")
+    target_comp_id = models.CharField("TargetCompID", max_length=7, help_text="6 uppercase letters or digits, then N")
     port = models.PositiveIntegerField()
     status = models.CharField(max_length=12, choices=TargetStatus.choices, default=TargetStatus.PENDING)
     provisioning_error_code = models.CharField(max_length=50, blank=True)
@@ -45,7 +46,7 @@ class TargetSession(models.Model):
     ready_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     expiry_warned_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the entity was warned of the coming expiry (R10); reset on renewal"
+        null=True, blank=True, help_text="When the entity was warned of the coming expiry; reset on renewal"
     )
     created_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -68,11 +69,11 @@ class TargetAddress(models.Model):
     """One address a target listens on: primary or backup, per market segment for MSGW."""
 
     target = models.ForeignKey(TargetSession, on_delete=models.CASCADE, related_name="addresses")
-    ip = models.GenericIPAddressField(protocol="IPv4")
+    ip = models.GenericIPAddressField("IP", protocol="IPv4")
     port = models.PositiveIntegerField()
     role = models.CharField(max_length=8, choices=AddressRole.choices)
     market_segment = models.PositiveSmallIntegerField(null=True, blank=True)
-    target_sub_id = models.CharField(max_length=20)
+    target_sub_id = models.CharField("TargetSubID", max_length=20)
     released = models.BooleanField(default=False, help_text="Set when the target closes; frees the port")
 
     class Meta:

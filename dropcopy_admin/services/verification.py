@@ -34,6 +34,7 @@ from dropcopy_admin import clock, errors
 from dropcopy_admin.choices import AddressRole, TargetStatus
 from dropcopy_admin.models import (
     CheckOutcome,
+    CheckStage,
     ConnectivityCheck,
     GatewayProcess,
     KeyPair,
@@ -48,7 +49,9 @@ from dropcopy_admin.verification.runner import ProbeJob, run_probes
 from .audit import Actor, audit_record, snapshot
 
 VERIFIABLE_STATUSES = (TargetStatus.PROVISIONED, TargetStatus.VERIFIED, TargetStatus.DEGRADED, TargetStatus.FAILED)
-NOT_SERVED_STAGE = "gateway"
+# The contract knows four stages: an address no gateway serves cannot be connected to, and the
+# detail says why in words.
+NOT_SERVED_STAGE = CheckStage.CONNECT
 NOT_SERVED = "No running gateway serves this target"
 NOT_SERVED_ON_THIS_ADDRESS = "No running gateway serves this target on this address"
 GATEWAY_POLL_SECONDS = 0.2

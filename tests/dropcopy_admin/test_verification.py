@@ -82,7 +82,7 @@ def test_a_failing_backup_with_every_primary_passing_makes_the_target_degraded(s
         for role in (AddressRole.PRIMARY, AddressRole.BACKUP)
     )
     assert (primary.outcome, primary.stage) == ("ok", None)
-    assert (backup.outcome, backup.stage, backup.rtt_ms) == ("failed", "gateway", None)
+    assert (backup.outcome, backup.stage, backup.rtt_ms) == ("failed", "connect", None)
     assert backup.detail == "No running gateway serves this target on this address"
 
 
@@ -116,7 +116,7 @@ def test_no_running_gateway_fails_the_target_at_the_gateway_stage_saying_so(serv
     served.target.refresh_from_db()
     assert served.target.status == TargetStatus.FAILED
     checks = checks_of(served.target)
-    assert [(c.outcome, c.stage, c.rtt_ms) for c in checks] == [("failed", "gateway", None)] * 2
+    assert [(c.outcome, c.stage, c.rtt_ms) for c in checks] == [("failed", "connect", None)] * 2
     assert {c.detail for c in checks} == {"No running gateway serves this target"}
     assert outcome.not_served == [served.target.pk]
 

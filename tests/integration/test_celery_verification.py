@@ -58,7 +58,7 @@ def test_worker_provisions_then_verifies_and_reverification_follows_the_gateway(
         assert response.status_code == 202, response.content
         wait_for(status_becomes(target_id, TargetStatus.DEGRADED, checks=4), what="re-verified → degraded")
         backup = ConnectivityCheck.objects.filter(target_id=target_id, role=AddressRole.BACKUP).first()
-        assert (backup.outcome, backup.stage) == ("failed", "gateway")
+        assert (backup.outcome, backup.stage) == ("failed", "connect")
         assert backup.detail == "No running gateway serves this target on this address"
 
         gateway.stop()

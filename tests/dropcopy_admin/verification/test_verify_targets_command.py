@@ -53,7 +53,7 @@ def test_with_no_gateway_the_targets_fail_saying_so_within_the_timeout(frozen):
     served.target.refresh_from_db()
     assert served.target.status == TargetStatus.FAILED
     details = set(ConnectivityCheck.objects.filter(target=served.target).values_list("stage", "detail"))
-    assert details == {("gateway", "No running gateway serves this target")}
+    assert details == {("connect", "No running gateway serves this target")}
     assert out.strip() == "Verified 1 target: 1 failed."
     assert "No running gateway served 1 target within 0.3 s" in err
 

@@ -80,7 +80,7 @@ def test_with_no_gateway_running_the_first_check_fails_at_once_saying_so(frozen,
     assert target.status == TargetStatus.FAILED
     checks = ConnectivityCheck.objects.filter(target=target)
     assert [(c.outcome, c.stage, c.detail) for c in checks] == [
-        ("failed", "gateway", "No running gateway serves this target")
+        ("failed", "connect", "No running gateway serves this target")
     ] * 2
 
 
@@ -98,7 +98,7 @@ def test_a_first_check_waits_no_longer_than_its_bound(frozen, start_gateway, set
 
     assert 1.0 <= waited < 1.0 + PRODUCT_WAIT_SECONDS / 2
     assert outcome.statuses == {served.target.pk: TargetStatus.FAILED}
-    assert set(ConnectivityCheck.objects.filter(target=served.target).values_list("stage", flat=True)) == {"gateway"}
+    assert set(ConnectivityCheck.objects.filter(target=served.target).values_list("stage", flat=True)) == {"connect"}
 
 
 @REAL_DB
@@ -120,4 +120,4 @@ def test_rechecking_a_verified_target_does_not_wait_and_says_no_gateway_serves_i
     assert time.monotonic() - started < PRODUCT_WAIT_SECONDS / 2
     assert outcome.statuses == {served.target.pk: TargetStatus.FAILED}
     latest = ConnectivityCheck.objects.filter(target=served.target).order_by("-id")[:2]
-    assert {(c.stage, c.detail) for c in latest} == {("gateway", "No running gateway serves this target")}
+    assert {(c.stage, c.detail) for c in latest} == {("connect", "No running gateway serves this target")}
