@@ -4,6 +4,7 @@ from django_celery_beat.apps import BeatConfig
 
 
 class DropcopyAdminConfig(AppConfig):
+    default = True  # this module holds other apps' configurations too
     name = "dropcopy_admin"
     verbose_name = "Drop Copy"
 

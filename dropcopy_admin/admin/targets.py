@@ -1,14 +1,15 @@
 """Target sessions and their addresses: chosen and allocated by the system (R6, R7), shown here,
 and re-provisioned on demand (R17)."""
 
-from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
-from django.utils.html import format_html_join
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.timezone import localtime
 
 from dropcopy_admin import errors
 from dropcopy_admin.choices import TargetStatus
-from dropcopy_admin.models import ConnectivityCheck, TargetAddress, TargetSession
+from dropcopy_admin.models import CheckOutcome, ConnectivityCheck, TargetAddress, TargetSession
 from dropcopy_admin.services.verification import target_verify_request
 from dropcopy_admin.tasks import provision_target
 
@@ -25,31 +26,18 @@ class TargetAddressInline(ReadOnlyTabularInline):
         return super().get_queryset(request).select_related("target")
 
 
-class TargetSessionForm(forms.ModelForm):
-    """Read only; it only words the fields' help for people."""
-
-    class Meta:
-        model = TargetSession
-        fields = ["target_comp_id", "expiry_warned_at"]
-        help_texts = {
-            "target_comp_id": "Six uppercase letters or digits, then N.",
-            "expiry_warned_at": "When the entity was warned of the coming expiry; cleared on renewal.",
-        }
-
-
 @admin.register(TargetSession)
 class TargetSessionAdmin(ReadOnlyModelAdmin):
-    form = TargetSessionForm
     list_display = [
         "target_comp_id",
+        "status",
+        "load",
         "group",
         "entity",
         "gateway_type",
         "environment",
         "cgw_gateway",
         "port",
-        "status",
-        "load",
         "provisioning_error",
         "temporary",
         "created_at",
@@ -70,24 +58,30 @@ class TargetSessionAdmin(ReadOnlyModelAdmin):
             .order_by("ip", "market_segment", "-checked_at", "-id")
             .distinct("ip", "market_segment")
         )
-        lines = format_html_join(
+        body = format_html_join(
             "\n",
-            "<li>{} {} seg {}: {} {} {} ms at {} {}</li>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
                     c.ip,
-                    c.role,
-                    c.market_segment if c.market_segment is not None else "-",
-                    c.outcome,
-                    c.stage or "",
-                    c.rtt_ms if c.rtt_ms is not None else "-",
-                    c.checked_at,
+                    c.get_role_display(),
+                    c.market_segment if c.market_segment is not None else "",
+                    "passed" if c.outcome == CheckOutcome.OK else f"failed at {c.get_stage_display()}",
+                    f"{c.rtt_ms} ms" if c.rtt_ms is not None else "",
+                    date_format(localtime(c.checked_at), "DATETIME_FORMAT"),
                     c.detail,
                 )
                 for c in rows
             ),
         )
-        return lines or "not checked yet"
+        if not body:
+            return "Not checked yet."
+        return format_html(
+            "<table><thead><tr><th>Address</th><th>Role</th><th>Market segment</th><th>Outcome</th>"
+            "<th>TestRequest answered in</th><th>Checked at</th><th>Detail</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            body,
+        )
 
     @admin.display(description="used / capacity", ordering="used")
     def load(self, obj):

@@ -60,10 +60,7 @@ class Certification(models.Model):
         indexes = [models.Index(fields=["front_end_system", "venue", "status"], name="certification_passed_lookup")]
 
     def __str__(self) -> str:
-        return (
-            f"Certification of {self.front_end_system} on {self.venue_id} {self.gateway_type}: "
-            f"{self.get_status_display().lower()}"
-        )
+        return f"Certification of {self.front_end_system} on {self.venue_id} {self.gateway_type}"
 
 
 class CertificationCheck(models.Model):

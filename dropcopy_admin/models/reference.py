@@ -50,7 +50,8 @@ class CgwGateway(models.Model):
 
     class Meta:
         ordering = ["id"]
-        verbose_name = "iLink CGW gateway"
+        verbose_name = "convenience gateway (iLink CGW)"
+        verbose_name_plural = "convenience gateways (iLink CGW)"
         constraints = [
             models.UniqueConstraint(fields=["venue", "environment", "code"], name="cgw_gateway_code_unique"),
         ]

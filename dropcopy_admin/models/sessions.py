@@ -17,7 +17,7 @@ class SourceSession(models.Model):
     gateway_type = models.CharField(max_length=4, choices=GatewayType.choices)
     cgw_gateway = models.ForeignKey(
         CgwGateway,
-        verbose_name="iLink CGW gateway",
+        verbose_name="convenience gateway",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -75,6 +75,7 @@ class FrontEndSystem(models.Model):
 
     class Meta:
         ordering = ["id"]
+        verbose_name = "front-end system"
         constraints = [
             models.UniqueConstraint(
                 fields=["entity", "name", "version", "vendor"],

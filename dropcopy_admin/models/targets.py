@@ -29,7 +29,7 @@ class TargetSession(models.Model):
     gateway_type = models.CharField(max_length=4, choices=GatewayType.choices)
     cgw_gateway = models.ForeignKey(
         CgwGateway,
-        verbose_name="iLink CGW gateway",
+        verbose_name="convenience gateway",
         null=True,
         blank=True,
         on_delete=models.PROTECT,

@@ -551,5 +551,5 @@ def test_admin_target_page_shows_the_latest_check_per_address(client, account_ma
 
     assert response.status_code == 200
     page = response.content.decode()
-    assert page.count("<li>127.10.0.1 ") == 1
-    assert "failed logon - ms" in page, "the newest of the address: minute 3, a failed logon"
+    assert page.count("<tr><td>127.10.0.1</td>") == 1
+    assert "<td>failed at Logon</td><td></td>" in page, "the newest of the address: minute 3, a failed logon"
