@@ -91,6 +91,7 @@ run: venv
 	  embedded=1
 	fi
 	$(MANAGE) migrate --noinput
+	$(MANAGE) collectstatic --noinput --verbosity 0
 	$(MANAGE) seed_demo
 	if [ -n "$${DATABASE_URL:-}" ] && [ -n "$${CELERY_BROKER_URL:-}" ]; then
 	  echo "Tasks: Celery worker and beat on $${CELERY_BROKER_URL}"
