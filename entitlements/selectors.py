@@ -82,7 +82,7 @@ def _live_key_pairs(prefix: str = "") -> Prefetch:
     now = clock.now()
     return Prefetch(
         f"{prefix}key_pairs",
-        queryset=KeyPair.objects.filter(is_probe=False, revoked_at__isnull=True, expires_at__gt=now).order_by("id"),
+        queryset=KeyPair.objects.filter(is_probe=False).live(now).order_by("id"),
         to_attr="live_key_pairs",
     )
 

@@ -6,11 +6,24 @@ each expiring 12 months after creation — and one live probe key pair of the sy
 made by provisioning (R17), never counted, listed or shown.
 """
 
+import datetime as dt
+
 from django.db import models
+
+from dropcopy_admin import clock
 
 from .targets import TargetSession
 
 ACCESS_KEY_ID_LENGTH = 20
+
+
+class KeyPairQuerySet(models.QuerySet):
+    def live(self, at: dt.datetime | None = None) -> "KeyPairQuerySet":
+        """Key pairs usable at ``at`` (default now): neither revoked nor expired (a probe's never expires)."""
+        at = at or clock.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=at)
+        )
 
 
 class KeyPair(models.Model):
@@ -29,6 +42,8 @@ class KeyPair(models.Model):
     expiry_warned_at = models.DateTimeField(
         null=True, blank=True, help_text="When the entity's administrators were warned of the expiry"
     )
+
+    objects = KeyPairQuerySet.as_manager()
 
     AUDIT_EXCLUDE = ("secret_encrypted",)
 
@@ -68,5 +83,5 @@ class KeyPair(models.Model):
         return f"{kind} {self.access_key_id} of {self.target.target_comp_id}"
 
     def is_live(self, at) -> bool:
-        """Usable at ``at``: neither revoked nor expired."""
+        """Usable at ``at``: neither revoked nor expired (the rule of ``KeyPair.objects.live``)."""
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > at)

@@ -9,12 +9,8 @@ import datetime as dt
 
 from django.db import models
 
-from dropcopy_admin import clock, crypto
+from dropcopy_admin import crypto
 from dropcopy_admin.models import KeyPair, TargetSession
-
-
-def _live(rows: models.QuerySet, at: dt.datetime) -> models.QuerySet:
-    return rows.filter(revoked_at__isnull=True).filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=at))
 
 
 def key_pairs_live_for_target(
@@ -24,17 +20,17 @@ def key_pairs_live_for_target(
     rows = KeyPair.objects.filter(target=target)
     if not include_probe:
         rows = rows.filter(is_probe=False)
-    return _live(rows, at or clock.now()).order_by("id")
+    return rows.live(at).order_by("id")
 
 
 def probe_key_pair_for_target(target: TargetSession | int, *, at: dt.datetime | None = None) -> KeyPair | None:
     """The target's live probe key pair (R16), or ``None`` before provisioning made it."""
-    return _live(KeyPair.objects.filter(target=target, is_probe=True), at or clock.now()).first()
+    return KeyPair.objects.filter(target=target, is_probe=True).live(at).first()
 
 
 def key_pair_by_access_key_id(access_key_id: str, *, at: dt.datetime | None = None) -> KeyPair | None:
     """The live key pair with this Access Key ID (any target), or ``None``."""
-    return _live(KeyPair.objects.filter(access_key_id=access_key_id), at or clock.now()).first()
+    return KeyPair.objects.filter(access_key_id=access_key_id).live(at).first()
 
 
 def key_pair_secret(key_pair: KeyPair) -> str:

@@ -130,10 +130,6 @@ def _lock_target(target_id: int) -> TargetSession:
     return TargetSession.objects.select_for_update(of=("self",)).select_related("entity").get(pk=target_id)
 
 
-def _live(rows, now: dt.datetime):
-    return rows.filter(revoked_at__isnull=True).exclude(expires_at__lte=now)
-
-
 # --- client key pairs -------------------------------------------------------------------------
 
 
@@ -156,7 +152,8 @@ def key_pair_create(*, actor: Actor, target: TargetSession) -> CreatedKeyPair:
             raise errors.invalid_transition(f"Target {target.target_comp_id} is closed; it takes no new key pair.")
         now = clock.now()
         live = list(
-            _live(KeyPair.objects.filter(target=target, is_probe=False), now)
+            KeyPair.objects.filter(target=target, is_probe=False)
+            .live(now)
             .select_for_update()
             .order_by("created_at", "id")
         )
@@ -258,10 +255,9 @@ def key_pairs_warn_expiring(*, actor: Actor) -> int:
     """
     now = clock.now()
     horizon = now + dt.timedelta(days=settings.DROPCOPY["KEY_PAIR_EXPIRY_WARNING_DAYS"])
-    newer_live = _live(
-        KeyPair.objects.filter(target=OuterRef("target"), is_probe=False, created_at__gt=OuterRef("created_at")),
-        now,
-    )
+    newer_live = KeyPair.objects.filter(
+        target=OuterRef("target"), is_probe=False, created_at__gt=OuterRef("created_at")
+    ).live(now)
     with transaction.atomic():
         due = list(
             KeyPair.objects.select_for_update(of=("self",), skip_locked=True)

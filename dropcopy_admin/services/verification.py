@@ -89,11 +89,7 @@ def status_from_results(results: Iterable[ProbeResult]) -> str:
 
 def _jobs_for(target_ids: Sequence[int], at) -> tuple[list[ProbeJob], list[int]]:
     live_addresses = TargetAddress.objects.filter(released=False).order_by("id")
-    live_probe_keys = (
-        KeyPair.objects.filter(is_probe=True, revoked_at__isnull=True)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
-        .order_by("id")
-    )
+    live_probe_keys = KeyPair.objects.filter(is_probe=True).live(at).order_by("id")
     targets = (
         verifiable_targets(at=at)
         .filter(pk__in=target_ids)
@@ -279,7 +275,7 @@ def targets_queue_reverification(*, batch_size: int) -> int:
     A target without a live probe key (one provisioned before probe keys existed) is provisioned
     again instead: provisioning creates its probe key and then queues its verification (R17).
     """
-    with_probe_key = KeyPair.objects.filter(target=OuterRef("pk"), is_probe=True, revoked_at__isnull=True)
+    with_probe_key = KeyPair.objects.filter(target=OuterRef("pk"), is_probe=True).live()
     targets = verifiable_targets().annotate(has_probe_key=Exists(with_probe_key)).order_by("pk")
     target_ids, unkeyed = [], []
     for target_id, has_probe_key in targets.values_list("pk", "has_probe_key"):
