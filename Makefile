@@ -164,6 +164,8 @@ crawl: venv
 	[ -n "$$url" ] || { echo "The embedded PostgreSQL did not start" >&2; exit 1; }
 	if [ "$$started" = started ]; then trap '$(EMBEDDED_POSTGRES) stop' EXIT; fi
 	env -u DATABASE_URL -u CELERY_BROKER_URL DJANGO_SETTINGS_MODULE=dropcopy_admin.settings.local \
+	  $(MANAGE) collectstatic --noinput --verbosity 0
+	env -u DATABASE_URL -u CELERY_BROKER_URL DJANGO_SETTINGS_MODULE=dropcopy_admin.settings.local \
 	  $(BIN)/pytest -m crawl tests/crawl --ds=dropcopy_admin.settings.local $(PYTEST_ARGS)
 
 lint: venv

