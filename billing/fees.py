@@ -3,22 +3,20 @@
 Before a production group is created the client sees the entity's ``active_groups`` (its
 production groups billable this month, closed ones included) and ``monthly_fee`` (what one more
 group opened now would cost this month under R12). The creation must carry that fee as
-``confirmed_monthly_fee``; a stale one is refused with ``fee_changed``. The check and the creation
-run in one transaction holding the entity's row lock, so two concurrent creations for one entity
-take turns and cannot both confirm the free slot.
+``confirmed_monthly_fee``; a stale one is refused with ``fee_changed``. Billing's group rule
+(``group_rules.py``) makes the check inside ``group_create``'s transaction, which holds the
+entity's row lock, so two concurrent creations for one entity take turns and cannot both confirm
+the free slot.
 """
 
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
 from django.db.models import Q
 
 from dropcopy_admin import errors
 from dropcopy_admin.choices import Environment
 from dropcopy_admin.models import DropCopyGroup, Entity
-from dropcopy_admin.services.audit import Actor
-from dropcopy_admin.services.common import require_client_may_write
 from dropcopy_admin.services.groups import group_create
 
 from .services import current_month, month_bounds, tariff_for
@@ -47,7 +45,12 @@ def fee_preview(entity: Entity) -> FeePreview:
     return FeePreview(active_groups=active_groups, monthly_fee=monthly_fee, currency=tariff.currency)
 
 
-def _require_confirmed_fee(*, entity: Entity, confirmed_monthly_fee: Decimal | None) -> None:
+def require_confirmed_fee(*, entity: Entity, confirmed_monthly_fee: Decimal | None) -> None:
+    """Refuse a production group of ``entity`` whose fee is missing or no longer the preview's (R13).
+
+    Called by billing's group rule (``group_rules.py``) inside the creating transaction, after
+    ``group_create`` has locked the entity's row.
+    """
     if confirmed_monthly_fee is None:
         raise errors.InvalidInput.field(
             "confirmed_monthly_fee",
@@ -63,19 +66,7 @@ def _require_confirmed_fee(*, entity: Entity, confirmed_monthly_fee: Decimal | N
         )
 
 
-def group_create_confirming_fee(
-    *, actor: Actor, entity: Entity, environment: str, confirmed_monthly_fee: Decimal | None, **fields
-) -> DropCopyGroup:
-    """Create a group; a PRODUCTION one only with the current fee confirmed (R13).
-
-    The entity's row is locked before the fee is checked and stays locked through the creation
-    (``group_create`` locks it again inside this transaction), so concurrent creations for one
-    entity are serialised. The fee of other environments is ignored.
-    """
-    venue = fields.get("venue")
-    require_client_may_write(actor, entity=entity, venue_code=getattr(venue, "code", None))
-    with transaction.atomic():
-        Entity.objects.select_for_update().get(pk=entity.pk)
-        if environment == Environment.PRODUCTION:
-            _require_confirmed_fee(entity=entity, confirmed_monthly_fee=confirmed_monthly_fee)
-        return group_create(actor=actor, entity=entity, environment=environment, **fields)
+def group_create_confirming_fee(*, confirmed_monthly_fee: Decimal | None, **fields) -> DropCopyGroup:
+    """``group_create`` with the fee confirmed: kept for the callers that still name it (the demo
+    builder, the concurrency test) until they call ``group_create(confirmed_monthly_fee=...)``."""
+    return group_create(confirmed_monthly_fee=confirmed_monthly_fee, **fields)

@@ -8,8 +8,6 @@ from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.html import format_html
 
-from billing.fees import group_create_confirming_fee
-from billing.services import billing_period_guard
 from dropcopy_admin import errors
 from dropcopy_admin.choices import MembershipStatus, MessageFilter
 from dropcopy_admin.models import DropCopyGroup, Membership
@@ -93,9 +91,7 @@ class GroupForm(ServiceModelForm):
         ]
 
     def create(self, actor, data):
-        if data.get("opened_at"):
-            billing_period_guard(opened_at=data["opened_at"])  # R4: never alter a closed month
-        return group_create_confirming_fee(actor=actor, **data)
+        return groups.group_create(actor=actor, **data)
 
     def update(self, actor, instance, changes):
         return groups.group_update(actor=actor, group=instance, **changes)
@@ -204,16 +200,10 @@ class DropCopyGroupAdmin(AuditedModelAdmin):
             self,
             request,
             queryset,
-            lambda group: _close_group(actor=request.user, group=group, at=at),
+            lambda group: groups.group_close(actor=request.user, group=group, at=at),
             done="Groups closed",
         )
         return None
-
-
-def _close_group(*, actor, group, at):
-    if at is not None:
-        billing_period_guard(closed_at=at)  # R4: a back-dated close never alters a closed month
-    return groups.group_close(actor=actor, group=group, at=at)
 
 
 class DecisionReasonForm(forms.Form):

@@ -8,8 +8,6 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from billing.fees import group_create_confirming_fee
-from billing.services import billing_period_guard
 from dropcopy_admin import errors
 from dropcopy_admin.choices import (
     Environment,
@@ -163,10 +161,8 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleView
             if request.user.entity is None:
                 raise errors.InvalidInput.field("entity", "This field is required.")
             data["entity"] = request.user.entity
-        if data.get("opened_at") is not None:
-            billing_period_guard(opened_at=data["opened_at"])
         data.setdefault("confirmed_monthly_fee", None)
-        group = group_create_confirming_fee(actor=request.user, **data)
+        group = groups.group_create(actor=request.user, **data)
         return Response(GroupSerializer(group).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -192,8 +188,6 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleView
         group = self.get_object()
         groups.group_require_writer(request.user, group=group)
         data = self.validated(GroupCloseSerializer)
-        if data.get("at") is not None:
-            billing_period_guard(closed_at=data["at"])
         group = groups.group_close(actor=request.user, group=group, at=data.get("at"))
         return Response(GroupSerializer(group).data)
 

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import re
+from decimal import Decimal
 
 from django.db import transaction
 
@@ -29,6 +30,7 @@ from dropcopy_admin.models import (
 
 from .audit import Actor, audit_record, audit_record_changes, snapshot
 from .common import require_client_may_write, update_fields
+from .group_rules import FEE_NOT_ASKED, FeeConfirmation, group_rules
 from .targets import targets_close
 
 
@@ -131,17 +133,32 @@ def group_create(
     front_end_system: FrontEndSystem,
     message_filters: list[str] | None = None,
     opened_at: dt.datetime | None = None,
+    confirmed_monthly_fee: Decimal | FeeConfirmation | None = FEE_NOT_ASKED,
 ) -> DropCopyGroup:
-    """Open a group. Creations for one entity are serialised on the entity's row."""
+    """Open a group. Creations for one entity are serialised on the entity's row.
+
+    The registered group rules (``group_rules``) run first, with the entity's row locked: billing's
+    refuses an ``opened_at`` in a closed month and a production group whose ``confirmed_monthly_fee``
+    is missing or stale (R13). The API and the admin pass the fee the person confirmed, ``None`` when
+    none was given; a caller acting on its own authority leaves it out and is asked for none.
+    """
     require_client_may_write(actor, entity=entity, venue_code=venue.code)
     if environment not in Environment.values:
         raise errors.InvalidInput.field("environment", f'"{environment}" is not a valid choice.')
-    _check_past_time(actor=actor, at=opened_at, field="opened_at")
-    name = _check_name(name)
-    _check_front_end_system(entity=entity, system=front_end_system)
-    filters = normalize_message_filters(message_filters)
     with transaction.atomic():
         Entity.objects.select_for_update().get(pk=entity.pk)
+        for rule in group_rules():
+            rule.before_open(
+                entity=entity,
+                venue=venue,
+                environment=environment,
+                opened_at=opened_at,
+                confirmed_monthly_fee=confirmed_monthly_fee,
+            )
+        _check_past_time(actor=actor, at=opened_at, field="opened_at")
+        name = _check_name(name)
+        _check_front_end_system(entity=entity, system=front_end_system)
+        filters = normalize_message_filters(message_filters)
         if _open_name_taken(entity=entity, name=name):
             raise _name_taken(entity, name)
         _check_certified(system=front_end_system, venue_id=venue.pk, environment=environment)
@@ -170,6 +187,11 @@ def group_update(*, actor: Actor, group: DropCopyGroup, **changes) -> DropCopyGr
         group = DropCopyGroup.objects.select_for_update().select_related("entity").get(pk=group.pk)
         if not group.is_open:
             raise errors.Conflict("This group is closed and can no longer change.", code="group_closed")
+        if "opened_at" in changes or "closed_at" in changes:
+            for rule in group_rules():
+                rule.before_times_change(
+                    group=group, opened_at=changes.get("opened_at"), closed_at=changes.get("closed_at")
+                )
         if "front_end_system" in changes:
             _check_front_end_system(entity=group.entity, system=changes["front_end_system"])
             if changes["front_end_system"].pk != group.front_end_system_id:
@@ -187,10 +209,16 @@ def group_update(*, actor: Actor, group: DropCopyGroup, **changes) -> DropCopyGr
 
 
 def group_close(*, actor: Actor, group: DropCopyGroup, at: dt.datetime | None = None) -> DropCopyGroup:
-    """Close a group (R4): end its memberships and close its targets; its history stays."""
+    """Close a group (R4): end its memberships and close its targets; its history stays.
+
+    The registered group rules run first, with the group's row locked: billing's refuses an ``at``
+    in a closed month.
+    """
     require_client_may_write(actor, entity=group.entity, venue_code=group.venue_id)
     with transaction.atomic():
         group = DropCopyGroup.objects.select_for_update().get(pk=group.pk)
+        for rule in group_rules():
+            rule.before_close(group=group, closed_at=at)
         if not group.is_open:
             raise errors.invalid_transition("This group is already closed.")
         _check_past_time(actor=actor, at=at, field="at", not_before=group.opened_at)

@@ -6,10 +6,14 @@ from decimal import Decimal
 import pytest
 
 from billing.choices import LineReason, RunStatus
+from billing.group_rules import BillingRules
 from billing.models import BillingLine, BillingRun
 from dropcopy_admin import clock
 from dropcopy_admin.choices import Environment
+from dropcopy_admin.errors import Conflict
 from dropcopy_admin.models import AuditEvent, DropCopyGroup
+from dropcopy_admin.services import groups
+from dropcopy_admin.services.group_rules import group_rules
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -165,3 +169,45 @@ def test_backdated_opened_at_into_a_draft_month_is_allowed(am_api, create_body):
     # 00:30 Chicago on 1 May: after April's end, so April's closed run is untouched.
     response = am_api.post(GROUPS, create_body("2025-05-01T00:30:00-05:00"), format="json")
     assert response.status_code == 201, response.content
+
+
+# --- the same rules in the group services, whoever calls them ---------------------------------
+
+
+def test_the_group_services_refuse_a_closed_month_without_any_interface(account_manager, client_entity, prod_group):
+    closed_run(dt.date(2025, 5, 1))
+    fes = factories.FrontEndSystemFactory(entity=client_entity)
+
+    with pytest.raises(Conflict) as opening:
+        groups.group_create(
+            actor=account_manager,
+            entity=client_entity,
+            name="Backdated",
+            venue=factories.venue("CME"),
+            environment=Environment.NEW_RELEASE,
+            front_end_system=fes,
+            opened_at=dt.datetime(2025, 5, 10, tzinfo=dt.UTC),
+        )
+    with pytest.raises(Conflict) as closing:
+        groups.group_close(actor=account_manager, group=prod_group, at=dt.datetime(2025, 4, 20, tzinfo=dt.UTC))
+
+    assert (opening.value.code, closing.value.code) == ("billing_period_closed", "billing_period_closed")
+    assert not DropCopyGroup.objects.filter(name="Backdated").exists()
+    prod_group.refresh_from_db()
+    assert prod_group.closed_at is None
+    assert not AuditEvent.objects.filter(object_type="dropcopygroup").exists()
+
+
+def test_moving_an_opening_time_out_of_a_closed_month_is_refused(account_manager, prod_group):
+    closed_run(dt.date(2025, 3, 1))  # prod_group opened on 2 March
+
+    with pytest.raises(Conflict) as refused:
+        groups.group_update(actor=account_manager, group=prod_group, opened_at=dt.datetime(2025, 4, 2, tzinfo=dt.UTC))
+
+    assert refused.value.code == "billing_period_closed"
+    prod_group.refresh_from_db()
+    assert prod_group.opened_at == dt.datetime(2025, 3, 2, tzinfo=dt.UTC)
+
+
+def test_billing_registers_its_rules_on_group_writes_once():
+    assert [type(rule) for rule in group_rules()] == [BillingRules]

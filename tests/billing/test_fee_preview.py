@@ -6,9 +6,10 @@ from decimal import Decimal
 import pytest
 
 from billing.models import Tariff
-from dropcopy_admin import clock
+from dropcopy_admin import clock, errors
 from dropcopy_admin.choices import CertificationStatus, Environment, Role
 from dropcopy_admin.models import AuditEvent, DropCopyGroup
+from dropcopy_admin.services import groups
 from tests import factories
 from tests.support import assert_error, assert_invalid
 
@@ -233,3 +234,26 @@ def test_test_environments_need_no_certification(client_api, client_entity):
     response = client_api.post(GROUPS, production_body(system, environment=Environment.NEW_RELEASE), format="json")
 
     assert response.status_code == 201
+
+
+def test_the_group_service_itself_asks_for_the_fee_it_is_given(account_manager, client_entity, desk):
+    def create(name, fee):
+        return groups.group_create(
+            actor=account_manager,
+            entity=client_entity,
+            name=name,
+            venue=factories.venue("CME"),
+            environment=Environment.PRODUCTION,
+            front_end_system=desk,
+            confirmed_monthly_fee=fee,
+        )
+
+    with pytest.raises(errors.InvalidInput) as missing:
+        create("A", None)
+    create("A", Decimal("0.00"))
+    with pytest.raises(errors.Conflict) as stale:
+        create("B", Decimal("0.00"))
+
+    assert "confirmed_monthly_fee" in missing.value.errors
+    assert stale.value.code == "fee_changed"
+    assert list(DropCopyGroup.objects.values_list("name", flat=True)) == ["A"]
