@@ -3,7 +3,8 @@
 Pure functions from values to bytes and back (house style): no sockets, no clock, no database.
 This package's face re-exports the public names; the modules hold, by concern:
 
-* ``encoding``: the values (booleans, times, printable ASCII), ``SessionHeader`` and the encoder;
+* ``encoding``: the values (booleans, times, printable ASCII, ``Echoed`` peer values),
+  ``SessionHeader`` and the encoder (``build_acceptor_message``: the gateway's own messages);
 * ``session``: the session-level messages (logon, heartbeat, test request, resend request,
   rejects, gap fill, logout);
 * ``envelope``: the drop copy envelope (``35=n``) around a whole inner message;
@@ -13,7 +14,7 @@ This package's face re-exports the public names; the modules hold, by concern:
 """
 
 from ..framing import FixParseError, parse_fields
-from .encoding import SessionHeader, format_sending_time, parse_sending_time
+from .encoding import Echoed, SessionHeader, Value, build_acceptor_message, format_sending_time, parse_sending_time
 from .envelope import RTRF_CLOSE, RTRF_OPEN, build_drop_copy_envelope, envelope_payload
 from .execution import ExecKind, ExecutionReport, build_execution_report
 from .reading import Message
@@ -33,11 +34,14 @@ from .session import (
 __all__ = [
     "RTRF_CLOSE",
     "RTRF_OPEN",
+    "Echoed",
     "ExecKind",
     "ExecutionReport",
     "FixParseError",
     "Message",
     "SessionHeader",
+    "Value",
+    "build_acceptor_message",
     "build_business_message_reject",
     "build_drop_copy_envelope",
     "build_execution_report",

@@ -4,7 +4,8 @@ Encoding goes through ``simplefix.FixMessage`` (which fills in 8, 9 and 10); eve
 leaves to us is done here: booleans are ``Y``/``N``, values are checked to be non-empty printable
 ASCII with no SOH (``ValueError`` otherwise; R19 allows printable ASCII only), times are UTC
 ``YYYYMMDD-HH:MM:SS.sss``. The one value allowed to contain SOH is 213 of a ``35=n`` envelope,
-whose length travels in 212 (checked by ``envelope.build_drop_copy_envelope``).
+whose length travels in 212 (checked by ``envelope.build_drop_copy_envelope``); the one allowed
+to be empty is an ``Echoed`` value, the peer's own sent back.
 """
 
 import datetime as dt
@@ -18,7 +19,20 @@ import simplefix
 from .. import tags
 from ..framing import SOH, is_printable_ascii
 
-Value = str | bytes | int | bool | Decimal | dt.datetime | None
+
+@dataclass(frozen=True)
+class Echoed:
+    """A value copied from a frame the peer sent, written back as it came, even empty.
+
+    The acceptor echoes some of its peer's values (a TestRequest's 112, a Logon's 108, 141 and
+    1603–1605, the MsgType a Reject refers to): they passed the frame reader's checks, and FIX
+    peers do send empty ones, so they are only checked for SOH and printable ASCII.
+    """
+
+    raw: bytes
+
+
+Value = str | bytes | int | bool | Decimal | dt.datetime | Echoed | None
 
 _SENDING_TIME_RE = re.compile(r"(\d{8})-(\d{2}):(\d{2}):(\d{2})(?:\.(\d{3}|\d{6}))?")
 
@@ -47,6 +61,10 @@ def parse_sending_time(value: str | bytes) -> dt.datetime:
 
 def wire_value(tag: int, value: Value) -> bytes:
     """Turn a Python value into the bytes of a FIX field value, refusing what FIX cannot carry."""
+    if isinstance(value, Echoed):
+        if SOH in value.raw or not is_printable_ascii(value.raw):
+            raise ValueError(f"tag {tag}: echoed value must be printable ASCII without SOH")
+        return value.raw
     if isinstance(value, bool):
         return b"Y" if value else b"N"
     if isinstance(value, dt.datetime):
@@ -109,6 +127,26 @@ class SessionHeader:
             (tags.LAST_MSG_SEQ_NUM_PROCESSED, self.last_msg_seq_num_processed),
         ]
 
+    def acceptor_pairs(self, *, poss_dup: bool = False) -> list[tuple[int, Value]]:
+        """The same fields in the order the gateway (the acceptor) writes its session messages.
+
+        Routing first (49, 50, 56, 57), then 34, 43=Y when ``poss_dup`` (a resent gap fill), 52,
+        142 and 369. Drop copy envelopes keep the order of :meth:`pairs`.
+        """
+        if self.seq_num < 1:
+            raise ValueError("MsgSeqNum starts at 1")
+        return [
+            (tags.SENDER_COMP_ID, self.sender_comp_id),
+            (tags.SENDER_SUB_ID, self.sender_sub_id),
+            (tags.TARGET_COMP_ID, self.target_comp_id),
+            (tags.TARGET_SUB_ID, self.target_sub_id),
+            (tags.MSG_SEQ_NUM, self.seq_num),
+            (tags.POSS_DUP_FLAG, True if poss_dup else None),
+            (tags.SENDING_TIME, self.sending_time),
+            (tags.SENDER_LOCATION_ID, self.sender_location_id),
+            (tags.LAST_MSG_SEQ_NUM_PROCESSED, self.last_msg_seq_num_processed),
+        ]
+
 
 def encode_message(
     msg_type: str, header_pairs: Iterable[tuple[int, Value]], body: Iterable[tuple[int, Value]]
@@ -133,3 +171,10 @@ def encode_message(
 def build_message(msg_type: str, header: SessionHeader, body: Iterable[tuple[int, Value]] = ()) -> bytes:
     """Encode one message with ``header``'s standard fields."""
     return encode_message(msg_type, header.pairs(), body)
+
+
+def build_acceptor_message(
+    msg_type: str, header: SessionHeader, body: Iterable[tuple[int, Value]] = (), *, poss_dup: bool = False
+) -> bytes:
+    """Encode one message the gateway sends, its header in :meth:`SessionHeader.acceptor_pairs` order."""
+    return encode_message(msg_type, header.acceptor_pairs(poss_dup=poss_dup), body)
