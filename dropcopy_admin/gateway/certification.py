@@ -46,18 +46,16 @@ The five checks, as the gateway decides them:
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from django.db import DatabaseError
 
 from dropcopy_admin.choices import CertificationCheckName, CertificationStatus, TargetStatus
+from dropcopy_admin.fix.messages import Message
 from dropcopy_admin.models import Certification, CertificationCheck
 from dropcopy_admin.services.certification_checks import certification_check_record
 
-from . import wire
-
-if TYPE_CHECKING:
-    from .session import Session
+from .connection import Connection, StreamKey
+from .store import Database
 
 log = logging.getLogger(__name__)
 
@@ -98,30 +96,42 @@ def _record(*, target_id: int, name: str, at, detail: str) -> None:
         log.exception("cannot record certification check %s of target %s", name, target_id)
 
 
-def note_low_logon(session: "Session", expected: int) -> None:
-    """A client logon on an AutoCert+ target got the Logout with 789 ``expected`` (mid-week flow)."""
+def note_low_logon(session: Connection, midweek_expected: dict[StreamKey, int], expected: int) -> None:
+    """A client logon on an AutoCert+ target got the Logout with 789 ``expected`` (mid-week flow).
+
+    ``midweek_expected`` is the gateway's memory of the 789 sent on each stream.
+    """
     if session.address.autocert and not session.probe:
-        session.gateway.midweek_expected[session.stream_key] = expected
+        midweek_expected[session.stream_key] = expected
 
 
-async def checklist_start(session: "Session", *, seq: int, at) -> "Checklist | None":
-    """The checklist of a client session that just passed every logon check, or None (not AutoCert+)."""
-    expected = session.gateway.midweek_expected.pop(session.stream_key, None)
+async def checklist_start(
+    session: Connection, midweek_expected: dict[StreamKey, int], *, access_key_id: str, heartbeat: int, seq: int, at
+) -> "Checklist | None":
+    """The checklist of a client session that just passed every logon check, or None (not AutoCert+).
+
+    The session sends the TestRequest CME sends after a Logon on AutoCert+ once it has a checklist.
+    """
+    expected = midweek_expected.pop(session.stream_key, None)
     if not session.address.autocert or session.probe:
         return None
-    state = await session.gateway.db.run(checklist_load, target_id=session.address.target_id)
+    state = await session.db.run(checklist_load, target_id=session.address.target_id)
     if state is None:
         return None
-    checklist = Checklist(session, state)
-    checklist.record(Check.SIGNED_LOGON, at, f"Logon 34={seq}, key {session.access_key_id}")
+    checklist = Checklist(session.db, target_id=session.address.target_id, heartbeat=heartbeat, state=state)
+    checklist.record(Check.SIGNED_LOGON, at, f"Logon 34={seq}, key {access_key_id}")
     if expected is not None and seq == expected:
         checklist.record(Check.MIDWEEK_LOGON, at, f"Logout with 789={expected}, then Logon 34={seq} accepted")
     return checklist
 
 
 class Checklist:
-    def __init__(self, session: "Session", state: ChecklistState) -> None:
-        self.session = session
+    """The checks one client session of an AutoCert+ target may still pass (``heartbeat``: its HeartBtInt)."""
+
+    def __init__(self, db: Database, *, target_id: int, heartbeat: int, state: ChecklistState) -> None:
+        self.db = db
+        self.target_id = target_id
+        self.heartbeat = heartbeat
         self.passed = set(state.passed)
         self.heartbeat_run = 0
         self.last_heartbeat_at = None
@@ -136,15 +146,9 @@ class Checklist:
         if name in self.passed:
             return
         self.passed.add(name)
-        self.session.gateway.db.submit(
-            _record, target_id=self.session.address.target_id, name=name, at=at, detail=detail
-        )
+        self.db.submit(_record, target_id=self.target_id, name=name, at=at, detail=detail)
 
     # --- the gateway's side -------------------------------------------------------------------
-
-    async def after_logon(self) -> None:
-        """The TestRequest CME sends after a Logon on AutoCert+."""
-        await self.session.send_test_request()
 
     def test_request_sent(self, test_req_id: str) -> None:
         self.test_request_id = test_req_id
@@ -167,9 +171,9 @@ class Checklist:
 
     # --- the client's side --------------------------------------------------------------------
 
-    def on_message(self, fields: wire.Fields, seq: int, *, in_sequence: bool, at) -> None:
+    def on_message(self, message: Message, seq: int, *, in_sequence: bool, at) -> None:
         """A client message, numbered ``seq``, received at ``at`` (before the session handles it)."""
-        msg_type = fields.msg_type
+        msg_type = message.msg_type
         if self.awaiting_recovery:
             self.awaiting_recovery = False
             if in_sequence and msg_type not in NOT_RECOVERED_TYPES:
@@ -180,19 +184,19 @@ class Checklist:
                     f"Gap at {self.gap_seq}; ResendRequest 7={begin} 16={end} answered; next message 34={seq} "
                     "in sequence",
                 )
-        if msg_type == "0" and not fields.has(112):
+        if msg_type == "0" and 112 not in message:
             self._heartbeat(at)
             return
         self.heartbeat_run = 0
         self.last_heartbeat_at = None
         if msg_type == "0":
-            answered = fields.get(112)
+            answered = message.get_str(112)
             if self.test_request_id is not None and answered == self.test_request_id:
                 self.record(Check.TEST_REQUEST, at, f"TestRequest 112={answered} answered by a Heartbeat")
             self.test_request_id = None
 
     def _heartbeat(self, at) -> None:
-        interval = self.session.heartbeat
+        interval = self.heartbeat
         if self.last_heartbeat_at is not None:
             spacing = (at - self.last_heartbeat_at).total_seconds()
             within = abs(spacing - interval) <= HEARTBEAT_TOLERANCE * interval

@@ -20,18 +20,14 @@ import contextlib
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 
 from dropcopy_admin import clock
 
 from . import store
+from .connection import Connection, SessionClosed
 from .synthetic import ALL_KINDS, SyntheticFeed
-
-if TYPE_CHECKING:
-    from .server import Gateway
-    from .session import Session
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +70,7 @@ class Run:
 class SessionFeed:
     """The feeds of one logged-on client session, sent on its own stream by one task."""
 
-    def __init__(self, manager: "FeedManager", session: "Session", profile: store.FeedProfile) -> None:
+    def __init__(self, manager: "FeedManager", session: Connection, profile: store.FeedProfile) -> None:
         self.manager = manager
         self.session = session
         self.profile = profile
@@ -103,8 +99,6 @@ class SessionFeed:
         self._work.set()
 
     async def _run(self) -> None:
-        from .session import SessionClosed
-
         try:
             while not self.session.closed:
                 if not self.runs:
@@ -132,7 +126,7 @@ class SessionFeed:
         finally:
             if run.request_id is not None and granted:
                 done = run.remaining == 0
-                self.manager.gateway.db.submit(
+                self.manager.db.submit(
                     store.feed_request_progress,
                     request_id=run.request_id,
                     sent=run.sent,
@@ -146,29 +140,29 @@ class SessionFeed:
 class FeedManager:
     """Starts a ``SessionFeed`` for each logged-on client session and hands it pending requests."""
 
-    def __init__(self, gateway: "Gateway") -> None:
-        self.gateway = gateway
-        self.feeds: dict[Session, SessionFeed] = {}
+    def __init__(self, db: store.Database) -> None:
+        self.db = db
+        self.feeds: dict[Connection, SessionFeed] = {}
         self.active_requests: set[int] = set()
         self.tasks: set[asyncio.Task] = set()
 
-    def session_logged_on(self, session: "Session") -> None:
+    def session_logged_on(self, session: Connection) -> None:
         if session.probe or session.state is None:
             return
         task = asyncio.create_task(self._attach(session))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def _attach(self, session: "Session") -> None:
+    async def _attach(self, session: Connection) -> None:
         try:
-            profile = await self.gateway.db.run(store.feed_profile_load, target_id=session.address.target_id)
+            profile = await self.db.run(store.feed_profile_load, target_id=session.address.target_id)
         except Exception:
             log.exception("cannot load the synthetic feed profile of target %s", session.address.target_id)
             return
         if not session.closed:
             self.feeds[session] = SessionFeed(self, session, profile)
 
-    def session_ended(self, session: "Session") -> None:
+    def session_ended(self, session: Connection) -> None:
         feed = self.feeds.get(session)
         if feed is not None:
             feed.task.cancel()  # its ``finally`` forgets it
@@ -188,7 +182,7 @@ class FeedManager:
                 by_target[feed.profile.target_id] = feed  # the lowest segment wins
         if not by_target:
             return
-        pending = await self.gateway.db.run(
+        pending = await self.db.run(
             store.feed_requests_pending, target_ids=sorted(by_target), exclude_ids=sorted(self.active_requests)
         )
         for request in pending:

@@ -8,13 +8,10 @@ logged out on the next read.
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Q
-
 from dropcopy_admin.choices import TargetStatus, TemporaryKind
 from dropcopy_admin.models import TargetAddress
 from dropcopy_admin.models.keys import KeyPair
-
-from .keys_adapter import key_pair_secret
+from dropcopy_admin.services.keys import key_pair_secret
 
 
 @dataclass(frozen=True)
@@ -40,10 +37,6 @@ class Snapshot:
 
     def key_is_live(self, target_id: int, access_key_id: str) -> bool:
         return (target_id, access_key_id) in self.live_keys
-
-
-def _live_keys(at: dt.datetime):
-    return KeyPair.objects.filter(revoked_at__isnull=True).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
 
 
 def snapshot_load(
@@ -72,13 +65,15 @@ def snapshot_load(
             ready_at=row.target.ready_at,
             autocert=row.target.temporary == TemporaryKind.AUTOCERT,
         )
-    keys = frozenset(_live_keys(at).values_list("target_id", "access_key_id"))
+    keys = frozenset(KeyPair.objects.live(at=at).values_list("target_id", "access_key_id"))
     return Snapshot(addresses=addresses, live_keys=keys)
 
 
 def logon_secret(*, target_id: int, access_key_id: str, probe: bool, at: dt.datetime) -> str | None:
     """The Secret Key of the target's live key ``access_key_id`` (its probe key when ``probe``), or None."""
-    key_pair = _live_keys(at).filter(target_id=target_id, access_key_id=access_key_id, is_probe=probe).first()
+    key_pair = (
+        KeyPair.objects.live(at=at).filter(target_id=target_id, access_key_id=access_key_id, is_probe=probe).first()
+    )
     if key_pair is None:
         return None
     return key_pair_secret(key_pair)

@@ -8,24 +8,25 @@ Otherwise it is answered in its own task: stored messages are resent with PossDu
 covered by SequenceReset-GapFill.
 """
 
-import asyncio
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from dropcopy_admin import clock
-from dropcopy_admin.fix.messages import mark_as_resent
+from dropcopy_admin.fix.messages import Message, build_acceptor_message, format_sending_time, mark_as_resent
 
-from . import store, wire
-
-if TYPE_CHECKING:
-    from .session import Session
+from . import store
+from .connection import Connection, SessionClosed
 
 MAX_RESEND = 2500
 GAP_FILLED_TYPES = {"0", "1", "2", "4", "5", "A"}  # session messages are gap-filled, not resent
 
 
-async def resend_request(session: "Session", fields: wire.Fields, seq: int) -> None:
+Answered = Callable[[int, int], None]
+"""Told ``begin``, ``end`` once the whole answer to an accepted ResendRequest is written."""
+
+
+async def resend_request(session: Connection, request: Message, seq: int, *, answered: Answered) -> None:
     """Check the ResendRequest numbered ``seq``; refuse it, or start answering it in a task."""
-    begin_text, end_text = fields.get(7, ""), fields.get(16, "")
+    begin_text, end_text = request.get_str(7) or "", request.get_str(16) or ""
     if not begin_text.isdigit() or not end_text.isdigit() or int(begin_text) < 1:
         await refuse_resend(session, seq, "BeginSeqNo (7) and EndSeqNo (16) must be numbers, BeginSeqNo at least 1")
         return
@@ -43,23 +44,19 @@ async def resend_request(session: "Session", fields: wire.Fields, seq: int) -> N
         await refuse_resend(session, seq, "Another ResendRequest of this session is still being answered")
         return
     session.resending = True
-    task = asyncio.create_task(answer_resend(session, seq, begin, end))
-    session.tasks.add(task)
-    task.add_done_callback(session.tasks.discard)
+    session.start_task(answer_resend(session, seq, begin, end, answered=answered))
 
 
-async def refuse_resend(session: "Session", seq: int, reason: str) -> None:
+async def refuse_resend(session: Connection, seq: int, reason: str) -> None:
     await session.send("3", [(45, seq), (372, "2"), (58, reason)])
 
 
-async def answer_resend(session: "Session", request_seq: int, begin: int, end: int) -> None:
-    from .session import SessionClosed  # session imports this module
-
+async def answer_resend(session: Connection, request_seq: int, begin: int, end: int, *, answered: Answered) -> None:
     try:
         if session.state is None:  # a probe's messages are not stored: fill the whole range
             rows = []
         else:
-            rows = await session.gateway.db.run(store.messages_for_resend, state=session.state, begin=begin, end=end)
+            rows = await session.db.run(store.messages_for_resend, state=session.state, begin=begin, end=end)
         now = clock.now()
         floor = store.resend_floor(now)
         if session.state is not None and (
@@ -68,19 +65,18 @@ async def answer_resend(session: "Session", request_seq: int, begin: int, end: i
             await refuse_resend(
                 session,
                 request_seq,
-                f"Asks for messages sent before {wire.timestamp(floor)}, outside the resend window",
+                f"Asks for messages sent before {format_sending_time(floor)}, outside the resend window",
             )
             return
         await replay(session, rows, begin, end, now)
-        if session.checklist is not None:
-            session.checklist.resend_answered(begin, end)
+        answered(begin, end)
     except (SessionClosed, ConnectionError):
         pass
     finally:
         session.resending = False
 
 
-async def replay(session: "Session", rows, begin: int, end: int, now) -> None:
+async def replay(session: Connection, rows, begin: int, end: int, now) -> None:
     """Write ``begin``..``end`` again: stored messages marked as resent, gaps filled."""
     by_seq = {seq: (kind, raw) for seq, kind, raw, _ in rows}
     out: list[bytes] = []
@@ -105,7 +101,8 @@ async def replay(session: "Session", rows, begin: int, end: int, now) -> None:
         session.last_sent = clock.now()
 
 
-def gap_fill(session: "Session", first: int, next_seq: int, now) -> bytes:
-    header = session.header("4", first, now)
-    header.insert(header.index((34, first)) + 1, (43, "Y"))
-    return wire.encode([*header, (122, wire.timestamp(now)), (123, "Y"), (36, next_seq)])
+def gap_fill(session: Connection, first: int, next_seq: int, now) -> bytes:
+    """A SequenceReset-GapFill resent for ``first``..``next_seq`` - 1 (43=Y, 122 the time it is sent)."""
+    return build_acceptor_message(
+        "4", session.header(first, now), [(122, now), (123, True), (36, next_seq)], poss_dup=True
+    )

@@ -40,7 +40,7 @@ class Gateway:
         self._stopping: asyncio.Event | None = None
         self.synced = threading.Event()
         self.bind_failures: dict[tuple[str, int], str] = {}
-        self.feeds = FeedManager(self)
+        self.feeds = FeedManager(self.db)
         self.presence = Presence(self.db, name=_process_name(self.only, self.exclude))
 
     # --- registry -----------------------------------------------------------------------------

@@ -12,17 +12,15 @@ ResendRequests are checked and answered by ``resend.py`` (R15).
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING
 
 from dropcopy_admin import clock
-from dropcopy_admin.fix.messages import SessionHeader, build_drop_copy_envelope
+from dropcopy_admin.fix.framing import FrameError, FrameErrorReason, FrameReader
+from dropcopy_admin.fix.messages import Echoed, Message, Value
+from dropcopy_admin.fix.signature import verify_logon_signature
 
-from . import certification, resend, store, wire
-from .fix_adapter import FrameError, FrameErrorReason, FrameReader, verify_signature
+from . import certification, resend, store
+from .connection import Connection, SessionClosed, SessionHost
 from .registry import Address, logon_secret
-
-if TYPE_CHECKING:
-    from .server import Gateway
 
 log = logging.getLogger(__name__)
 
@@ -34,39 +32,21 @@ ORDER_ENTRY_TYPES = {"D", "F", "G", "H", "q", "s", "AB", "AC", "R", "S", "i"}
 ECHOED_ON_LOGON = (108, 141, 1603, 1604, 1605)
 
 
-class SessionClosed(Exception):
-    pass
-
-
-class Session:
-    def __init__(self, gateway: "Gateway", address: Address, reader, writer) -> None:
-        self.gateway = gateway
-        self.address = address
+class Session(Connection):
+    def __init__(self, host: SessionHost, address: Address, reader, writer) -> None:
+        super().__init__(address=address, writer=writer, db=host.db)
+        self.host = host
         self.reader = reader
-        self.writer = writer
         self.frames = FrameReader()
         self.logged_on = False
-        self.probe = False
         self.access_key_id = ""
-        self.client_sub_id = ""
         self.heartbeat = 30
-        self.state: store.StreamState | None = None  # client sessions only
-        self.next_incoming = 1
-        self.next_outgoing = 1
         self.opened_at = clock.now()
         self.last_received = self.opened_at
         self.last_sent = self.opened_at
         self.test_request_sent_at = None
         self.test_request_count = 0
-        self.resending = False
         self.checklist: certification.Checklist | None = None  # AutoCert+ client sessions only (R9)
-        self.closed = False
-        self.send_lock = asyncio.Lock()
-        self.tasks: set[asyncio.Task] = set()
-
-    @property
-    def stream_key(self) -> tuple[int, int | None]:
-        return (self.address.target_id, self.address.market_segment)
 
     # --- life cycle ---------------------------------------------------------------------------
 
@@ -93,7 +73,7 @@ class Session:
 
     async def _close_transport(self) -> None:
         self.closed = True
-        self.gateway.session_ended(self)
+        self.host.session_ended(self)
         with contextlib.suppress(Exception):
             self.writer.close()
             await self.writer.wait_closed()
@@ -109,9 +89,7 @@ class Session:
     def kick(self, reason: str) -> None:
         """Log the session out from outside its own task (revoked key, closed target, shutdown)."""
         if not self.closed:
-            task = asyncio.create_task(self.logout(reason))
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
+            self.start_task(self.logout(reason))
 
     async def _tick(self) -> None:
         while not self.closed:
@@ -147,77 +125,9 @@ class Session:
 
     # --- sending --------------------------------------------------------------------------------
 
-    def header(self, msg_type: str, seq: int, now) -> list[tuple[int, str | int]]:
-        """The standard header of a message the gateway sends (35 first), as (tag, value) pairs."""
-        header = [
-            (35, msg_type),
-            (49, "CME"),
-            (50, "G"),
-            (56, self.address.target_comp_id),
-        ]
-        if self.client_sub_id:
-            header.append((57, self.client_sub_id))
-        header += [(34, seq), (52, wire.timestamp(now)), (369, max(self.next_incoming - 1, 0))]
-        return header
-
-    async def send(self, msg_type: str, body: list[tuple[int, object]]) -> None:
-        """Send one message on the session's stream; a client session stores it first (R15)."""
-        await self._send_built(msg_type, lambda seq, now: wire.encode([*self.header(msg_type, seq, now), *body]))
-
-    async def send_envelope(self, inner: bytes) -> None:
-        """Send a drop copy message: ``inner`` (one whole FIX frame) in a 35=n envelope (R19, §1.7)."""
-
-        def build(seq: int, now) -> bytes:
-            header = SessionHeader(
-                sender_comp_id="CME",
-                sender_sub_id="G",
-                target_comp_id=self.address.target_comp_id,
-                target_sub_id=self.client_sub_id or None,
-                seq_num=seq,
-                sending_time=now,
-                last_msg_seq_num_processed=max(self.next_incoming - 1, 0),
-            )
-            return build_drop_copy_envelope(header, inner=inner)
-
-        await self._send_built("n", build)
-
-    async def _send_built(self, msg_type: str, build) -> None:
-        """Number, build (``build(seq, now)`` → bytes), store (client sessions) and write one message."""
-        if self.closed:
-            raise SessionClosed
-        async with self.send_lock:
-            if self.closed:
-                raise SessionClosed
-            now = clock.now()
-            seq = self.next_outgoing
-            raw = build(seq, now)
-            self.next_outgoing += 1
-            if self.state is not None:
-                await self.gateway.db.run(
-                    store.message_record_sent,
-                    state=self.state,
-                    seq_num=seq,
-                    msg_type=msg_type,
-                    raw=raw,
-                    sent_at=now,
-                    next_incoming=self.next_incoming,
-                )
-            if msg_type == "n" and self.checklist is not None and not self.checklist.write_envelope(seq):
-                return  # the AutoCert+ deliberate gap: stored for the resend, never written
-            await self._write(raw)
-            self.last_sent = now
-
-    async def send_unsequenced(self, msg_type: str, body: list[tuple[int, object]]) -> None:
-        """A refusal before the logon is authenticated: sequence number 1, not stored."""
-        raw = wire.encode([*self.header(msg_type, 1, clock.now()), *body])
-        await self._write(raw)
-
-    async def _write(self, raw: bytes) -> None:
-        try:
-            self.writer.write(raw)
-            await self.writer.drain()
-        except (ConnectionError, RuntimeError) as error:
-            raise SessionClosed from error
+    def writes_envelope(self, seq: int) -> bool:
+        """False once on an AutoCert+ session: the checklist's deliberate gap (R9)."""
+        return self.checklist is None or self.checklist.write_envelope(seq)
 
     async def refuse_logon(self, reason: str) -> None:
         with contextlib.suppress(SessionClosed):
@@ -232,28 +142,28 @@ class Session:
         if isinstance(item, FrameError):
             await self._bad_frame(item)
             return
-        fields = wire.parse_fields(item)  # the reader hands over only frames that tokenise
+        message = Message.parse(item)  # the reader hands over only frames that tokenise
         if not self.logged_on:
-            await self._logon(fields)
+            await self._logon(message)
             return
-        await self._in_session(fields)
+        await self._in_session(message)
 
     async def _bad_frame(self, error: FrameError) -> None:
         if error.reason == FrameErrorReason.NON_ASCII:
             reason = "Only printable ASCII is allowed"
         else:
             reason = f"Malformed input ({error.reason}): {error.detail}"
-        fields = None
+        message = None
         if error.reason in (FrameErrorReason.NON_ASCII, FrameErrorReason.BAD_CHECKSUM):
             with contextlib.suppress(ValueError):
-                fields = wire.parse_fields(error.data)
-        await self._bad_input(reason, fields)
+                message = Message.parse(error.data)
+        await self._bad_input(reason, message)
 
-    async def _bad_input(self, reason: str, fields: wire.Fields | None) -> None:
+    async def _bad_input(self, reason: str, message: Message | None) -> None:
         if not self.logged_on:
             await self.refuse_logon(reason)
-        seq = fields.get(34) if fields is not None else None
-        body: list[tuple[int, object]] = [(58, reason)]
+        seq = message.get_str(34) if message is not None else None
+        body: list[tuple[int, Value]] = [(58, reason)]
         if seq is not None and seq.isdigit():
             body.insert(0, (45, seq))
             if int(seq) == self.next_incoming:
@@ -265,89 +175,92 @@ class Session:
     def _received(self, seq: int) -> None:
         self.next_incoming = seq + 1
         if self.state is not None:
-            self.gateway.db.submit(store.stream_save_incoming, state=self.state, next_incoming=self.next_incoming)
+            self.db.submit(store.stream_save_incoming, state=self.state, next_incoming=self.next_incoming)
 
     # --- logon (R16, R19) -----------------------------------------------------------------------
 
-    async def _logon(self, fields: wire.Fields) -> None:
-        address = self.gateway.current_address(self.address)
+    async def _logon(self, logon: Message) -> None:
+        address = self.host.current_address(self.address)
         if address is None:
             await self.refuse_logon("This address is not served")
         self.address = address
-        if fields.msg_type != "A":
+        if logon.msg_type != "A":
             await self.refuse_logon("The first message must be a Logon (35=A)")
-        if fields.has(122):
+        if 122 in logon:
             await self.refuse_logon("OrigSendingTime (122) is not allowed on a Logon")
-        heartbeat = fields.get(108, "")
+        heartbeat = logon.get_str(108) or ""
         if not heartbeat.isdigit() or not MIN_HEARTBEAT <= int(heartbeat) <= MAX_HEARTBEAT:
             await self.refuse_logon("HeartBtInt (108) must be 5-60 seconds")
-        if fields.get(49) != address.target_comp_id:
+        if logon.get_str(49) != address.target_comp_id:
             await self.refuse_logon("SenderCompID (49) is not this target's")
-        if fields.get(57) != address.target_sub_id:
+        if logon.get_str(57) != address.target_sub_id:
             await self.refuse_logon(f"TargetSubID (57) must be {address.target_sub_id} on this address")
-        seq_text = fields.get(34, "")
+        seq_text = logon.get_str(34) or ""
         if not seq_text.isdigit() or int(seq_text) < 1:
             await self.refuse_logon("MsgSeqNum (34) is missing or not a positive number")
         now = clock.now()
         if address.ready_at is not None and now < address.ready_at:
             await self.refuse_logon("The target is not ready yet: no logon before its ready time")
-        probe = fields.get(50) == PROBE_SUB_ID
-        access_key_id = fields.get(355, "")
-        secret = await self.gateway.db.run(
+        probe = logon.get_str(50) == PROBE_SUB_ID
+        access_key_id = logon.get_str(355) or ""
+        secret = await self.db.run(
             logon_secret, target_id=address.target_id, access_key_id=access_key_id, probe=probe, at=now
         )
         if secret is None:
             await self.refuse_logon("Unknown, revoked or expired Access Key ID (355)")
-        if fields.get(1400) != "CME-1-SHA-256" or not verify_signature(fields, secret):
+        if logon.get_str(1400) != "CME-1-SHA-256" or not _signature_holds(logon, secret):
             await self.refuse_logon("Bad logon signature (1402)")
         self.probe = probe
         self.access_key_id = access_key_id
-        self.client_sub_id = fields.get(50, "")
+        self.client_sub_id = logon.get_str(50) or ""
         self.heartbeat = int(heartbeat)
         seq = int(seq_text)
         if probe:
             self.next_incoming = seq + 1
             self.next_outgoing = 1
         else:
-            if not self.gateway.claim_stream(self):
+            if not self.host.claim_stream(self):
                 await self.refuse_logon("A client session is already active on this target")
-            self.state = await self.gateway.db.run(
+            self.state = await self.db.run(
                 store.stream_load, target_id=address.target_id, market_segment=address.market_segment, at=now
             )
             self.next_incoming = self.state.next_incoming
             self.next_outgoing = self.state.next_outgoing
             if seq < self.next_incoming:
                 expected = self.next_incoming
-                certification.note_low_logon(self, expected)
+                certification.note_low_logon(self, self.host.midweek_expected, expected)
                 await self.logout(f"MsgSeqNum too low, expecting {expected}", extra=((789, expected),))
                 raise SessionClosed
             self.next_incoming = seq + 1
-            self.checklist = await certification.checklist_start(self, seq=seq, at=now)
+            self.checklist = await certification.checklist_start(
+                self, self.host.midweek_expected, access_key_id=access_key_id, heartbeat=self.heartbeat, seq=seq, at=now
+            )
         self.logged_on = True
-        self.gateway.session_logged_on(self)
-        echo = [(tag, fields.get(tag)) for tag in ECHOED_ON_LOGON if fields.has(tag)]
+        self.host.session_logged_on(self)
+        echo = [(tag, Echoed(logon.get(tag))) for tag in ECHOED_ON_LOGON if tag in logon]
         await self.send("A", [(98, 0), *echo])
         if self.checklist is not None:
-            await self.checklist.after_logon()
+            await self.send_test_request()  # as CME's AutoCert+ does right after a Logon (R9)
 
     # --- in session -----------------------------------------------------------------------------
 
-    async def _in_session(self, fields: wire.Fields) -> None:
-        seq_text = fields.get(34, "")
+    async def _in_session(self, message: Message) -> None:
+        seq_text = message.get_str(34) or ""
         if not seq_text.isdigit():
             await self.send("3", [(45, 0), (373, 1), (58, "MsgSeqNum (34) is missing")])
             return
         seq = int(seq_text)
-        msg_type = fields.msg_type
-        if seq < self.next_incoming and fields.get(43) != "Y" and msg_type != "4":
+        msg_type = message.msg_type or ""
+        poss_dup = message.get_str(43) == "Y"
+        if seq < self.next_incoming and not poss_dup and msg_type != "4":
             await self.logout(f"MsgSeqNum too low, expecting {self.next_incoming}")
             raise SessionClosed
         self.test_request_sent_at = None
         if self.checklist is not None:
-            in_sequence = seq == self.next_incoming and fields.get(43) != "Y"
-            self.checklist.on_message(fields, seq, in_sequence=in_sequence, at=self.last_received)
+            in_sequence = seq == self.next_incoming and not poss_dup
+            self.checklist.on_message(message, seq, in_sequence=in_sequence, at=self.last_received)
         if msg_type == "4":
-            new_seq = fields.get(36, "")
+            new_seq = message.get_str(36) or ""
             if new_seq.isdigit() and int(new_seq) > seq:
                 self._received(int(new_seq) - 1)
             else:
@@ -357,9 +270,9 @@ class Session:
         if msg_type == "0":
             return
         if msg_type == "1":
-            await self.send("0", [(112, fields.get(112, ""))])
+            await self.send("0", [(112, Echoed(message.get(112) or b""))])
         elif msg_type == "2":
-            await resend.resend_request(self, fields, seq)
+            await resend.resend_request(self, message, seq, answered=self._resend_answered)
         elif msg_type == "5":
             await self.logout("Logout acknowledged")
             raise SessionClosed
@@ -373,4 +286,21 @@ class Session:
                 [(45, seq), (372, msg_type), (380, 3), (58, "Drop Copy is read-only: order entry is not supported")],
             )
         else:
-            await self.send("3", [(45, seq), (372, msg_type), (373, 11), (58, f"Unsupported MsgType {msg_type}")])
+            await self.send(
+                "3",
+                [(45, seq), (372, Echoed(message.get(35) or b"")), (373, 11), (58, f"Unsupported MsgType {msg_type}")],
+            )
+
+    def _resend_answered(self, begin: int, end: int) -> None:
+        """The gateway wrote its whole answer to an accepted ResendRequest for ``begin``..``end``."""
+        if self.checklist is not None:
+            self.checklist.resend_answered(begin, end)
+
+
+def _signature_holds(logon: Message, secret: str) -> bool:
+    """Whether the logon's 1402 signs its canonical fields under ``secret`` (R19, §1.5)."""
+    values = logon.first_values()
+    try:
+        return verify_logon_signature(secret, values, values.get(1402))
+    except ValueError:
+        return False

@@ -5,7 +5,7 @@ import datetime as dt
 
 from dropcopy_admin import clock
 from dropcopy_admin.fix.messages import build_resend_request
-from dropcopy_admin.gateway import wire
+from dropcopy_admin.fix.messages.encoding import encode_message
 from dropcopy_admin.gateway.store import weekly_start_up
 from dropcopy_admin.models import SentMessage, SequenceStream
 
@@ -16,18 +16,10 @@ def seed_sent(served, count: int, *, sent_at: dt.datetime) -> None:
     """``count`` stored business messages (35=j) numbered 1..count, sent at ``sent_at``."""
     rows = []
     for seq in range(1, count + 1):
-        raw = wire.encode(
-            [
-                (35, "j"),
-                (49, "CME"),
-                (50, "G"),
-                (56, served.target.target_comp_id),
-                (34, seq),
-                (52, wire.timestamp(sent_at)),
-                (45, seq),
-                (380, 3),
-                (58, f"stored {seq}"),
-            ]
+        raw = encode_message(
+            "j",
+            [(49, "CME"), (50, "G"), (56, served.target.target_comp_id), (34, seq), (52, sent_at)],
+            [(45, seq), (380, 3), (58, f"stored {seq}")],
         )
         rows.append(
             SentMessage(target=served.target, market_segment=None, seq_num=seq, msg_type="j", raw=raw, sent_at=sent_at)
