@@ -2,9 +2,8 @@
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
 
-from dropcopy_admin import clock
+from dropcopy_admin import after_commit, clock
 from dropcopy_admin.choices import TargetStatus
 from dropcopy_admin.services.audit import SystemActor
 from dropcopy_admin.services.keys import key_pairs_warn_expiring
@@ -14,7 +13,7 @@ from dropcopy_admin.services.temporary_targets import (
     temporary_targets_expire,
     temporary_targets_verify_ready,
 )
-from dropcopy_admin.services.verification import targets_queue_reverification, targets_verify
+from dropcopy_admin.services.verification import VERIFY_TARGETS, targets_queue_reverification, targets_verify
 
 PROVISIONING = SystemActor("provision_target")
 VERIFICATION = SystemActor("verify_targets")
@@ -31,7 +30,7 @@ def provision_target(self, target_id: int) -> None:
     # Then its verification (R16, R17), once what provisioning wrote is committed; a temporary
     # target not ready yet is picked up by the scheduled re-verification after its ready_at.
     if target.status != TargetStatus.CLOSED and (target.ready_at is None or target.ready_at <= clock.now()):
-        transaction.on_commit(lambda: verify_targets.delay([target_id]), robust=True)
+        after_commit.queue_task(VERIFY_TARGETS, [target_id])
 
 
 @shared_task(acks_late=True)

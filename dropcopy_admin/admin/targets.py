@@ -2,16 +2,14 @@
 and re-provisioned on demand (R17)."""
 
 from django.contrib import admin, messages
-from django.db import transaction
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localtime
 
 from dropcopy_admin import errors
-from dropcopy_admin.choices import TargetStatus
 from dropcopy_admin.models import CheckOutcome, ConnectivityCheck, TargetAddress, TargetSession
+from dropcopy_admin.services.targets import target_provision_request
 from dropcopy_admin.services.verification import target_verify_request
-from dropcopy_admin.tasks import provision_target
 
 from .base import ReadOnlyModelAdmin, ReadOnlyTabularInline
 
@@ -104,16 +102,18 @@ class TargetSessionAdmin(ReadOnlyModelAdmin):
         The task is idempotent: a pending or failed target becomes ``provisioned`` with its error
         cleared, one already provisioned is left as it is; its service writes the audit rows.
         """
-        targets = list(queryset.order_by("pk"))
-        closed = [target for target in targets if target.status == TargetStatus.CLOSED]
-        live = [target for target in targets if target.status != TargetStatus.CLOSED]
-        for target in live:
-            transaction.on_commit(lambda target_id=target.pk: provision_target.delay(target_id), robust=True)
-        if live:
-            names = ", ".join(target.target_comp_id for target in live)
-            self.message_user(request, f"Provisioning queued for {len(live)} target(s): {names}.", messages.SUCCESS)
+        queued, closed = [], []
+        for target in queryset.order_by("pk"):
+            try:
+                target_provision_request(actor=request.user, target=target)
+                queued.append(target.target_comp_id)
+            except errors.Conflict:
+                closed.append(target.target_comp_id)
+        if queued:
+            names = ", ".join(queued)
+            self.message_user(request, f"Provisioning queued for {len(queued)} target(s): {names}.", messages.SUCCESS)
         if closed:
-            names = ", ".join(target.target_comp_id for target in closed)
+            names = ", ".join(closed)
             self.message_user(request, f"Closed targets are not provisioned: {names}.", messages.WARNING)
 
     def has_verify_permission(self, request) -> bool:

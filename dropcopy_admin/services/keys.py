@@ -30,7 +30,7 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 
-from dropcopy_admin import clock, crypto, errors
+from dropcopy_admin import after_commit, clock, crypto, errors
 from dropcopy_admin.choices import Role, TargetStatus
 from dropcopy_admin.models import KeyPair, TargetSession, User
 from dropcopy_admin.models.keys import ACCESS_KEY_ID_LENGTH
@@ -281,7 +281,7 @@ def key_pairs_warn_expiring(*, actor: Actor) -> int:
         audit_record_changes(actor=actor, action="warn_expiry", changes=changes)
         ids = [key_pair.pk for key_pair in due]
         if ids:
-            transaction.on_commit(lambda: send_expiry_warnings(key_pair_ids=ids), robust=True)
+            after_commit.call(send_expiry_warnings, key_pair_ids=ids)
     return len(due)
 
 

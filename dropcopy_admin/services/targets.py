@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
-from dropcopy_admin import clock, errors
+from dropcopy_admin import after_commit, clock, errors
 from dropcopy_admin.choices import AddressRole, GatewayType, TargetStatus
 from dropcopy_admin.models import (
     CgwGateway,
@@ -34,7 +34,11 @@ from dropcopy_admin.models import (
 )
 
 from .audit import Actor, audit_record, audit_record_created, snapshot
+from .common import require_account_manager
 from .keys import key_pairs_revoke_for_targets, probe_key_pair_ensure
+
+# The Celery task that provisions one target (R17), queued by name after the commit.
+PROVISION_TARGET = "dropcopy_admin.tasks.provision_target"
 
 _TARGET_ID_ALPHABET = string.ascii_uppercase + string.digits
 CGW_TARGET_SUB_ID = "G"
@@ -268,7 +272,7 @@ def temporary_target_open(
     target.save()
     _create_addresses(target, layout)
     audit_record_created(actor=actor, instances=[target], action="open")
-    transaction.on_commit(lambda target_id=target.pk: _queue_provisioning(target_id), robust=True)
+    after_commit.queue_task(PROVISION_TARGET, target.pk)
     return target
 
 
@@ -317,14 +321,8 @@ def targets_allocate(*, actor: Actor, group: DropCopyGroup, sessions: list[Sourc
         allocation.targets[session_id] = target
     TargetSession.objects.bulk_update(changed.values(), ["used"])
     for target in allocation.opened:
-        transaction.on_commit(lambda target_id=target.pk: _queue_provisioning(target_id), robust=True)
+        after_commit.queue_task(PROVISION_TARGET, target.pk)
     return allocation
-
-
-def _queue_provisioning(target_id: int) -> None:
-    from dropcopy_admin.tasks import provision_target
-
-    provision_target.delay(target_id)
 
 
 def targets_release(*, memberships: Iterable[Membership]) -> None:
@@ -391,6 +389,20 @@ def target_provision(*, actor: Actor, target_id: int, interrupt_after: str | Non
             target.provisioning_error_detail = ""
             target.save(update_fields=["status", "provisioning_error_code", "provisioning_error_detail"])
             audit_record(actor=actor, action="provision", instance=target, before=before)
+    return target
+
+
+def target_provision_request(*, actor: Actor, target: TargetSession) -> TargetSession:
+    """Queue the provisioning of a live ``target`` once the caller's transaction commits (R17).
+
+    Account managers only; a closed target is ``invalid_transition``. Provisioning is idempotent:
+    a pending or failed target becomes ``provisioned``, one already provisioned stays as it is;
+    the task writes the audit rows, the request itself changes nothing.
+    """
+    require_account_manager(actor, doing="re-provision a target")
+    if target.status == TargetStatus.CLOSED:
+        raise errors.invalid_transition(f"Target {target.target_comp_id} is closed; it is not provisioned.")
+    after_commit.queue_task(PROVISION_TARGET, target.pk)
     return target
 
 

@@ -29,7 +29,7 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 
-from dropcopy_admin import clock, errors
+from dropcopy_admin import after_commit, clock, errors
 from dropcopy_admin.choices import (
     CertificationCheckName,
     CertificationStatus,
@@ -53,7 +53,7 @@ from .audit import Actor, audit_record, audit_record_changes, audit_record_creat
 from .common import client_administrator_emails, require_account_manager, require_client_may_write
 from .reference import check_gateway_type
 from .targets import targets_close, temporary_target_open
-from .verification import VERIFIABLE_STATUSES
+from .verification import VERIFIABLE_STATUSES, VERIFY_TARGETS
 
 __all__ = [
     "certification_decide",
@@ -272,10 +272,7 @@ def temporary_targets_expire(*, actor: Actor) -> int:
         targets_close(actor=actor, targets=due, at=now)
         expired_test_targets = [t.pk for t in due if t.temporary == TemporaryKind.NEW_RELEASE]
         if expired_test_targets:
-            transaction.on_commit(
-                lambda: send_new_release_target_expiry_notices(target_ids=expired_test_targets, expired=True),
-                robust=True,
-            )
+            after_commit.call(send_new_release_target_expiry_notices, target_ids=expired_test_targets, expired=True)
     return len(due)
 
 
@@ -307,9 +304,7 @@ def new_release_targets_warn_expiring(*, actor: Actor) -> int:
         audit_record_changes(actor=actor, action="warn_expiry", changes=changes)
         ids = [target.pk for target in due]
         if ids:
-            transaction.on_commit(
-                lambda: send_new_release_target_expiry_notices(target_ids=ids, expired=False), robust=True
-            )
+            after_commit.call(send_new_release_target_expiry_notices, target_ids=ids, expired=False)
     return len(due)
 
 
@@ -363,8 +358,6 @@ def temporary_targets_verify_ready(*, batch_size: int) -> int:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    from dropcopy_admin.tasks import verify_targets
-
     for start in range(0, len(target_ids), batch_size):
-        verify_targets.delay(target_ids[start : start + batch_size])
+        after_commit.queue_task(VERIFY_TARGETS, target_ids[start : start + batch_size])
     return len(target_ids)

@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q
 
-from dropcopy_admin import clock, errors
+from dropcopy_admin import after_commit, clock, errors
 from dropcopy_admin.choices import AddressRole, TargetStatus
 from dropcopy_admin.models import (
     CheckOutcome,
@@ -47,6 +47,10 @@ from dropcopy_admin.verification.probe import ProbeAddress, ProbeCredentials, Pr
 from dropcopy_admin.verification.runner import ProbeJob, run_probes
 
 from .audit import Actor, audit_record, snapshot
+from .targets import PROVISION_TARGET
+
+# The Celery task that verifies a batch of targets (R16), queued by name after the commit.
+VERIFY_TARGETS = "dropcopy_admin.tasks.verify_targets"
 
 VERIFIABLE_STATUSES = (TargetStatus.PROVISIONED, TargetStatus.VERIFIED, TargetStatus.DEGRADED, TargetStatus.FAILED)
 # The contract knows four stages: an address no gateway serves cannot be connected to, and the
@@ -259,14 +263,8 @@ def target_verify_request(*, actor: Actor, target: TargetSession) -> TargetSessi
             f"The target is not ready until {target.ready_at.isoformat()}; no verification runs before.",
             code="invalid_transition",
         )
-    transaction.on_commit(lambda target_id=target.pk: _queue_verification([target_id]), robust=True)
+    after_commit.queue_task(VERIFY_TARGETS, [target.pk])
     return target
-
-
-def _queue_verification(target_ids: list[int]) -> None:
-    from dropcopy_admin.tasks import verify_targets
-
-    verify_targets.delay(target_ids)
 
 
 def targets_queue_reverification(*, batch_size: int) -> int:
@@ -281,12 +279,9 @@ def targets_queue_reverification(*, batch_size: int) -> int:
     for target_id, has_probe_key in targets.values_list("pk", "has_probe_key"):
         (target_ids if has_probe_key else unkeyed).append(target_id)
     for start in range(0, len(target_ids), batch_size):
-        _queue_verification(target_ids[start : start + batch_size])
-    if unkeyed:
-        from dropcopy_admin.tasks import provision_target
-
-        for target_id in unkeyed:
-            provision_target.delay(target_id)
+        after_commit.queue_task(VERIFY_TARGETS, target_ids[start : start + batch_size])
+    for target_id in unkeyed:
+        after_commit.queue_task(PROVISION_TARGET, target_id)
     return len(target_ids) + len(unkeyed)
 
 

@@ -198,8 +198,13 @@ def test_verify_is_refused_before_ready_at_and_accepted_from_then_on(
 
 
 def test_a_temporary_target_is_verified_once_when_it_becomes_ready(
-    client_user, client_entity, account_manager, queued_verifications
+    client_user, client_entity, account_manager, queued_verifications, django_capture_on_commit_callbacks
 ):
+    def verify_ready() -> int:
+        """The scheduled task, its verifications queued as when it runs outside a test's transaction."""
+        with django_capture_on_commit_callbacks(execute=True):
+            return tasks.verify_ready_temporary_targets()
+
     target = provisioned(request_target(client_user, client_entity), client_user)
     later = provisioned(request_target(client_user, client_entity, requested_start=START + 72 * HOUR), client_user)
     pending = request_target(client_user, client_entity)  # never provisioned: nothing to verify
@@ -211,9 +216,9 @@ def test_a_temporary_target_is_verified_once_when_it_becomes_ready(
         gateway_type=GatewayType.CGW,
     ).target
     target_provision(actor=PROVISIONING, target_id=cert_target.pk)
-    assert tasks.verify_ready_temporary_targets() == 0
+    assert verify_ready() == 0
     clock.advance(48 * HOUR)
-    assert tasks.verify_ready_temporary_targets() == 2
+    assert verify_ready() == 2
     assert queued_verifications == [sorted([target.pk, cert_target.pk])]
     assert pending.pk not in queued_verifications[0] and later.pk not in queued_verifications[0]
     for checked in (target, cert_target):
@@ -224,9 +229,9 @@ def test_a_temporary_target_is_verified_once_when_it_becomes_ready(
             outcome=CheckOutcome.OK,
             checked_at=clock.now(),
         )
-    assert tasks.verify_ready_temporary_targets() == 0  # run again: nothing new
+    assert verify_ready() == 0  # run again: nothing new
     clock.advance(24 * HOUR)
-    assert tasks.verify_ready_temporary_targets() == 1
+    assert verify_ready() == 1
     assert queued_verifications[-1] == [later.pk]
 
 

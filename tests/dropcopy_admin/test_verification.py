@@ -340,7 +340,9 @@ def test_provisioning_a_target_not_ready_leaves_its_verification_to_the_schedule
 
 
 @pytest.mark.django_db
-def test_reverification_queues_every_live_ready_target_in_batches(monkeypatch, settings):
+def test_reverification_queues_every_live_ready_target_in_batches(
+    monkeypatch, settings, django_capture_on_commit_callbacks
+):
     from dropcopy_admin import tasks
 
     settings.DROPCOPY = {**settings.DROPCOPY, "VERIFY_BATCH_SIZE": 2}
@@ -351,14 +353,17 @@ def test_reverification_queues_every_live_ready_target_in_batches(monkeypatch, s
     provisioned_target(ready_at=clock.now() + dt.timedelta(hours=1))
     approved_target()  # pending
 
-    assert tasks.reverify_live_targets.apply().get() == 3
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.reverify_live_targets.apply().get() == 3
 
     ids = sorted(t.pk for t in live)
     assert queued == [ids[:2], ids[2:]]
 
 
 @pytest.mark.django_db
-def test_reverification_provisions_again_a_live_target_without_a_probe_key(monkeypatch):
+def test_reverification_provisions_again_a_live_target_without_a_probe_key(
+    monkeypatch, django_capture_on_commit_callbacks
+):
     """A target provisioned before probe keys existed gets one (R17), then its verification."""
     from dropcopy_admin import tasks
     from dropcopy_admin.models import KeyPair
@@ -370,7 +375,8 @@ def test_reverification_provisions_again_a_live_target_without_a_probe_key(monke
     old = provisioned_target()
     KeyPair.objects.filter(target=old, is_probe=True).delete()
 
-    assert tasks.reverify_live_targets.apply().get() == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.reverify_live_targets.apply().get() == 2
 
     assert verified == [[keyed.pk]]
     assert provisioned == [old.pk]

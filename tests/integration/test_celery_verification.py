@@ -8,7 +8,7 @@ import pytest
 from dropcopy_admin.choices import AddressRole, Role, TargetStatus
 from dropcopy_admin.gateway.server import GatewayThread
 from dropcopy_admin.models import AuditEvent, ConnectivityCheck, TargetSession
-from dropcopy_admin.services import targets as target_services
+from dropcopy_admin.tasks import provision_target
 from entitlements.choices import Decision
 from entitlements.services import memberships_decide
 from tests import factories
@@ -29,7 +29,7 @@ def status_becomes(target_id: int, status: str, *, checks: int):
 
 def test_worker_provisions_then_verifies_and_reverification_follows_the_gateway(celery_worker, api_for, monkeypatch):
     queued: list[int] = []
-    monkeypatch.setattr(target_services, "_queue_provisioning", queued.append)
+    monkeypatch.setattr(provision_target, "delay", queued.append)  # held until the gateway listens
     membership, firm_admin = pending_membership()
     (decided,) = memberships_decide(actor=firm_admin, memberships=[membership], decision=Decision.APPROVE)
     target_id = decided.membership.target_id
@@ -39,7 +39,7 @@ def test_worker_provisions_then_verifies_and_reverification_follows_the_gateway(
     try:
         gateway.wait_refreshed()  # listening on the new target's addresses
         monkeypatch.undo()
-        target_services._queue_provisioning(target_id)  # the queued task, now sent to the worker
+        provision_target.delay(target_id)  # the queued task, now sent to the worker
 
         target = wait_for(status_becomes(target_id, TargetStatus.VERIFIED, checks=2), what="provisioned → verified")
         assert AuditEvent.objects.filter(object_type="target", object_id=target_id, action="provision").exists()

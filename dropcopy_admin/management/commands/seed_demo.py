@@ -7,17 +7,18 @@ times: the product's clock is moved for each step and always moved back. The aud
 who did what and when (``system:seed_demo`` for the registry, the demo users for their own acts).
 
 The seed verifies nothing: ``make run`` verifies the live targets once its gateway serves them.
-So the tasks and e-mails the services queue for after the commit (provisioning, which goes on to
-verify, and the workflow's messages) are dropped; the seed provisions its targets itself.
+So the tasks and e-mails the services would queue for after the commit (provisioning, which goes
+on to verify, and the workflow's messages) are discarded (``after_commit.discarded``); the seed
+provisions its targets itself.
 The data is in ``_demo/world.py``, the steps in ``_demo/builder.py``.
 """
 
 import secrets
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, transaction
+from django.db import transaction
 
-from dropcopy_admin import clock, errors
+from dropcopy_admin import after_commit, clock, errors
 from dropcopy_admin.choices import Role
 from dropcopy_admin.request_id import current_request_id
 
@@ -40,12 +41,8 @@ class Command(BaseCommand):
         demo = DemoWorld(now=clock.now())
         token = current_request_id.set(f"seed_demo-{secrets.token_hex(8)}")
         try:
-            with transaction.atomic():
-                queued = len(connection.run_on_commit)
+            with transaction.atomic(), after_commit.discarded():
                 demo.build()
-                # Django keeps no public way to withdraw on-commit callbacks: drop the ones queued
-                # during the build (see the module's docstring).
-                del connection.run_on_commit[queued:]
         except errors.DomainError as error:
             raise CommandError(f"The demo world could not be built ({error.code}): {error.detail}") from error
         finally:

@@ -1,0 +1,58 @@
+"""What a service leaves for after its transaction commits: Celery tasks and plain callbacks.
+
+Every service queues its side effects here, one way: never ``.delay`` inside an open transaction,
+so a task never looks for rows that are not committed yet, and nothing is sent for a transaction
+that rolls back. Outside a transaction (a scheduled task fetching ids) the work runs at once.
+
+- :func:`queue_task` names a Celery task and its arguments; at the commit the task is looked up
+  by name in the Celery application's registry and queued with ``.delay`` (run in-process when
+  tasks run eagerly). Services therefore never import ``tasks.py``, which imports the services.
+- :func:`call` runs a plain function with keyword arguments at the commit (the e-mails).
+- :func:`discarded` is a block in which nothing is queued: data built through the services
+  (the demo world) without provisioning, verifying or e-mailing anything.
+
+A failure after the commit is logged and does not undo the committed writes (``robust``).
+"""
+
+import contextlib
+import functools
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+
+from celery import current_app
+from django.db import transaction
+
+_discarding: ContextVar[bool] = ContextVar("after_commit_discarding", default=False)
+
+
+def queue_task(task_name: str, *args) -> None:
+    """Queue the Celery task named ``task_name`` with ``args`` once the current transaction commits."""
+    if _discarding.get():
+        return
+    transaction.on_commit(functools.partial(_delay, task_name, args), robust=True)
+
+
+def call(function: Callable[..., object], **kwargs) -> None:
+    """Call ``function(**kwargs)`` once the current transaction commits."""
+    if _discarding.get():
+        return
+    transaction.on_commit(functools.partial(function, **kwargs), robust=True)
+
+
+@contextlib.contextmanager
+def discarded() -> Iterator[None]:
+    """Within this block nothing is queued for after the commit: no task, no callback."""
+    token = _discarding.set(True)
+    try:
+        yield
+    finally:
+        _discarding.reset(token)
+
+
+def _delay(task_name: str, args: tuple) -> None:
+    registry = current_app.tasks
+    if task_name not in registry:
+        # A process that has not imported the tasks modules yet (a web request): find them as the
+        # worker does, in every installed app.
+        current_app.autodiscover_tasks(force=True)
+    registry[task_name].delay(*args)
