@@ -14,7 +14,7 @@ import datetime as dt
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Sum
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -33,6 +33,7 @@ from dropcopy_admin.admin.base import (
 from . import exports
 from .forms import ComputeMonthForm, in_words, month_in_words, refusal_in_words
 from .models import BillingLine, BillingRun, Tariff
+from .months import BillingMonth, NotAMonth
 from .services import CHICAGO, billing_run_close, billing_run_compute
 from .tariffs import tariff_create, tariff_update
 
@@ -53,16 +54,6 @@ def run_title(run: BillingRun) -> str:
 def run_summary(run: BillingRun) -> str:
     lines = "1 line" if run.line_count == 1 else f"{run.line_count} lines"
     return f"{run_title(run)}: {lines}, {run.total} {run.currency}"
-
-
-def run_download(run: BillingRun, fmt: str):
-    """One run's export: a closed run's stored bytes, a draft's rendered as it streams."""
-    if not run.is_closed:
-        return exports.draft_download(run, fmt)  # streamed: memory stays flat as runs grow
-    stored = BillingRun.objects.filter(pk=run.pk).values_list(f"{fmt}_bytes", flat=True).get()
-    response = HttpResponse(bytes(stored), content_type=exports.CONTENT_TYPES[fmt])
-    response["Content-Disposition"] = f'attachment; filename="billing-{run.month:%Y-%m}.{fmt}"'
-    return response
 
 
 def billing_period(line: BillingLine) -> str:
@@ -165,7 +156,8 @@ class BillingRunAdmin(admin.ModelAdmin):
     @admin.display(description="lines")
     def lines_link(self, run):
         url = reverse("admin:billing_billingline_changelist")
-        return format_html('<a href="{}?{}={}">lines</a>', url, RunMonthFilter.parameter_name, f"{run.month:%Y-%m}")
+        month = BillingMonth.of(run.month)
+        return format_html('<a href="{}?{}={}">lines</a>', url, RunMonthFilter.parameter_name, month)
 
     # The runs list and the run's page
 
@@ -193,7 +185,7 @@ class BillingRunAdmin(admin.ModelAdmin):
             "run_lines": [(line, billing_period(line), month_in_words(line.corrects_month)) for line in lines],
             "run_lines_hidden": max(run.line_count - len(lines), 0),
             "run_totals": list(totals),
-            "all_lines_url": f"{reverse('admin:billing_billingline_changelist')}?month={run.month:%Y-%m}",
+            "all_lines_url": f"{reverse('admin:billing_billingline_changelist')}?month={BillingMonth.of(run.month)}",
             "may_recompute": not run.is_closed and self.has_compute_permission(request),
             "may_close": not run.is_closed and self.has_close_permission(request),
             "downloads": (
@@ -306,13 +298,13 @@ class BillingRunAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if fmt not in EXPORT_FORMATS:
             raise Http404("No such download.")
-        return run_download(get_object_or_404(self.get_queryset(request), pk=run_id), fmt)
+        return exports.run_download(get_object_or_404(self.get_queryset(request), pk=run_id), fmt)
 
     def _download_one(self, request, queryset, fmt: str):
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one run to download.", messages.ERROR)
             return None
-        return run_download(queryset.get(), fmt)
+        return exports.run_download(queryset.get(), fmt)
 
     @admin.action(description="Download CSV", permissions=["export"])
     def download_csv(self, request, queryset):
@@ -335,16 +327,16 @@ class RunMonthFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         months = BillingRun.objects.order_by("-month").values_list("month", flat=True)
-        return [(f"{month:%Y-%m}", month_in_words(month)) for month in months]
+        return [(str(BillingMonth.of(month)), month_in_words(month)) for month in months]
 
     def queryset(self, request, queryset):
         if self.value() is None:
             return queryset
         try:
-            month = dt.datetime.strptime(self.value(), "%Y-%m").date()
-        except ValueError:
+            month = BillingMonth.parse(self.value())
+        except NotAMonth:
             return queryset.none()
-        return queryset.filter(run__month=month)
+        return queryset.filter(run__month=month.first_day)
 
 
 @admin.register(BillingLine)

@@ -5,7 +5,6 @@ or bill-to is theirs; clearing firms have no access (403 on lists, 404 on single
 """
 
 import datetime as dt
-import re
 
 import django_filters
 from django.http import HttpResponse, StreamingHttpResponse
@@ -24,31 +23,30 @@ from dropcopy_admin.selectors.visibility import role_of
 from . import exports
 from .choices import LineReason
 from .models import BillingLine, BillingRun
+from .months import BillingMonth, NotAMonth
 from .services import billing_adjustment_create, billing_run_close, billing_run_compute
 
-MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 FULL_ACCESS = (Role.ACCOUNT_MANAGER, Role.FINANCE)
 
 MONTH_PARAMETER = OpenApiParameter(
     "month", OpenApiTypes.STR, OpenApiParameter.PATH, description="The month billed, `YYYY-MM`"
 )
 
-EXPORTS = {fmt: (content_type, f"{fmt}_bytes") for fmt, content_type in exports.CONTENT_TYPES.items()}
-
-
-def parse_month(value) -> dt.date | None:
-    """``YYYY-MM`` as the first day of that month, or None."""
-    match = MONTH_RE.match(value) if isinstance(value, str) else None
-    if match is None:
-        return None
-    year, month = int(match.group(1)), int(match.group(2))
-    if not 1 <= month <= 12 or year < 1:
-        return None
-    return dt.date(year, month, 1)
-
 
 def _yyyy_mm(day: dt.date | None) -> str | None:
-    return f"{day:%Y-%m}" if day is not None else None
+    return str(BillingMonth.of(day)) if day is not None else None
+
+
+class MonthField(serializers.CharField):
+    """A month written ``YYYY-MM``, validated as the first day of that month."""
+
+    default_error_messages = {"not_a_month": "Give a month as YYYY-MM."}
+
+    def to_internal_value(self, data) -> dt.date:
+        try:
+            return BillingMonth.parse(super().to_internal_value(data)).first_day
+        except NotAMonth:
+            self.fail("not_a_month")
 
 
 class RunChecksumsSerializer(serializers.Serializer):
@@ -77,13 +75,7 @@ class BillingRunSerializer(serializers.ModelSerializer):
 
 
 class BillingRunCreateSerializer(serializers.Serializer):
-    month = serializers.CharField(help_text="The month to compute, `YYYY-MM`")
-
-    def validate_month(self, value: str) -> dt.date:
-        month = parse_month(value)
-        if month is None:
-            raise serializers.ValidationError("Give a month as YYYY-MM.")
-        return month
+    month = MonthField(help_text="The month to compute, `YYYY-MM`")
 
 
 class BillingLineSerializer(serializers.ModelSerializer):
@@ -110,10 +102,10 @@ class BillingLineFilter(django_filters.FilterSet):
 
 class _MonthLookupMixin:
     def month_from_path(self) -> dt.date:
-        month = parse_month(self.kwargs.get("month"))
-        if month is None:
-            raise NotFound("No billing run has that month; give it as YYYY-MM.")
-        return month
+        try:
+            return BillingMonth.parse(self.kwargs.get("month")).first_day
+        except NotAMonth:
+            raise NotFound("No billing run has that month; give it as YYYY-MM.") from None
 
     def run_from_path(self) -> BillingRun:
         month = self.month_from_path()
@@ -178,13 +170,7 @@ class BillingRunViewSet(_MonthLookupMixin, viewsets.GenericViewSet):
 
     def _export(self, fmt: str) -> HttpResponse | StreamingHttpResponse:
         """A closed run's stored bytes; a draft streamed from its lines, so memory stays flat."""
-        run = self.run_from_path()
-        if not run.is_closed:
-            return exports.draft_download(run, fmt)
-        content_type, attribute = EXPORTS[fmt]
-        response = HttpResponse(bytes(getattr(run, attribute)), content_type=content_type)
-        response["Content-Disposition"] = f'attachment; filename="billing-{run.month:%Y-%m}.{fmt}"'
-        return response
+        return exports.run_download(self.run_from_path(), fmt)
 
     @extend_schema(
         operation_id="billing_runs_export_csv",
@@ -208,7 +194,9 @@ class BillingRunViewSet(_MonthLookupMixin, viewsets.GenericViewSet):
         operation_id="billing_runs_export_xlsx",
         parameters=[MONTH_PARAMETER],
         responses={
-            (200, EXPORTS["xlsx"][0]): OpenApiResponse(OpenApiTypes.BINARY, description="The run as a workbook")
+            (200, exports.CONTENT_TYPES["xlsx"]): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The run as a workbook"
+            )
         },
         description="The run as XLSX (times in America/Chicago); for a closed run, the bytes stored at closing.",
     )
@@ -250,15 +238,9 @@ class BillingLineViewSet(_MonthLookupMixin, mixins.ListModelMixin, viewsets.Gene
 
 class AdjustmentCreateSerializer(serializers.Serializer):
     entity = serializers.PrimaryKeyRelatedField(queryset=Entity.objects.all())
-    corrects_month = serializers.CharField(help_text="The month corrected, `YYYY-MM`")
+    corrects_month = MonthField(help_text="The month corrected, `YYYY-MM`")
     amount = serializers.DecimalField(max_digits=10, decimal_places=2)
     note = serializers.CharField(max_length=500)
-
-    def validate_corrects_month(self, value: str) -> dt.date:
-        month = parse_month(value)
-        if month is None:
-            raise serializers.ValidationError("Give a month as YYYY-MM.")
-        return month
 
 
 class BillingAdjustmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

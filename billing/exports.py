@@ -17,8 +17,10 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db.models import Sum
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from openpyxl import Workbook
+
+from .months import BillingMonth
 
 CHICAGO = ZoneInfo("America/Chicago")
 
@@ -279,8 +281,23 @@ class StreamedDownload(StreamingHttpResponse):
         self["Content-Disposition"] = f'attachment; filename="{filename}"'
 
 
-def draft_download(run, fmt: str) -> StreamedDownload:
-    """The streamed HTTP download of a draft run's export (for the API and the admin)."""
-    return StreamedDownload(
-        draft_stream(run, fmt), content_type=CONTENT_TYPES[fmt], filename=f"billing-{run.month:%Y-%m}.{fmt}"
-    )
+def download_filename(run, fmt: str) -> str:
+    """``billing-2026-11.csv``: the name a run's export is saved under."""
+    return f"billing-{BillingMonth.of(run.month)}.{fmt}"
+
+
+def run_download(run, fmt: str) -> HttpResponse | StreamedDownload:
+    """A run's export in ``fmt`` (csv, json or xlsx) as an HTTP download, for the API and the admin.
+
+    A closed run answers the bytes stored when it closed; a draft is streamed from its lines as they
+    are read, so memory stays flat however many lines it has.
+    """
+    if fmt not in CONTENT_TYPES:
+        raise ValueError(f"Unknown export format {fmt!r}.")
+    content_type, filename = CONTENT_TYPES[fmt], download_filename(run, fmt)
+    if not run.is_closed:
+        return StreamedDownload(draft_stream(run, fmt), content_type=content_type, filename=filename)
+    # The admin's runs leave their stored bytes deferred: reading the attribute fetches that one.
+    response = HttpResponse(bytes(getattr(run, f"{fmt}_bytes")), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

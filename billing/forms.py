@@ -7,6 +7,7 @@ from django import forms
 
 from dropcopy_admin import errors
 
+from .months import BillingMonth, NotAMonth
 from .services import current_month
 
 # A month written as the API and the services write it, ``YYYY-MM``, not part of a full date.
@@ -14,13 +15,13 @@ _YEAR_MONTH = re.compile(r"(?<![\d-])(\d{4})-(0[1-9]|1[0-2])(?![\d-])")
 
 
 def month_in_words(month: dt.date | None) -> str:
-    """``November 2026``; empty for no month."""
-    return f"{month:%B %Y}" if month is not None else ""
+    """The month of ``month`` (a date) as ``November 2026``; empty for no month."""
+    return BillingMonth.of(month).in_words if month is not None else ""
 
 
 def in_words(text: str) -> str:
     """``text`` with each ``YYYY-MM`` month written as people write it: ``2026-11`` → ``November 2026``."""
-    return _YEAR_MONTH.sub(lambda match: month_in_words(dt.date(int(match[1]), int(match[2]), 1)), text)
+    return _YEAR_MONTH.sub(lambda match: BillingMonth(int(match[1]), int(match[2])).in_words, text)
 
 
 def refusal_in_words(error: errors.DomainError) -> str:
@@ -29,12 +30,26 @@ def refusal_in_words(error: errors.DomainError) -> str:
     return in_words(" ".join(field_messages) if field_messages else error.detail)
 
 
+class MonthField(forms.DateField):
+    """A month picked as ``YYYY-MM`` (the browser's month input), cleaned to its first day."""
+
+    widget = forms.DateInput(format="%Y-%m", attrs={"type": "month"})
+
+    def to_python(self, value) -> dt.date | None:
+        if value in self.empty_values:
+            return None
+        if isinstance(value, dt.date):
+            return BillingMonth.of(value).first_day
+        try:
+            return BillingMonth.parse(str(value).strip()).first_day
+        except NotAMonth:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
 class ComputeMonthForm(forms.Form):
     """The month whose run finance computes (a new draft) or recomputes (a draft's group lines again)."""
 
-    month = forms.DateField(
-        input_formats=["%Y-%m"],
-        widget=forms.DateInput(format="%Y-%m", attrs={"type": "month"}),
+    month = MonthField(
         error_messages={
             "required": "Pick a month.",
             "invalid": "Give a month as year and month, such as 2026-11.",

@@ -4,7 +4,6 @@ A draft is written as it is read (``exports.draft_stream``), so memory stays fla
 lines the run has; a progress bar on stderr counts the lines done out of the run's total.
 """
 
-import datetime as dt
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
@@ -15,18 +14,11 @@ from tqdm import tqdm
 
 from billing import exports
 from billing.models import BillingRun
+from billing.months import BillingMonth, NotAMonth
 
 FORMATS = ("csv", "json", "xlsx")
 CHUNK = 64 * 1024
 STDOUT = "-"
-
-
-def parse_month(value: str) -> dt.date:
-    try:
-        parsed = dt.datetime.strptime(value, "%Y-%m")
-    except ValueError:
-        raise CommandError(f"Bad --month {value!r}: give YYYY-MM, e.g. 2026-02.") from None
-    return parsed.date().replace(day=1)
 
 
 def _counted(rows: Iterable[list], progress: tqdm) -> Iterator[list]:
@@ -58,17 +50,20 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, month: str, fmt: str, output: str | None, **options):
-        month_date = parse_month(month)
-        run = BillingRun.objects.filter(month=month_date).first()
+        try:
+            billed = BillingMonth.parse(month)
+        except NotAMonth:
+            raise CommandError(f"Bad --month {month!r}: give YYYY-MM, e.g. 2026-02.") from None
+        run = BillingRun.objects.filter(month=billed.first_day).first()
         if run is None:
-            raise CommandError(f"There is no billing run for {month_date:%Y-%m}.")
+            raise CommandError(f"There is no billing run for {billed}.")
         to_stdout = output == STDOUT
-        path = None if to_stdout else Path(output or f"billing-{month_date:%Y-%m}.{fmt}")
+        path = None if to_stdout else Path(output or exports.download_filename(run, fmt))
         written = 0
         try:
             with (
                 nullcontext(sys.stdout.buffer) if to_stdout else path.open("wb") as out,
-                tqdm(total=run.line_count, desc=f"{month_date:%Y-%m} lines", unit="line", file=sys.stderr) as bar,
+                tqdm(total=run.line_count, desc=f"{billed} lines", unit="line", file=sys.stderr) as bar,
             ):
                 for chunk in chunks(run, fmt, bar):
                     out.write(chunk)
