@@ -6,7 +6,9 @@ sequence stream and stores every message it sends; a probe session (SenderSubID 
 has its own numbers from 1, is not stored and never disturbs the client's session. Time is the
 product clock: a timer ticks every ``TICK`` seconds and compares against ``clock.now()``. A client
 session on an AutoCert+ target also carries the certification checklist (``certification.py``, R9).
-ResendRequests are checked and answered by ``resend.py`` (R15).
+ResendRequests are checked and answered by ``resend.py`` (R15). Numbering, building, storing and
+writing are ``connection.Connection``'s; the gateway that accepted the connection is its
+``SessionHost``, handed in.
 """
 
 import asyncio
