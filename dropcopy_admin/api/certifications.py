@@ -17,6 +17,7 @@ from dropcopy_admin.services.temporary_targets import certification_decide, cert
 
 from .common import ErrorSerializer, VenueField, VenueFirstMixin, VisibleIdField, VisibleViewSet
 from .filters import visible_choices
+from .permissions import VISIBLE_ROWS, only_account_managers
 
 
 class CertificationCheckSerializer(serializers.Serializer):
@@ -83,6 +84,13 @@ class CertificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Vis
     serializer_class = CertificationSerializer
     filterset_class = CertificationFilter
     http_method_names = ["get", "post", "head", "options"]
+    permission_classes = [
+        *VISIBLE_ROWS,
+        only_account_managers(
+            pass_="Only account managers pass or fail a certification.",
+            fail="Only account managers pass or fail a certification.",
+        ),
+    ]
 
     def get_queryset(self):
         checks = CertificationCheck.objects.order_by("id")
@@ -108,8 +116,6 @@ class CertificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Vis
 
     def _decide(self, request, *, passed: bool) -> Response:
         certification = self.get_object()
-        if not request.user.is_account_manager:
-            raise errors.PermissionDenied("Only account managers pass or fail a certification.")
         note = self.validated(CertificationNoteSerializer)["note"]
         certification = certification_decide(actor=request.user, certification=certification, passed=passed, note=note)
         return Response(CertificationSerializer(self.get_queryset().get(pk=certification.pk)).data)

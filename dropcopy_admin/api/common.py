@@ -13,6 +13,8 @@ from dropcopy_admin.choices import GatewayType, VenueCode
 from dropcopy_admin.selectors.visibility import visible
 from dropcopy_admin.services.reference import venue_get
 
+from .permissions import VISIBLE_ROWS
+
 
 class VisibleIdField(serializers.PrimaryKeyRelatedField):
     """An id in a request body: one the caller may not see reads exactly like one that does not exist."""
@@ -91,16 +93,17 @@ def reject_unchangeable(data, unchangeable: tuple[str, ...]) -> None:
 
 
 class VisibleViewSet(viewsets.GenericViewSet):
-    """Rows come from ``visible(user, model)``: a role without access gets 403 on lists, 404 on items."""
+    """Rows come from ``visible(user, model)``: a role without access gets 403 on lists and
+    creation (``permissions.RoleSeesRows``), 404 on items. Subclasses add their role checks
+    to ``permission_classes`` (``permissions.only_account_managers`` and the like)."""
 
     model = None
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    permission_classes = list(VISIBLE_ROWS)
 
     def visible_rows(self):
         rows = visible(self.request.user, self.model)
         if rows is None:
-            if self.action in ("list", "create"):
-                raise exceptions.PermissionDenied("Your role has no access to this resource.")
             raise exceptions.NotFound()
         return rows
 
@@ -108,11 +111,6 @@ class VisibleViewSet(viewsets.GenericViewSet):
         if getattr(self, "swagger_fake_view", False):
             return self.model._default_manager.none()
         return self.visible_rows()
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        if self.action == "create":
-            self.visible_rows()
 
     def validated(self, serializer_class, *, data=None, partial=False, instance=None):
         serializer = serializer_class(

@@ -5,6 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.generics import get_object_or_404
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from dropcopy_admin.models import KeyPair, TargetSession
@@ -12,6 +13,7 @@ from dropcopy_admin.selectors.visibility import visible
 from dropcopy_admin.services import keys
 
 from .common import ErrorSerializer
+from .permissions import role_sees
 
 
 class KeyPairSerializer(serializers.ModelSerializer):
@@ -68,13 +70,12 @@ class KeyPairViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     serializer_class = KeyPairSerializer
     queryset = KeyPair.objects.none()  # the schema's model; rows come from get_queryset
+    permission_classes = [IsAuthenticated, role_sees(TargetSession, refusal="Your role has no access to key pairs.")]
 
     def target(self) -> TargetSession:
         if not hasattr(self, "_target"):
             targets = visible(self.request.user, TargetSession)
             if targets is None:
-                if self.action in ("list", "create"):
-                    raise exceptions.PermissionDenied("Your role has no access to key pairs.")
                 raise exceptions.NotFound()
             self._target = get_object_or_404(targets.select_related("entity"), pk=self.kwargs["id"])
         return self._target

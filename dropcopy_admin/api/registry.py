@@ -20,7 +20,6 @@ from dropcopy_admin.models import (
     User,
 )
 from dropcopy_admin.services import registry, users
-from dropcopy_admin.services.common import require_account_manager
 
 from .common import (
     ErrorSerializer,
@@ -30,6 +29,7 @@ from .common import (
     VisibleViewSet,
 )
 from .filters import StrictBooleanFilter, visible_choices
+from .permissions import VISIBLE_ROWS, only_account_managers
 
 # --- auth -----------------------------------------------------------------------------------
 
@@ -123,15 +123,20 @@ class ClearingFirmViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Visi
     model = ClearingFirm
     serializer_class = ClearingFirmSerializer
     filterset_fields = ["code"]
+    permission_classes = [
+        *VISIBLE_ROWS,
+        only_account_managers(
+            create="Only account managers may register clearing firms.",
+            partial_update="Only account managers may change clearing firms.",
+        ),
+    ]
 
     def create(self, request):
-        require_account_manager(request.user, doing="register clearing firms")
         firm = registry.clearing_firm_create(actor=request.user, **self.validated(ClearingFirmSerializer))
         return Response(ClearingFirmSerializer(firm).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
         firm = self.get_object()
-        require_account_manager(request.user, doing="change clearing firms")
         changes = self.validated(ClearingFirmSerializer, partial=True, instance=firm)
         firm = registry.clearing_firm_update(actor=request.user, firm=firm, **changes)
         return Response(ClearingFirmSerializer(firm).data)
@@ -181,15 +186,20 @@ class EntityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleVie
     model = Entity
     serializer_class = EntitySerializer
     filterset_class = EntityFilter
+    permission_classes = [
+        *VISIBLE_ROWS,
+        only_account_managers(
+            create="Only account managers may register entities.",
+            partial_update="Only account managers may change entities.",
+        ),
+    ]
 
     def create(self, request):
-        require_account_manager(request.user, doing="register entities")
         entity = registry.entity_create(actor=request.user, **self.validated(EntitySerializer))
         return Response(EntitySerializer(entity).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
         entity = self.get_object()
-        require_account_manager(request.user, doing="change entities")
         changes = self.validated(EntitySerializer, partial=True, instance=entity)
         entity = registry.entity_update(actor=request.user, entity=entity, **changes)
         return Response(EntitySerializer(entity).data)
@@ -237,18 +247,23 @@ class GfidViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewS
     model = Gfid
     serializer_class = GfidSerializer
     filterset_class = GfidFilter
+    permission_classes = [
+        *VISIBLE_ROWS,
+        only_account_managers(
+            create="Only account managers may register GFIDs.",
+            partial_update="Only account managers may change GFIDs.",
+        ),
+    ]
 
     def get_queryset(self):
         return super().get_queryset().select_related("venue")
 
     def create(self, request):
-        require_account_manager(request.user, doing="register GFIDs")
         gfid = registry.gfid_create(actor=request.user, **self.validated(GfidSerializer))
         return Response(GfidSerializer(gfid).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
         gfid = self.get_object()
-        require_account_manager(request.user, doing="change GFIDs")
         changes = self.validated(GfidSerializer, partial=True, instance=gfid)
         gfid = registry.gfid_update(actor=request.user, gfid=gfid, **changes)
         return Response(GfidSerializer(gfid).data)

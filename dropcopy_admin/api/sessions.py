@@ -21,7 +21,6 @@ from dropcopy_admin.models import (
     SourceSession,
 )
 from dropcopy_admin.services import source_sessions
-from dropcopy_admin.services.common import require_account_manager
 from dropcopy_admin.services.front_end_systems import front_end_system_create
 
 from .common import (
@@ -32,6 +31,7 @@ from .common import (
     VisibleViewSet,
 )
 from .filters import visible_choices
+from .permissions import VISIBLE_ROWS, only_account_managers
 
 
 class SourceSessionSerializer(VenueFirstMixin, serializers.ModelSerializer):
@@ -114,12 +114,19 @@ class SourceSessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Vis
     model = SourceSession
     serializer_class = SourceSessionSerializer
     filterset_class = SourceSessionFilter
+    permission_classes = [
+        *VISIBLE_ROWS,
+        only_account_managers(
+            create="Only account managers may register source sessions.",
+            partial_update="Only account managers may change source sessions.",
+            import_csv="Only account managers may import source sessions.",
+        ),
+    ]
 
     def get_queryset(self):
         return super().get_queryset().select_related("venue")
 
     def create(self, request):
-        require_account_manager(request.user, doing="register source sessions")
         data = self.validated(SourceSessionSerializer)
         data.setdefault("clearing_firm", source_sessions.GFID_DEFAULT)
         session = source_sessions.source_session_create(actor=request.user, **data)
@@ -127,7 +134,6 @@ class SourceSessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Vis
 
     def partial_update(self, request, pk=None):
         session = self.get_object()
-        require_account_manager(request.user, doing="change source sessions")
         changes = self.validated(SourceSessionSerializer, partial=True, instance=session)
         session = source_sessions.source_session_update(actor=request.user, session=session, **changes)
         return Response(SourceSessionSerializer(session).data)
@@ -147,7 +153,6 @@ class SourceSessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Vis
         parser_classes=[MultiPartParser],
     )
     def import_csv(self, request):
-        require_account_manager(request.user, doing="import source sessions")
         upload = self.validated(ImportRequestSerializer)["file"]
         if upload.size > settings.DROPCOPY["SOURCE_SESSION_IMPORT_MAX_BYTES"]:
             raise errors.InvalidInput.field("file", "The file is larger than the import accepts.")

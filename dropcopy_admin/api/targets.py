@@ -6,7 +6,7 @@ import django_filters
 from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
-from rest_framework import exceptions, mixins, serializers, status
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -17,6 +17,7 @@ from dropcopy_admin.services.verification import target_verify_request
 
 from .common import ErrorSerializer, VenueField, VisibleViewSet
 from .filters import visible_choices
+from .permissions import VISIBLE_ROWS, only_account_managers
 
 
 class TargetAddressSerializer(serializers.ModelSerializer):
@@ -108,6 +109,13 @@ class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleVie
     serializer_class = TargetSerializer
     filterset_class = TargetFilter
     http_method_names = ["get", "post", "head", "options"]
+    permission_classes = [
+        *VISIBLE_ROWS,
+        only_account_managers(
+            verify="Only account managers ask for a verification.",
+            renew="Only account managers renew a test target.",
+        ),
+    ]
 
     def get_queryset(self):
         return targets_with_live_addresses(super().get_queryset())
@@ -125,8 +133,6 @@ class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleVie
     @action(detail=True, methods=["post"], filter_backends=[], pagination_class=None)
     def verify(self, request, pk=None):
         target = self.get_object()
-        if not request.user.is_account_manager:
-            raise exceptions.PermissionDenied("Only account managers ask for a verification.")
         target = target_verify_request(actor=request.user, target=target)
         return Response(self.get_serializer(target).data, status=status.HTTP_202_ACCEPTED)
 
@@ -155,7 +161,5 @@ class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleVie
     @action(detail=True, methods=["post"], filter_backends=[], pagination_class=None)
     def renew(self, request, pk=None):
         target = self.get_object()
-        if not request.user.is_account_manager:
-            raise exceptions.PermissionDenied("Only account managers renew a test target.")
         target = new_release_target_renew(actor=request.user, target=target)
         return Response(self.get_serializer(self.get_queryset().get(pk=target.pk)).data)

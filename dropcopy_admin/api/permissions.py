@@ -1,0 +1,81 @@
+"""Who may call what: every role check of the API, as DRF permission classes (one vocabulary).
+
+A view declares its checks in ``permission_classes``; the handlers hold none. Two kinds:
+
+- ``RoleSeesRows``: a role that may see none of the view's rows (``selectors.visibility``) is
+  refused lists and creation, 403; its items then read as missing, 404 (the queryset's answer).
+- ``roles_may(roles, action=refusal, …)``: the named actions are for ``roles`` only; anyone else
+  is refused 403 with that action's words. On an item the check runs once the item is found, so
+  an item the caller cannot see stays 404 rather than 403.
+
+What depends on the object itself (may THIS client write for THIS entity, may THIS firm decide
+THIS request) is the services' to decide, not these classes'.
+"""
+
+from collections.abc import Iterable
+
+from rest_framework.permissions import BasePermission, IsAuthenticated
+
+from dropcopy_admin.choices import Role
+from dropcopy_admin.selectors.visibility import role_of, visible
+
+NO_ACCESS = "Your role has no access to this resource."
+
+# Lists and creation are refused outright; every other action names an item.
+COLLECTION_ACTIONS = ("list", "create")
+
+
+class RoleSeesRows(BasePermission):
+    """The caller's role may see some of ``view.model`` (or of ``model``, when given)."""
+
+    model = None
+    message = NO_ACCESS
+
+    def has_permission(self, request, view) -> bool:
+        if getattr(view, "action", None) not in COLLECTION_ACTIONS:
+            return True
+        return visible(request.user, self.model or view.model) is not None
+
+
+def role_sees(model, *, refusal: str = NO_ACCESS) -> type[RoleSeesRows]:
+    """``RoleSeesRows`` over ``model`` rather than the view's own, refused in ``refusal``'s words."""
+    return type(f"RoleSees{model.__name__}", (RoleSeesRows,), {"model": model, "message": refusal})
+
+
+class RolePermission(BasePermission):
+    """The actions in ``refusals`` are for ``roles``; others are refused in the action's words."""
+
+    roles: frozenset[str] = frozenset()
+    refusals: dict[str, str] = {}
+
+    def has_permission(self, request, view) -> bool:
+        if getattr(view, "detail", False):
+            return True  # decided on the item, once it is found
+        return self._allows(request, view)
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        return self._allows(request, view)
+
+    def _allows(self, request, view) -> bool:
+        refusal = self.refusals.get(getattr(view, "action", None))
+        if refusal is None or role_of(request.user) in self.roles:
+            return True
+        self.message = refusal
+        return False
+
+
+def roles_may(roles: Iterable[str], **refusals: str) -> type[RolePermission]:
+    """A permission class: each named action (``create=…``, ``partial_update=…``, ``verify=…``)
+    is for ``roles`` only, and anyone else is refused with the words given for it."""
+    roles = frozenset(roles)
+    name = "".join(role.title().replace("_", "") for role in sorted(roles)) + "May"
+    return type(name, (RolePermission,), {"roles": roles, "refusals": dict(refusals)})
+
+
+def only_account_managers(**refusals: str) -> type[RolePermission]:
+    """The named actions are for account managers only."""
+    return roles_may({Role.ACCOUNT_MANAGER}, **refusals)
+
+
+# What every viewset over visible rows starts from: a signed-in caller whose role sees the rows.
+VISIBLE_ROWS = (IsAuthenticated, RoleSeesRows)
