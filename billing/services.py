@@ -99,7 +99,7 @@ def _insert_group_lines(run: BillingRun, tariff: Tariff) -> None:
         cursor.execute(INSERT_GROUP_LINES_SQL, params)
 
 
-def _parse_month(month: dt.date) -> dt.date:
+def _require_first_day(month: dt.date) -> dt.date:
     if not isinstance(month, dt.date) or month.day != 1:
         raise InvalidInput.field("month", "Give the first day of a month.")
     return month
@@ -125,7 +125,7 @@ def billing_run_compute(*, actor: Actor, month: dt.date) -> BillingRun:
     transaction; adjustment lines already in the run are kept. Concurrent computes of one month
     serialise on the run row.
     """
-    month = _parse_month(month)
+    month = _require_first_day(month)
     if month > current_month():
         raise InvalidInput.field("month", f"{month:%Y-%m} has not begun.")
     with transaction.atomic():
@@ -152,7 +152,7 @@ def billing_run_compute(*, actor: Actor, month: dt.date) -> BillingRun:
 
 def billing_run_close(*, actor: Actor, month: dt.date) -> BillingRun:
     """Close the run of an ended month: render its exports once, store them and freeze the run."""
-    month = _parse_month(month)
+    month = _require_first_day(month)
     with transaction.atomic():
         run = BillingRun.objects.select_for_update().filter(month=month).first()
         if run is None:
