@@ -17,6 +17,12 @@ def now() -> dt.datetime:
     return timezone.now() + _offset
 
 
+def utc_iso(value: dt.datetime, *, timespec: str = "auto") -> str:
+    """``value`` in ISO 8601 UTC with ``Z`` (``2026-03-10T15:30:00Z``), as the API, the audit trail,
+    the key file and the e-mails write times; ``timespec`` as for ``datetime.isoformat``."""
+    return value.astimezone(dt.UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
 def freeze(at: dt.datetime) -> None:
     """Stop the clock at ``at`` (tests)."""
     global _frozen_at

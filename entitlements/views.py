@@ -4,7 +4,6 @@ Thin views: parse the input with a form, call one selector or service, render.
 """
 
 import csv
-import datetime as dt
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -156,10 +155,6 @@ def _csv_cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def _iso_utc(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
 @clearing_firm_required
 @require_GET
 def approval_queue_export(request):
@@ -182,7 +177,7 @@ def approval_queue_export(request):
                 session.venue_id,
                 session.environment,
                 _csv_cell(membership.requested_by.get_username()),
-                _iso_utc(membership.requested_at),
+                clock.utc_iso(membership.requested_at),
                 request_age(membership, now=now).days,
             ]
         )

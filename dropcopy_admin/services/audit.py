@@ -28,7 +28,7 @@ Actor = User | SystemActor
 
 def _json_value(value):
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        return clock.utc_iso(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):

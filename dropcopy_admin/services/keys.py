@@ -88,12 +88,6 @@ def _new_access_key_id() -> str:
             return candidate
 
 
-def _utc(value: dt.datetime | None) -> str:
-    if value is None:
-        return ""
-    return value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def key_file_csv(*, key_pair: KeyPair, target: TargetSession, secret_key: str) -> str:
     """The key file (R11): a CSV header and one row, dates ISO 8601 UTC with ``Z``."""
     out = io.StringIO()
@@ -104,8 +98,8 @@ def key_file_csv(*, key_pair: KeyPair, target: TargetSession, secret_key: str) -
             target.target_comp_id,
             key_pair.access_key_id,
             secret_key,
-            _utc(key_pair.created_at),
-            _utc(key_pair.expires_at),
+            clock.utc_iso(key_pair.created_at, timespec="seconds"),
+            clock.utc_iso(key_pair.expires_at, timespec="seconds"),
             target.environment,
         ]
     )
@@ -299,7 +293,7 @@ def send_expiry_warnings(*, key_pair_ids: list[int]) -> None:
             "your sessions to it before then:\n\n"
             + "\n".join(
                 f"- Access Key ID {p.access_key_id} of target {p.target.target_comp_id} "
-                f"({p.target.environment}) expires {_utc(p.expires_at)}"
+                f"({p.target.environment}) expires {clock.utc_iso(p.expires_at, timespec='seconds')}"
                 for p in pairs
             ),
             from_email=settings.DEFAULT_FROM_EMAIL,

@@ -79,10 +79,6 @@ def _require_requester(actor: Actor, *, entity: Entity, venue: Venue, doing: str
     require_client_may_write(actor, entity=entity, venue_code=venue.code)
 
 
-def _utc(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
 # --- certifications (R9) ----------------------------------------------------------------------
 
 
@@ -224,7 +220,9 @@ def new_release_target_renew(*, actor: Actor, target: TargetSession) -> TargetSe
         if target.status == TargetStatus.CLOSED:
             raise errors.invalid_transition(f"Target {target.target_comp_id} is closed.")
         if clock.now() >= target.expires_at:
-            raise errors.invalid_transition(f"Target {target.target_comp_id} expired at {_utc(target.expires_at)}.")
+            raise errors.invalid_transition(
+                f"Target {target.target_comp_id} expired at {clock.utc_iso(target.expires_at)}."
+            )
         before = snapshot(target)
         target.expires_at += _hours("NEW_RELEASE_TARGET_LIFETIME_HOURS")
         target.expiry_warned_at = None
@@ -320,14 +318,14 @@ def send_new_release_target_expiry_notices(*, target_ids: list[int], expired: bo
             subject = f"Drop Copy: New Release test target {target.target_comp_id} has expired"
             body = (
                 f"The New Release test target {target.target_comp_id} ({target.venue_id} {target.gateway_type}, "
-                f"port {target.port}) expired at {_utc(target.expires_at)}. It is closed and its keys are revoked; "
-                "request a new test target if you need one."
+                f"port {target.port}) expired at {clock.utc_iso(target.expires_at)}. It is closed and its keys are "
+                "revoked; request a new test target if you need one."
             )
         else:
             subject = f"Drop Copy: New Release test target {target.target_comp_id} expires soon"
             body = (
                 f"The New Release test target {target.target_comp_id} ({target.venue_id} {target.gateway_type}, "
-                f"port {target.port}) expires at {_utc(target.expires_at)}. Ask your account manager to renew "
+                f"port {target.port}) expires at {clock.utc_iso(target.expires_at)}. Ask your account manager to renew "
                 "it before then if you need it longer."
             )
         messages.append(
