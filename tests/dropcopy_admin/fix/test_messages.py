@@ -469,3 +469,52 @@ def test_parse_fields_reads_data_fields_by_length():
     assert parse_fields(b"212=5\x01213=a\x01b=c\x0158=x\x01") == [(212, b"5"), (213, b"a\x01b=c"), (58, b"x")]
     # A data value tag not announced by its length tag is an ordinary field.
     assert parse_fields(b"213=a\x01") == [(213, b"a")]
+
+
+# --- the gateway's own messages ---------------------------------------------------------------
+
+
+def test_acceptor_messages_put_routing_first_then_sequence_time_and_last_processed():
+    header = m.SessionHeader(
+        sender_comp_id="CME",
+        sender_sub_id="G",
+        target_comp_id="B08004N",
+        target_sub_id="MSG",
+        seq_num=7,
+        sending_time=T0,
+        last_msg_seq_num_processed=3,
+    )
+
+    raw = m.build_acceptor_message(MsgType.TEST_REQUEST, header, [(tags.TEST_REQ_ID, "TEST1")])
+
+    assert raw == frame(b"35=1|49=CME|50=G|56=B08004N|57=MSG|34=7|52=20170623-14:48:42.855|369=3|112=TEST1|")
+
+
+def test_a_resent_acceptor_gap_fill_carries_poss_dup_right_after_its_sequence_number():
+    raw = m.build_acceptor_message(
+        MsgType.SEQUENCE_RESET,
+        GATEWAY,
+        [(tags.ORIG_SENDING_TIME, T0), (tags.GAP_FILL_FLAG, True), (tags.NEW_SEQ_NO, 9)],
+        poss_dup=True,
+    )
+
+    assert raw == frame(
+        b"35=4|49=CME|50=G|56=B08004N|57=G|34=7|43=Y|52=20170623-14:48:42.855|122=20170623-14:48:42.855|123=Y|36=9|"
+    )
+
+
+def test_echoed_peer_values_go_back_as_they_came_even_empty():
+    raw = m.build_acceptor_message(MsgType.HEARTBEAT, GATEWAY, [(tags.TEST_REQ_ID, m.Echoed(b""))])
+
+    assert m.Message.parse(raw).get(tags.TEST_REQ_ID) == b""
+    with pytest.raises(ValueError):
+        m.build_heartbeat(GATEWAY, test_req_id="")  # a value of our own is never empty
+    with pytest.raises(ValueError):
+        m.build_acceptor_message(MsgType.HEARTBEAT, GATEWAY, [(tags.TEST_REQ_ID, m.Echoed(b"A\x01B"))])
+
+
+def frame(body: bytes) -> bytes:
+    """``8=FIX.4.2``, BodyLength, ``body`` (``|`` for SOH) and CheckSum: a whole frame."""
+    body = body.replace(b"|", b"\x01")
+    head = b"8=FIX.4.2\x019=" + str(len(body)).encode() + b"\x01"
+    return head + body + b"10=%03d\x01" % checksum(head + body)
