@@ -7,6 +7,7 @@ from dropcopy_admin.api.exceptions import api_not_found
 urlpatterns = [
     path("", RedirectView.as_view(url="/portal/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("billing.urls")),
     path("api/v1/", include("dropcopy_admin.api.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("portal/", include("entitlements.urls")),

@@ -2,7 +2,6 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
-from billing.api import BillingAdjustmentViewSet, BillingLineViewSet, BillingRunViewSet
 from dropcopy_admin.views import ApiDocsView
 
 from .audit import AuditEventViewSet
@@ -58,38 +57,6 @@ urlpatterns = [
         "targets/<str:id>/keys/<str:key_id>/revoke/",
         KeyPairViewSet.as_view({"post": "revoke"}),
         name="target-key-revoke",
-    ),
-    path(
-        "billing/adjustments/",
-        BillingAdjustmentViewSet.as_view({"get": "list", "post": "create"}),
-        name="billing-adjustment-list",
-    ),
-    path(
-        "billing/runs/",
-        BillingRunViewSet.as_view({"get": "list", "post": "create"}),
-        name="billing-run-list",
-    ),
-    path("billing/runs/<str:month>/", BillingRunViewSet.as_view({"get": "retrieve"}), name="billing-run-detail"),
-    path(
-        "billing/runs/<str:month>/lines/",
-        BillingLineViewSet.as_view({"get": "list"}),
-        name="billing-run-lines",
-    ),
-    path("billing/runs/<str:month>/close/", BillingRunViewSet.as_view({"post": "close"}), name="billing-run-close"),
-    path(
-        "billing/runs/<str:month>/export.csv",
-        BillingRunViewSet.as_view({"get": "export_csv"}),
-        name="billing-run-export-csv",
-    ),
-    path(
-        "billing/runs/<str:month>/export.json",
-        BillingRunViewSet.as_view({"get": "export_json"}),
-        name="billing-run-export-json",
-    ),
-    path(
-        "billing/runs/<str:month>/export.xlsx",
-        BillingRunViewSet.as_view({"get": "export_xlsx"}),
-        name="billing-run-export-xlsx",
     ),
     *router.urls,
 ]
