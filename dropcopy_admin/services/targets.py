@@ -9,6 +9,7 @@ and its addresses in the same transaction (``pool_exhausted`` when no port is fr
 approval gets a complete target or fails whole. The same plan answers the target preview.
 """
 
+import datetime as dt
 import secrets
 import string
 from collections import defaultdict
@@ -24,7 +25,6 @@ from dropcopy_admin.choices import AddressRole, GatewayType, TargetStatus
 from dropcopy_admin.models import (
     CgwGateway,
     DropCopyGroup,
-    Entity,
     Membership,
     PortRange,
     SegmentGateway,
@@ -205,60 +205,33 @@ def _create_addresses(target: TargetSession, layout: list[tuple]) -> None:
 
 
 def target_open(
-    *, actor: Actor, group: DropCopyGroup, key: GatewayKey, cgw_gateway: CgwGateway | None, taken_ids: set[str]
-) -> TargetSession:
-    """Open a complete new target in ``pending``: session ID, port and addresses (R7, R17)."""
-    gateway_type, _ = key
-    target = TargetSession(
-        group=group,
-        entity_id=group.entity_id,
-        venue_id=group.venue_id,
-        environment=group.environment,
-        gateway_type=gateway_type,
-        cgw_gateway=cgw_gateway,
-        target_comp_id=_new_target_comp_id(group.environment, taken_ids),
-        status=TargetStatus.PENDING,
-        capacity=capacity_of(gateway_type),
-        used=0,
-        created_at=clock.now(),
-    )
-    layout = _layout_of(target)
-    target.port = _free_port(environment=target.environment, ips=[ip for ip, *_ in layout])
-    target.save()
-    _create_addresses(target, layout)
-    audit_record_created(actor=actor, instances=[target], action="open")
-    return target
-
-
-def temporary_target_open(
     *,
     actor: Actor,
-    entity: Entity,
+    entity_id: int,
     venue_id: str,
     environment: str,
     gateway_type: str,
-    temporary: str,
-    ready_at,
-    expires_at,
+    cgw_gateway: CgwGateway | None,
+    group: DropCopyGroup | None = None,
+    temporary: str | None = None,
+    ready_at: dt.datetime | None = None,
+    expires_at: dt.datetime | None = None,
+    taken_ids: set[str] | None = None,
 ) -> TargetSession:
-    """Open a temporary target (R9, R10) of ``entity``, in no group, and queue its provisioning on commit.
+    """Open a complete new target in ``pending`` and queue its provisioning on commit (R7, R17).
 
-    CGW: on the venue's first CGW gateway of the environment (lowest id); MSGW: on every segment
-    gateway. Runs in the caller's transaction; the port comes from the environment's range (R7).
+    Its session ID (none of ``taken_ids``, the ones this transaction already gave), its port from
+    the environment's range and its addresses, in the caller's transaction. A group's target
+    (R6), or with ``temporary`` a temporary target of the entity in no group (R9, R10).
     """
-    cgw_gateway = None
-    if gateway_type == GatewayType.CGW:
-        cgw_gateway = CgwGateway.objects.filter(venue_id=venue_id, environment=environment).order_by("pk").first()
-        if cgw_gateway is None:
-            raise errors.gateway_type_not_supported(venue_id, gateway_type)
     target = TargetSession(
-        group=None,
-        entity=entity,
+        group=group,
+        entity_id=entity_id,
         venue_id=venue_id,
         environment=environment,
         gateway_type=gateway_type,
         cgw_gateway=cgw_gateway,
-        target_comp_id=_new_target_comp_id(environment, set()),
+        target_comp_id=_new_target_comp_id(environment, set() if taken_ids is None else taken_ids),
         status=TargetStatus.PENDING,
         capacity=capacity_of(gateway_type),
         used=0,
@@ -293,7 +266,7 @@ def targets_allocate(*, actor: Actor, group: DropCopyGroup, sessions: list[Sourc
 
     Runs inside the approving transaction with the group's row locked by the caller. Targets are
     locked in id order; their ``used`` counts are written in bulk. New targets are queued for
-    provisioning when the transaction commits.
+    provisioning when the transaction commits (``target_open``).
     """
     keys = {gateway_key(session) for session in sessions}
     targets = open_targets_by_gateway(group=group, keys=keys, lock=True)
@@ -305,7 +278,14 @@ def targets_allocate(*, actor: Actor, group: DropCopyGroup, sessions: list[Sourc
     for key, count in sorted(plan.new_targets.items(), key=lambda item: (item[0][0], item[0][1] or 0)):
         for index in range(count):
             target = target_open(
-                actor=actor, group=group, key=key, cgw_gateway=gateways.get(key[1]), taken_ids=taken_ids
+                actor=actor,
+                entity_id=group.entity_id,
+                venue_id=group.venue_id,
+                environment=group.environment,
+                gateway_type=key[0],
+                cgw_gateway=gateways.get(key[1]),
+                group=group,
+                taken_ids=taken_ids,
             )
             opened[(key, index)] = target
             allocation.opened.append(target)
@@ -320,8 +300,6 @@ def targets_allocate(*, actor: Actor, group: DropCopyGroup, sessions: list[Sourc
         changed[target.pk] = target
         allocation.targets[session_id] = target
     TargetSession.objects.bulk_update(changed.values(), ["used"])
-    for target in allocation.opened:
-        after_commit.queue_task(PROVISION_TARGET, target.pk)
     return allocation
 
 
@@ -352,11 +330,7 @@ def targets_close(*, actor: Actor, targets: Iterable[TargetSession], at) -> None
 # --- provisioning (R17) ---------------------------------------------------------------------
 
 
-class ProvisioningFault(Exception):
-    """Raised by tests between provisioning's steps to prove the task can resume."""
-
-
-def target_provision(*, actor: Actor, target_id: int, interrupt_after: str | None = None) -> TargetSession:
+def target_provision(*, actor: Actor, target_id: int) -> TargetSession:
     """Bring a ``pending`` (or failed) target to ``provisioned``; safe to run twice or after a crash.
 
     Steps, each in its own transaction and each skipped when already done: make sure the target
@@ -373,12 +347,8 @@ def target_provision(*, actor: Actor, target_id: int, interrupt_after: str | Non
             target.port = _free_port(environment=target.environment, ips=[ip for ip, *_ in layout])
             target.save(update_fields=["port"])
             _create_addresses(target, layout)
-    if interrupt_after == "addresses":
-        raise ProvisioningFault("interrupted after the addresses step")
     if probe_key_pair_ensure(actor=actor, target_id=target_id) is None:
         return TargetSession.objects.get(pk=target_id)  # closed meanwhile
-    if interrupt_after == "probe_key":
-        raise ProvisioningFault("interrupted after the probe key step")
     with transaction.atomic():
         target = TargetSession.objects.select_for_update().get(pk=target_id)
         if target.status in (TargetStatus.PENDING, TargetStatus.FAILED) or target.provisioning_error_code:

@@ -34,6 +34,7 @@ from dropcopy_admin.choices import (
     CertificationCheckName,
     CertificationStatus,
     Environment,
+    GatewayType,
     Role,
     TargetStatus,
     TemporaryKind,
@@ -41,6 +42,7 @@ from dropcopy_admin.choices import (
 from dropcopy_admin.models import (
     Certification,
     CertificationCheck,
+    CgwGateway,
     ConnectivityCheck,
     Entity,
     FrontEndSystem,
@@ -52,7 +54,7 @@ from dropcopy_admin.models import (
 from .audit import Actor, audit_record, audit_record_changes, audit_record_created, snapshot
 from .common import client_administrator_emails, require_account_manager, require_client_may_write
 from .reference import check_gateway_type
-from .targets import targets_close, temporary_target_open
+from .targets import target_open, targets_close
 from .verification import VERIFIABLE_STATUSES, VERIFY_TARGETS
 
 __all__ = [
@@ -77,6 +79,30 @@ def _require_requester(actor: Actor, *, entity: Entity, venue: Venue, doing: str
     if isinstance(actor, User) and actor.effective_role not in (Role.ACCOUNT_MANAGER, Role.CLIENT):
         raise errors.PermissionDenied(f"Your role may not {doing}.")
     require_client_may_write(actor, entity=entity, venue_code=venue.code)
+
+
+def _temporary_target_open(
+    *, actor: Actor, entity: Entity, venue: Venue, environment: str, gateway_type: str, **temporary
+) -> TargetSession:
+    """Open a temporary target of ``entity`` in no group (``temporary``, ``ready_at``, ``expires_at``).
+
+    CGW: on the venue's first CGW gateway of the environment (lowest id); MSGW: on every segment
+    gateway. Runs in the caller's transaction; provisioning is queued on commit (R17).
+    """
+    cgw_gateway = None
+    if gateway_type == GatewayType.CGW:
+        cgw_gateway = CgwGateway.objects.filter(venue_id=venue.code, environment=environment).order_by("pk").first()
+        if cgw_gateway is None:
+            raise errors.gateway_type_not_supported(venue.code, gateway_type)
+    return target_open(
+        actor=actor,
+        entity_id=entity.pk,
+        venue_id=venue.code,
+        environment=environment,
+        gateway_type=gateway_type,
+        cgw_gateway=cgw_gateway,
+        **temporary,
+    )
 
 
 # --- certifications (R9) ----------------------------------------------------------------------
@@ -113,10 +139,10 @@ def certification_request(
         with transaction.atomic():
             if open_request.exists():
                 raise taken()
-            target = temporary_target_open(
+            target = _temporary_target_open(
                 actor=actor,
                 entity=entity,
-                venue_id=venue.code,
+                venue=venue,
                 environment=Environment.CERT,
                 gateway_type=gateway_type,
                 temporary=TemporaryKind.AUTOCERT,
@@ -194,10 +220,10 @@ def new_release_target_request(
     if requested_start is not None and requested_start > ready_at:
         ready_at = requested_start
     with transaction.atomic():
-        return temporary_target_open(
+        return _temporary_target_open(
             actor=actor,
             entity=entity,
-            venue_id=venue.code,
+            venue=venue,
             environment=Environment.NEW_RELEASE,
             gateway_type=gateway_type,
             temporary=TemporaryKind.NEW_RELEASE,

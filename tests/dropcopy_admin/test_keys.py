@@ -35,10 +35,11 @@ from dropcopy_admin.services.keys import (
     key_pairs_warn_expiring,
     probe_key_pair_ensure,
 )
-from dropcopy_admin.services.targets import ProvisioningFault, target_provision, targets_close
+from dropcopy_admin.services.targets import target_provision, targets_close
 from dropcopy_admin.tasks import warn_expiring_key_pairs
 from entitlements.services import memberships_request
 from tests import factories
+from tests.dropcopy_admin.interrupted_provisioning import ProvisioningFault, provisioning_interrupted_after
 from tests.dropcopy_admin.test_settings import _production_env, _run
 
 pytestmark = pytest.mark.django_db
@@ -484,8 +485,8 @@ def test_a_target_provisioned_before_probe_keys_existed_gets_one_when_provisione
 
 
 def test_provisioning_interrupted_after_the_probe_key_resumes_without_a_second_one(target):
-    with pytest.raises(ProvisioningFault):
-        target_provision(actor=PROVISIONING, target_id=target.pk, interrupt_after="probe_key")
+    with provisioning_interrupted_after("probe_key"), pytest.raises(ProvisioningFault):
+        target_provision(actor=PROVISIONING, target_id=target.pk)
     (probe,) = probes(target)
     target.refresh_from_db()
     assert target.status == TargetStatus.PENDING

@@ -7,15 +7,12 @@ from dropcopy_admin.choices import GatewayType, Role, TargetStatus
 from dropcopy_admin.models import AuditEvent, TargetAddress, TargetSession
 from dropcopy_admin.services import targets as target_services
 from dropcopy_admin.services.audit import SystemActor
-from dropcopy_admin.services.targets import (
-    ProvisioningFault,
-    target_provision,
-    target_record_provisioning_error,
-)
+from dropcopy_admin.services.targets import target_provision, target_record_provisioning_error
 from dropcopy_admin.tasks import provision_target
 from entitlements.choices import Decision
 from entitlements.services import memberships_decide, memberships_request
 from tests import factories
+from tests.dropcopy_admin.interrupted_provisioning import ProvisioningFault, provisioning_interrupted_after
 from tests.entitlements.test_concurrency import race
 
 ACTOR = SystemActor("provision_target")
@@ -67,8 +64,8 @@ def test_provisioning_interrupted_after_its_addresses_resumes_without_allocating
     target = approved_target(gateway_type)
     release_addresses(target)
 
-    with pytest.raises(ProvisioningFault):
-        target_provision(actor=ACTOR, target_id=target.pk, interrupt_after="addresses")
+    with provisioning_interrupted_after("addresses"), pytest.raises(ProvisioningFault):
+        target_provision(actor=ACTOR, target_id=target.pk)
     target.refresh_from_db()
     allocated = live_addresses(target)
     assert target.status == TargetStatus.PENDING
@@ -88,8 +85,8 @@ def test_provisioning_interrupted_with_its_addresses_in_place_keeps_them():
     target = approved_target()
     allocated = live_addresses(target)
 
-    with pytest.raises(ProvisioningFault):
-        target_provision(actor=ACTOR, target_id=target.pk, interrupt_after="addresses")
+    with provisioning_interrupted_after("addresses"), pytest.raises(ProvisioningFault):
+        target_provision(actor=ACTOR, target_id=target.pk)
     target_provision(actor=ACTOR, target_id=target.pk)
 
     target.refresh_from_db()
