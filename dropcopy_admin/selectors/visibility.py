@@ -3,8 +3,15 @@
 ``visible(user, Model)`` returns the queryset of ``Model`` rows the user may read, or ``None``
 when the user's role has no access to that resource at all (lists then answer 403, single
 objects 404). Every list, every detail and every id inside a request body goes through it.
+
+The rules are one table, model → role → rule (a function of the user giving a ``Q``). The core
+registers its own below; other apps register theirs with ``register`` from their
+``AppConfig.ready()``, so this module imports none of them.
 """
 
+from collections.abc import Callable, Mapping
+
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
 from dropcopy_admin.choices import Role
@@ -27,8 +34,30 @@ from dropcopy_admin.models import (
 )
 from dropcopy_admin.models.audit import audit_object_type
 
-REFERENCE_MODELS = (Venue, CgwGateway, SegmentGateway)
 BILLING_OBJECT_TYPES = ("tariff", "billingrun", "billingline", "adjustment")
+
+# A rule gives, for one user, the rows of one model that user may read.
+Rule = Callable[[User], models.Q]
+
+# model → role → rule. Account managers read every row of every model and need no rule; a role
+# without a rule for a model has no access to it (lists 403, items 404).
+_RULES: dict[type[models.Model], dict[str, Rule]] = {}
+
+
+def register(model: type[models.Model], rules: Mapping[str, Rule]) -> None:
+    """Register who, besides account managers, may read ``model``'s rows: ``{role: rule}``.
+
+    Each app registers the rules of its own models (billing and the portal from their
+    ``AppConfig.ready()``), so this module imports none of them. A model is registered once.
+    """
+    if model in _RULES:
+        raise ImproperlyConfigured(f"Visibility rules for {model.__name__} are already registered.")
+    unknown = sorted(set(rules) - set(Role.values))
+    if unknown:
+        raise ImproperlyConfigured(f"Unknown roles in the visibility rules for {model.__name__}: {unknown}.")
+    if Role.ACCOUNT_MANAGER in rules:
+        raise ImproperlyConfigured("Account managers read every row; their rules are not registered.")
+    _RULES[model] = dict(rules)
 
 
 def role_of(user) -> str | None:
@@ -37,59 +66,89 @@ def role_of(user) -> str | None:
     return user.effective_role
 
 
-def _client_rule(user, model) -> models.Q | None:
-    entity_id = user.entity_id
-    firm_id = Entity.objects.filter(pk=entity_id).values("clearing_firm_id")
-    guaranteed_by_entity = models.Q(clearing_firm_id__in=firm_id) & models.Q(clearing_firm__isnull=False)
-    rules = {
-        Entity: models.Q(pk=entity_id),
-        ClearingFirm: (
-            models.Q(pk__in=firm_id)
-            | models.Q(pk__in=Gfid.objects.filter(entity_id=entity_id).values("clearing_firm_id"))
-            | models.Q(pk__in=SourceSession.objects.filter(gfid__entity_id=entity_id).values("clearing_firm_id"))
+def every_row(user) -> models.Q:
+    return models.Q()
+
+
+# --- the core's rules -------------------------------------------------------------------------
+
+
+def _clients_clearing_firm(user) -> models.QuerySet:
+    """The id of the clearing firm that is the client's entity (none when it is not one)."""
+    return Entity.objects.filter(pk=user.entity_id).values("clearing_firm_id")
+
+
+def _groups_holding_firms_sessions(user) -> models.QuerySet:
+    return Membership.objects.filter(source_session__clearing_firm_id=user.clearing_firm_id).values("group_id")
+
+
+for _reference_model in (Venue, CgwGateway, SegmentGateway):
+    register(_reference_model, {Role.CLIENT: every_row, Role.CLEARING_FIRM: every_row, Role.FINANCE: every_row})
+
+register(
+    Entity,
+    {
+        Role.CLIENT: lambda user: models.Q(pk=user.entity_id),
+        Role.CLEARING_FIRM: lambda user: (
+            models.Q(clearing_firm_id=user.clearing_firm_id)
+            | models.Q(pk__in=Gfid.objects.filter(clearing_firm_id=user.clearing_firm_id).values("entity_id"))
+            | models.Q(
+                pk__in=DropCopyGroup.objects.filter(pk__in=_groups_holding_firms_sessions(user)).values("entity_id")
+            )
         ),
-        Gfid: models.Q(entity_id=entity_id),
-        SourceSession: models.Q(gfid__entity_id=entity_id) | guaranteed_by_entity,
-        DropCopyGroup: models.Q(entity_id=entity_id),
-        Membership: models.Q(group__entity_id=entity_id),
-        FrontEndSystem: models.Q(entity_id=entity_id) | models.Q(entity__isnull=True),
-        TargetSession: models.Q(entity_id=entity_id),
-        KeyPair: models.Q(target__entity_id=entity_id, is_probe=False),
-        Certification: models.Q(entity_id=entity_id),
-    }
-    return rules.get(model)
-
-
-def _clearing_firm_rule(user, model) -> models.Q | None:
-    firm_id = user.clearing_firm_id
-    firm_sessions = SourceSession.objects.filter(clearing_firm_id=firm_id)
-    groups_holding_firm_sessions = Membership.objects.filter(source_session__clearing_firm_id=firm_id).values(
-        "group_id"
-    )
-    rules = {
-        Entity: (
-            models.Q(clearing_firm_id=firm_id)
-            | models.Q(pk__in=Gfid.objects.filter(clearing_firm_id=firm_id).values("entity_id"))
-            | models.Q(pk__in=DropCopyGroup.objects.filter(pk__in=groups_holding_firm_sessions).values("entity_id"))
+        Role.FINANCE: every_row,
+    },
+)
+register(
+    ClearingFirm,
+    {
+        Role.CLIENT: lambda user: (
+            models.Q(pk__in=_clients_clearing_firm(user))
+            | models.Q(pk__in=Gfid.objects.filter(entity_id=user.entity_id).values("clearing_firm_id"))
+            | models.Q(pk__in=SourceSession.objects.filter(gfid__entity_id=user.entity_id).values("clearing_firm_id"))
         ),
-        ClearingFirm: models.Q(pk=firm_id),
-        Gfid: models.Q(clearing_firm_id=firm_id),
-        SourceSession: models.Q(pk__in=firm_sessions.values("pk")),
-        DropCopyGroup: models.Q(pk__in=groups_holding_firm_sessions),
-        Membership: models.Q(source_session__clearing_firm_id=firm_id),
-    }
-    return rules.get(model)
-
-
-def _finance_rule(user, model) -> models.Q | None:
-    return {Entity: models.Q(), DropCopyGroup: models.Q()}.get(model)
-
-
-_RULES = {
-    Role.CLIENT: _client_rule,
-    Role.CLEARING_FIRM: _clearing_firm_rule,
-    Role.FINANCE: _finance_rule,
-}
+        Role.CLEARING_FIRM: lambda user: models.Q(pk=user.clearing_firm_id),
+    },
+)
+register(
+    Gfid,
+    {
+        Role.CLIENT: lambda user: models.Q(entity_id=user.entity_id),
+        Role.CLEARING_FIRM: lambda user: models.Q(clearing_firm_id=user.clearing_firm_id),
+    },
+)
+register(
+    SourceSession,
+    {
+        # The entity's own sessions, and those its clearing firm guarantees when the entity is one.
+        Role.CLIENT: lambda user: (
+            models.Q(gfid__entity_id=user.entity_id)
+            | (models.Q(clearing_firm_id__in=_clients_clearing_firm(user)) & models.Q(clearing_firm__isnull=False))
+        ),
+        Role.CLEARING_FIRM: lambda user: models.Q(
+            pk__in=SourceSession.objects.filter(clearing_firm_id=user.clearing_firm_id).values("pk")
+        ),
+    },
+)
+register(
+    DropCopyGroup,
+    {
+        Role.CLIENT: lambda user: models.Q(entity_id=user.entity_id),
+        Role.CLEARING_FIRM: lambda user: models.Q(pk__in=_groups_holding_firms_sessions(user)),
+        Role.FINANCE: every_row,
+    },
+)
+register(
+    Membership,
+    {
+        Role.CLIENT: lambda user: models.Q(group__entity_id=user.entity_id),
+        Role.CLEARING_FIRM: lambda user: models.Q(source_session__clearing_firm_id=user.clearing_firm_id),
+    },
+)
+register(FrontEndSystem, {Role.CLIENT: lambda user: models.Q(entity_id=user.entity_id) | models.Q(entity__isnull=True)})
+register(TargetSession, {Role.CLIENT: lambda user: models.Q(entity_id=user.entity_id)})
+register(KeyPair, {Role.CLIENT: lambda user: models.Q(target__entity_id=user.entity_id, is_probe=False)})
+register(Certification, {Role.CLIENT: lambda user: models.Q(entity_id=user.entity_id)})
 
 
 def visible(user, model: type[models.Model]) -> models.QuerySet | None:
@@ -99,14 +158,12 @@ def visible(user, model: type[models.Model]) -> models.QuerySet | None:
         return None
     if model is AuditEvent:
         return visible_audit_events(user)
-    if role == Role.ACCOUNT_MANAGER or model in REFERENCE_MODELS:
+    if role == Role.ACCOUNT_MANAGER:
         return model._default_manager.all()
-    if model is User:
-        return None
-    rule = _RULES[role](user, model)
+    rule = _RULES.get(model, {}).get(role)
     if rule is None:
         return None
-    return model._default_manager.filter(rule)
+    return model._default_manager.filter(rule(user))
 
 
 AUDITED_DOMAIN_MODELS = (
