@@ -1,43 +1,46 @@
 """Users and their roles, and API tokens. Password hashes and token digests are never shown.
 
-A user is created through ``services.users.user_create`` (which holds the role rules); later
-edits are audited saves that keep the same rules: role ``account_manager`` ⇔ superuser, finance
-and account managers are staff, a clearing firm administrator has a firm, a client an entity.
+Every write is a call of ``services.users``, which holds the role rules and records the change:
+``user_create``, ``user_update`` (role ``account_manager`` ⇔ superuser, finance and account
+managers are staff, a clearing firm administrator has a firm, a client an entity) and
+``user_set_password`` (the hash never in the trail).
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.models import Group
-from django.db import transaction
+from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
-from dropcopy_admin.choices import Role
+from dropcopy_admin import errors
 from dropcopy_admin.models import ApiToken, User
 from dropcopy_admin.services import users
-from dropcopy_admin.services.audit import audit_record, snapshot
 
 from .base import AuditedModelAdmin, ReadOnlyModelAdmin, ServiceModelForm
 
 
-def check_role_links(form: forms.Form, cleaned_data: dict) -> None:
-    """The links each role needs, and only those (as ``user_create`` checks them)."""
-    role = cleaned_data.get("role")
-    if role is None:
-        return
-    firm, entity = cleaned_data.get("clearing_firm"), cleaned_data.get("entity")
-    if role == Role.CLEARING_FIRM and firm is None:
-        form.add_error("clearing_firm", "A clearing firm administrator belongs to a clearing firm.")
-    if role != Role.CLEARING_FIRM and firm is not None:
-        form.add_error("clearing_firm", "Only clearing firm administrators belong to a clearing firm.")
-    if role == Role.CLIENT and entity is None:
-        form.add_error("entity", "A client administrator belongs to an entity.")
-    if role != Role.CLIENT and entity is not None:
-        form.add_error("entity", "Only client administrators belong to an entity.")
+class _RoleLinksForm(ServiceModelForm):
+    """Checks the links the role needs (``users.check_role_links``) with the other fields, so they
+    show on their fields before the model's own constraints answer in less helpful words."""
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if cleaned_data.get("role"):
+            try:
+                users.check_role_links(
+                    role=cleaned_data["role"],
+                    clearing_firm=cleaned_data.get("clearing_firm"),
+                    entity=cleaned_data.get("entity"),
+                )
+            except errors.DomainError as error:
+                self.add_domain_error(error)
+        return cleaned_data
 
 
-class UserCreationForm(ServiceModelForm):
+class UserCreationForm(_RoleLinksForm):
     password1 = forms.CharField(
         label="Password",
         strip=False,
@@ -56,7 +59,6 @@ class UserCreationForm(ServiceModelForm):
 
     def clean(self):
         cleaned_data = super().clean()
-        check_role_links(self, cleaned_data)
         if cleaned_data.get("password1") != cleaned_data.get("password2"):
             self.add_error("password2", "The two password fields didn’t match.")
         return cleaned_data
@@ -73,15 +75,13 @@ class UserCreationForm(ServiceModelForm):
         )
 
 
-class UserChangeForm(forms.ModelForm):
+class UserChangeForm(_RoleLinksForm):
     class Meta:
         model = User
         fields = ["username", "first_name", "last_name", "email", "role", "clearing_firm", "entity", "is_active"]
 
-    def clean(self):
-        cleaned_data = super().clean()
-        check_role_links(self, cleaned_data)
-        return cleaned_data
+    def update(self, actor, instance, changes):
+        return users.user_update(actor=actor, user=instance, **changes)
 
 
 @admin.register(User)
@@ -121,32 +121,28 @@ class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
         state = "set" if obj.has_usable_password() else "not set (no password login)"
         return format_html('{} — <a href="{}">change it</a>', state, url)
 
-    def before_audited_save(self, request, obj, form, change):
-        obj.is_superuser = obj.role == Role.ACCOUNT_MANAGER
-        obj.is_staff = obj.role in (Role.ACCOUNT_MANAGER, Role.FINANCE)
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if change and "role" in form.changed_data:
-            finance, _ = Group.objects.get_or_create(name=users.FINANCE_GROUP)
-            if obj.role == Role.FINANCE:
-                obj.groups.add(finance)
-            else:
-                obj.groups.remove(finance)
-
     def user_change_password(self, request, id, form_url=""):
-        """Django's view, with the change recorded (the hash itself never is)."""
+        """Django's page, with the new password set by ``users.user_set_password``."""
         if request.method != "POST":
             return super().user_change_password(request, id, form_url)
-        with transaction.atomic():
-            hashes = User.objects.select_for_update().filter(pk=id).values_list("password", flat=True)
-            before = next(iter(hashes), None)
-            response = super().user_change_password(request, id, form_url)
-            user = User.objects.filter(pk=id).first()
-            if user is not None and user.password != before:
-                state = snapshot(user)
-                audit_record(actor=request.user, action="set_password", instance=user, before=state, after=state)
-        return response
+        user = self.get_object(request, unquote(id))
+        if user is None or not self.has_change_permission(request, user):
+            return super().user_change_password(request, id, form_url)  # Django's 404 or 403
+        form = self.change_password_form(user, request.POST)
+        if not form.is_valid():
+            return super().user_change_password(request, id, form_url)  # the form with its errors
+        password_login = form.cleaned_data["set_usable_password"]
+        if not password_login and "unset-password" not in request.POST:
+            return super().user_change_password(request, id, form_url)  # Django refuses conflicting data
+        user = users.user_set_password(
+            actor=request.user, user=user, password=form.cleaned_data["password1"] if password_login else None
+        )
+        self.log_change(request, user, self.construct_change_message(request, form, None))
+        done = "Password changed successfully." if password_login else "Password-based authentication was disabled."
+        self.message_user(request, done, messages.SUCCESS)
+        update_session_auth_hash(request, user)
+        change_page = f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_change"
+        return HttpResponseRedirect(reverse(change_page, args=[user.pk]))
 
 
 @admin.register(ApiToken)
