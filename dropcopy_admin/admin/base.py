@@ -1,13 +1,13 @@
-"""What every admin page shares: service-backed forms, audited saves, no deletes, confirmations."""
+"""What every admin page shares: service-backed forms (every write a service call), no deletes, confirmations."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
 
 from dropcopy_admin import errors
-from dropcopy_admin.services.audit import audit_record, snapshot
 
 
 def count_of(model, link: str, **filters) -> Coalesce:
@@ -75,53 +75,31 @@ class ServiceModelForm(forms.ModelForm):
 
 
 class AuditedModelAdmin(admin.ModelAdmin):
-    """Saves through a service when the form is a ``ServiceModelForm``; otherwise saves the object
-    and records the change (actor, request id, before, after) in the admin view's transaction.
-
-    Nothing is deleted from the admin.
+    """A model admin whose form is a ``ServiceModelForm``: every add and change is one service call,
+    audited by the service (actor, request id, before and after). Nothing is saved directly from
+    a form, and nothing is deleted from the admin.
     """
 
     show_full_result_count = False
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
+        if not issubclass(form, ServiceModelForm):
+            raise ImproperlyConfigured(f"{type(self).__name__} writes through a ServiceModelForm, not {form.__name__}.")
         return type(form.__name__, (form,), {"admin_request": request})
 
     def has_delete_permission(self, request, obj=None):
         return False
 
     def save_form(self, request, form, change):
-        if isinstance(form, ServiceModelForm):
-            return form.instance  # saved by the service during validation
-        return super().save_form(request, form, change)
+        return form.instance  # saved by the service during validation
 
     def save_model(self, request, obj, form, change):
-        if isinstance(form, ServiceModelForm):
-            return
-        model = type(obj)
-        with transaction.atomic():
-            before = snapshot(model._default_manager.select_for_update().get(pk=obj.pk)) if change else None
-            self.before_audited_save(request, obj, form, change)
-            obj.save()
-            after = snapshot(obj)
-            if after != before:
-                audit_record(
-                    actor=request.user,
-                    action="update" if change else "create",
-                    instance=obj,
-                    before=before,
-                    after=after,
-                )
-
-    def before_audited_save(self, request, obj, form, change) -> None:
-        """Derive fields from the form's values before the save (hook)."""
+        """Saved already, by the service the form called."""
 
     def save_related(self, request, form, formsets, change):
-        if not isinstance(form, ServiceModelForm):
-            return super().save_related(request, form, formsets, change)
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
-        return None
 
 
 class ReadOnlyModelAdmin(admin.ModelAdmin):

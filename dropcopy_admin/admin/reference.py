@@ -1,4 +1,5 @@
-"""Reference data (R1, R7): venues are fixed; gateways and port ranges are edited with an audit row.
+"""Reference data (R1, R7): venues are fixed; gateways and port ranges are written through
+``services.reference``, each change audited.
 
 Editing a gateway or a port range later does not move live targets (R7).
 """
@@ -6,8 +7,9 @@ Editing a gateway or a port range later does not move live targets (R7).
 from django.contrib import admin
 
 from dropcopy_admin.models import CgwGateway, PortRange, SegmentGateway, Venue
+from dropcopy_admin.services import reference
 
-from .base import AuditedModelAdmin, ReadOnlyModelAdmin
+from .base import AuditedModelAdmin, ReadOnlyModelAdmin, ServiceModelForm
 
 
 @admin.register(Venue)
@@ -26,8 +28,21 @@ class _KeyedOnceCreated(AuditedModelAdmin):
         return self.identity_fields if obj is not None else ()
 
 
+class CgwGatewayForm(ServiceModelForm):
+    class Meta:
+        model = CgwGateway
+        fields = ["venue", "environment", "code", "primary_ip", "backup_ip"]
+
+    def create(self, actor, data):
+        return reference.cgw_gateway_create(actor=actor, **data)
+
+    def update(self, actor, instance, changes):
+        return reference.cgw_gateway_update(actor=actor, gateway=instance, **changes)
+
+
 @admin.register(CgwGateway)
 class CgwGatewayAdmin(_KeyedOnceCreated):
+    form = CgwGatewayForm
     identity_fields = ("venue", "environment", "code")
     list_display = ["code", "venue", "environment", "primary_ip", "backup_ip"]
     list_select_related = ["venue"]
@@ -36,8 +51,21 @@ class CgwGatewayAdmin(_KeyedOnceCreated):
     ordering = ["environment", "venue", "code"]
 
 
+class SegmentGatewayForm(ServiceModelForm):
+    class Meta:
+        model = SegmentGateway
+        fields = ["venue", "environment", "market_segment", "primary_ip", "backup_ip"]
+
+    def create(self, actor, data):
+        return reference.segment_gateway_create(actor=actor, **data)
+
+    def update(self, actor, instance, changes):
+        return reference.segment_gateway_update(actor=actor, gateway=instance, **changes)
+
+
 @admin.register(SegmentGateway)
 class SegmentGatewayAdmin(_KeyedOnceCreated):
+    form = SegmentGatewayForm
     identity_fields = ("venue", "environment", "market_segment")
     list_display = ["market_segment", "venue", "environment", "primary_ip", "backup_ip"]
     list_select_related = ["venue"]
@@ -46,7 +74,20 @@ class SegmentGatewayAdmin(_KeyedOnceCreated):
     ordering = ["environment", "venue", "market_segment"]
 
 
+class PortRangeForm(ServiceModelForm):
+    class Meta:
+        model = PortRange
+        fields = ["environment", "first_port", "last_port"]
+
+    def create(self, actor, data):
+        return reference.port_range_create(actor=actor, **data)
+
+    def update(self, actor, instance, changes):
+        return reference.port_range_update(actor=actor, port_range=instance, **changes)
+
+
 @admin.register(PortRange)
 class PortRangeAdmin(_KeyedOnceCreated):
+    form = PortRangeForm
     identity_fields = ("environment",)
     list_display = ["environment", "first_port", "last_port"]
