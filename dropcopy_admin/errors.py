@@ -92,3 +92,18 @@ def already_exists(detail: str) -> Conflict:
 
 def invalid_transition(detail: str) -> Conflict:
     return Conflict(detail, code="invalid_transition")
+
+
+def group_closed(detail: str = "This group is closed; no session can be added.") -> Conflict:
+    return Conflict(detail, code="group_closed")
+
+
+def duplicate_membership(sender_comp_id: str) -> Conflict:
+    return Conflict(
+        f"Session {sender_comp_id} already has a pending or approved membership in this group.",
+        code="duplicate_membership",
+    )
+
+
+def sender_comp_id_mismatch(detail: str) -> BadRequest:
+    return BadRequest(detail, code="sender_comp_id_mismatch")

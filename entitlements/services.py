@@ -55,13 +55,6 @@ def auto_approval_basis(*, group: DropCopyGroup, session: SourceSession) -> str 
     return None
 
 
-def _duplicate(session: SourceSession) -> errors.DomainError:
-    return errors.Conflict(
-        f"Session {session.sender_comp_id} already has a pending or approved membership in this group.",
-        code="duplicate_membership",
-    )
-
-
 def memberships_request(*, actor: User, group: DropCopyGroup, sessions: list[SourceSession]) -> list[Outcome]:
     """Request ``sessions`` for ``group``; one outcome per session, in order (keyed by session id).
 
@@ -75,7 +68,7 @@ def memberships_request(*, actor: User, group: DropCopyGroup, sessions: list[Sou
     with transaction.atomic():
         group = DropCopyGroup.objects.select_for_update().select_related("entity").get(pk=group.pk)
         if not group.is_open:
-            raise errors.Conflict("This group is closed; no session can be added.", code="group_closed")
+            raise errors.group_closed()
         live = set(
             Membership.objects.filter(
                 group=group, source_session__in=[s.pk for s in sessions], status__in=LIVE_MEMBERSHIP_STATUSES
@@ -86,7 +79,7 @@ def memberships_request(*, actor: User, group: DropCopyGroup, sessions: list[Sou
             try:
                 check_session_fits_group(group=group, session=session)
                 if session.pk in live:
-                    raise _duplicate(session)
+                    raise errors.duplicate_membership(session.sender_comp_id)
             except errors.DomainError as error:
                 outcome.error = error
                 continue
@@ -305,7 +298,7 @@ def targets_preview(*, group: DropCopyGroup, sessions: list[SourceSession]) -> P
     A closed group takes no session (``group_closed``).
     """
     if not group.is_open:
-        raise errors.Conflict("This group is closed; no session can be added.", code="group_closed")
+        raise errors.group_closed()
     live = set(
         Membership.objects.filter(
             group=group, source_session__in=[s.pk for s in sessions], status=MembershipStatus.APPROVED
@@ -317,7 +310,7 @@ def targets_preview(*, group: DropCopyGroup, sessions: list[SourceSession]) -> P
         try:
             check_session_fits_group(group=group, session=session)
             if session.pk in live:
-                raise _duplicate(session)
+                raise errors.duplicate_membership(session.sender_comp_id)
         except errors.DomainError as error:
             refused[session.pk] = error
             continue

@@ -39,13 +39,6 @@ def membership_require_may_request(actor: Actor, group: DropCopyGroup) -> None:
     require_client_may_write(actor, entity=group.entity, venue_code=group.venue_id)
 
 
-def _duplicate(session: SourceSession) -> errors.DomainError:
-    return errors.Conflict(
-        f"Session {session.sender_comp_id} already has a pending or approved membership in this group.",
-        code="duplicate_membership",
-    )
-
-
 _ENDING = {
     MembershipStatus.PENDING: (MembershipStatus.WITHDRAWN, "withdraw"),
     MembershipStatus.APPROVED: (MembershipStatus.REMOVED, "remove"),

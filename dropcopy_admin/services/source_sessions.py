@@ -52,15 +52,13 @@ def check_source_session(
         raise errors.InvalidInput.field("gfid", f"GFID {gfid.code} is a {gfid.venue_id} GFID, not {venue.code}.")
     expected_length = venue.sender_comp_id_length
     if len(sender_comp_id) != expected_length or not _SENDER_COMP_ID.match(sender_comp_id):
-        raise errors.BadRequest(
-            f"A {venue.code} SenderCompID is {expected_length} uppercase letters or digits.",
-            code="sender_comp_id_mismatch",
+        raise errors.sender_comp_id_mismatch(
+            f"A {venue.code} SenderCompID is {expected_length} uppercase letters or digits."
         )
     embedded = sender_comp_id[3 : 3 + venue.gfid_length]
     if embedded != gfid.code:
-        raise errors.BadRequest(
-            f"SenderCompID {sender_comp_id} embeds GFID {embedded}, not the session's GFID {gfid.code}.",
-            code="sender_comp_id_mismatch",
+        raise errors.sender_comp_id_mismatch(
+            f"SenderCompID {sender_comp_id} embeds GFID {embedded}, not the session's GFID {gfid.code}."
         )
     if clearing_firm is None and venue.clearing_firm_required:
         raise errors.InvalidInput.field(

@@ -253,15 +253,14 @@ def target_verify_request(*, actor: Actor, target: TargetSession) -> TargetSessi
     audits the status change; the request itself changes nothing.
     """
     if target.status == TargetStatus.CLOSED:
-        raise errors.Conflict("A closed target is not verified.", code="invalid_transition")
+        raise errors.invalid_transition("A closed target is not verified.")
     if target.status == TargetStatus.PENDING:
-        raise errors.Conflict(
-            "The target is not provisioned yet; it is verified once provisioning completes.", code="invalid_transition"
+        raise errors.invalid_transition(
+            "The target is not provisioned yet; it is verified once provisioning completes."
         )
     if target.ready_at is not None and clock.now() < target.ready_at:
-        raise errors.Conflict(
-            f"The target is not ready until {target.ready_at.isoformat()}; no verification runs before.",
-            code="invalid_transition",
+        raise errors.invalid_transition(
+            f"The target is not ready until {target.ready_at.isoformat()}; no verification runs before."
         )
     after_commit.queue_task(VERIFY_TARGETS, [target.pk])
     return target
