@@ -225,6 +225,21 @@ def test_production_settings_refuse_a_malformed_key_encryption_key_without_echoi
 # --- expiry and the two-live rule ------------------------------------------------------------
 
 
+def test_a_live_key_pair_is_neither_revoked_nor_expired_and_a_probe_pair_never_expires(account_manager, target):
+    kept = create(account_manager, target).key_pair
+    revoked = create(account_manager, target).key_pair
+    key_pair_revoke(actor=account_manager, key_pair=revoked)
+    probe = probe_key_pair_ensure(actor=PROVISIONING, target_id=target.pk)
+
+    assert set(KeyPair.objects.filter(target=target).live()) == {kept, probe}
+    assert set(KeyPair.objects.filter(target=target).live(fresh(kept).expires_at - dt.timedelta(seconds=1))) == {
+        kept,
+        probe,
+    }
+    assert list(KeyPair.objects.filter(target=target).live(fresh(kept).expires_at)) == [probe]
+    assert all(key_pair.is_live(T0) for key_pair in (kept, probe)) and not fresh(revoked).is_live(T0)
+
+
 def test_a_pair_expires_12_months_after_creation(account_manager, target):
     created = create(account_manager, target)
 
