@@ -17,7 +17,6 @@ from django.db.models import Q
 from dropcopy_admin import errors
 from dropcopy_admin.choices import Environment
 from dropcopy_admin.models import DropCopyGroup, Entity
-from dropcopy_admin.services.groups import group_create
 
 from .services import current_month, month_bounds, tariff_for
 
@@ -64,9 +63,3 @@ def require_confirmed_fee(*, entity: Entity, confirmed_monthly_fee: Decimal | No
             f"not {confirmed_monthly_fee}; check the fee preview and confirm again.",
             code="fee_changed",
         )
-
-
-def group_create_confirming_fee(*, confirmed_monthly_fee: Decimal | None, **fields) -> DropCopyGroup:
-    """``group_create`` with the fee confirmed: kept for the callers that still name it (the demo
-    builder, the concurrency test) until they call ``group_create(confirmed_monthly_fee=...)``."""
-    return group_create(confirmed_monthly_fee=confirmed_monthly_fee, **fields)

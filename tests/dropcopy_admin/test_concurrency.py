@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from billing.fees import group_create_confirming_fee
 from dropcopy_admin import clock, errors
 from dropcopy_admin.choices import Environment, GatewayType, Role, TargetStatus
 from dropcopy_admin.models import AuditEvent, DropCopyGroup, Membership, SourceSession, TargetSession
@@ -83,7 +82,7 @@ def test_racing_creations_cannot_both_confirm_the_free_group():
     factories.passed_certification(system)
 
     outcomes = race(
-        lambda: group_create_confirming_fee(
+        lambda: group_create(
             actor=user,
             entity=entity,
             name=f"Desk {threading.get_ident()}",

@@ -15,7 +15,7 @@ import datetime as dt
 import secrets
 from collections import Counter
 
-from billing.fees import fee_preview, group_create_confirming_fee
+from billing.fees import fee_preview
 from dropcopy_admin.choices import (
     CertificationCheckName,
     Environment,
@@ -261,7 +261,7 @@ class DemoWorld:
         group = DropCopyGroup.objects.filter(entity=entity, name__iexact=name).first()
         if group is None:
             with self._at(opened_at):
-                group = group_create_confirming_fee(
+                group = groups.group_create(
                     actor=requesting_user,
                     entity=entity,
                     environment=environment,
