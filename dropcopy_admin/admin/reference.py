@@ -37,7 +37,7 @@ class CgwGatewayForm(ServiceModelForm):
         return reference.cgw_gateway_create(actor=actor, **data)
 
     def update(self, actor, instance, changes):
-        return reference.cgw_gateway_update(actor=actor, gateway=instance, **changes)
+        return reference.gateway_update(actor=actor, gateway=instance, **changes)
 
 
 @admin.register(CgwGateway)
@@ -60,7 +60,7 @@ class SegmentGatewayForm(ServiceModelForm):
         return reference.segment_gateway_create(actor=actor, **data)
 
     def update(self, actor, instance, changes):
-        return reference.segment_gateway_update(actor=actor, gateway=instance, **changes)
+        return reference.gateway_update(actor=actor, gateway=instance, **changes)
 
 
 @admin.register(SegmentGateway)

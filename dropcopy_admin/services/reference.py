@@ -90,9 +90,10 @@ def cgw_gateway_create(
         return _create(actor=actor, instance=gateway, taken=exists, on_conflict=taken)
 
 
-def cgw_gateway_update(*, actor: Actor, gateway: CgwGateway, **changes) -> CgwGateway:
-    """Change a convenience gateway's drop copy addresses."""
-    require_account_manager(actor, doing="change convenience gateways")
+def gateway_update(*, actor: Actor, gateway: CgwGateway | SegmentGateway, **changes) -> CgwGateway | SegmentGateway:
+    """Change a convenience or market segment gateway's drop copy addresses."""
+    kind = "convenience gateways" if isinstance(gateway, CgwGateway) else "market segment gateways"
+    require_account_manager(actor, doing=f"change {kind}")
     _check_gateway_addresses(changes)
     with transaction.atomic():
         return _update(
@@ -134,20 +135,6 @@ def segment_gateway_create(
             venue=venue, environment=environment, market_segment=market_segment
         ).exists()
         return _create(actor=actor, instance=gateway, taken=exists, on_conflict=taken)
-
-
-def segment_gateway_update(*, actor: Actor, gateway: SegmentGateway, **changes) -> SegmentGateway:
-    """Change a market segment gateway's addresses."""
-    require_account_manager(actor, doing="change market segment gateways")
-    _check_gateway_addresses(changes)
-    with transaction.atomic():
-        return _update(
-            actor=actor,
-            instance=gateway,
-            changes=changes,
-            changeable=GATEWAY_CHANGEABLE,
-            on_conflict=lambda: errors.already_exists("The gateway was changed meanwhile; reload and try again."),
-        )
 
 
 PORT_RANGE_CHANGEABLE = frozenset({"first_port", "last_port"})

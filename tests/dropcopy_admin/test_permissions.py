@@ -340,20 +340,20 @@ def test_user_set_password_refuses_a_weak_one_and_anyone_but_an_account_manager(
 
 def test_a_gateways_addresses_change_audited_and_its_identity_stays(account_manager):
     gateway = factories.cgw_gateway()
-    changed = reference.cgw_gateway_update(actor=account_manager, gateway=gateway, backup_ip="127.10.9.9")
+    changed = reference.gateway_update(actor=account_manager, gateway=gateway, backup_ip="127.10.9.9")
     assert changed.backup_ip == "127.10.9.9"
     event = AuditEvent.objects.get(object_type="cgwgateway", object_id=gateway.pk)
     assert (event.action, event.before["backup_ip"], event.after["backup_ip"]) == ("update", "127.10.1.2", "127.10.9.9")
     with pytest.raises(TypeError):
-        reference.cgw_gateway_update(actor=account_manager, gateway=gateway, code="CGW9")
+        reference.gateway_update(actor=account_manager, gateway=gateway, code="CGW9")
     with pytest.raises(errors.InvalidInput) as malformed:
-        reference.cgw_gateway_update(actor=account_manager, gateway=gateway, primary_ip="not an address")
+        reference.gateway_update(actor=account_manager, gateway=gateway, primary_ip="not an address")
     assert list(malformed.value.errors) == ["primary_ip"]
 
 
 def test_reference_data_writes_are_for_account_managers(client_user):
     with pytest.raises(errors.PermissionDenied):
-        reference.cgw_gateway_update(actor=client_user, gateway=factories.cgw_gateway(), backup_ip="127.10.9.9")
+        reference.gateway_update(actor=client_user, gateway=factories.cgw_gateway(), backup_ip="127.10.9.9")
     with pytest.raises(errors.PermissionDenied):
         reference.port_range_update(actor=client_user, port_range=PortRange.objects.first(), last_port=40000)
     assert not AuditEvent.objects.exists()
