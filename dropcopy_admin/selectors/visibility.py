@@ -6,10 +6,12 @@ objects 404). Every list, every detail and every id inside a request body goes t
 
 The rules are one table, model → role → rule (a function of the user giving a ``Q``). The core
 registers its own below; other apps register theirs with ``register`` from their
-``AppConfig.ready()``, so this module imports none of them.
+``AppConfig.ready()``, so this module imports none of them. The audit trail follows the rows a
+role can read, unless an app registers the trail a role reads instead (``register_trail``:
+finance reads billing's).
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
@@ -34,8 +36,6 @@ from dropcopy_admin.models import (
 )
 from dropcopy_admin.models.audit import audit_object_type
 
-BILLING_OBJECT_TYPES = ("tariff", "billingrun", "billingline", "adjustment")
-
 # A rule gives, for one user, the rows of one model that user may read.
 Rule = Callable[[User], models.Q]
 
@@ -58,6 +58,24 @@ def register(model: type[models.Model], rules: Mapping[str, Rule]) -> None:
     if Role.ACCOUNT_MANAGER in rules:
         raise ImproperlyConfigured("Account managers read every row; their rules are not registered.")
     _RULES[model] = dict(rules)
+
+
+# role → the audit object types that role reads the whole trail of, and no other (registered by apps).
+_TRAILS: dict[str, frozenset[str]] = {}
+
+
+def register_trail(role: str, object_types: Iterable[str]) -> None:
+    """Register that ``role`` reads every audit event of ``object_types``, and no other event.
+
+    A role without a registered trail reads the trail of the rows it can read. Apps register the
+    object types of their own trail from ``AppConfig.ready()`` (billing: finance reads billing's
+    trail); registering again for the same role adds object types.
+    """
+    if role not in Role.values:
+        raise ImproperlyConfigured(f"Unknown role for an audit trail: {role!r}.")
+    if role == Role.ACCOUNT_MANAGER:
+        raise ImproperlyConfigured("Account managers read the whole trail; theirs is not registered.")
+    _TRAILS[role] = _TRAILS.get(role, frozenset()) | frozenset(object_types)
 
 
 def role_of(user) -> str | None:
@@ -181,15 +199,15 @@ AUDITED_DOMAIN_MODELS = (
 
 
 def visible_audit_events(user) -> models.QuerySet | None:
-    """The trail of what the user can read; finance reads the billing trail."""
+    """The trail of what the user can read, or the trail registered for the user's role."""
     role = role_of(user)
     if role is None:
         return None
     events = AuditEvent.objects.all()
     if role == Role.ACCOUNT_MANAGER:
         return events
-    if role == Role.FINANCE:
-        return events.filter(object_type__in=BILLING_OBJECT_TYPES)
+    if role in _TRAILS:
+        return events.filter(object_type__in=sorted(_TRAILS[role]))
     readable = models.Q(pk__in=[])
     for model in AUDITED_DOMAIN_MODELS:
         rows = visible(user, model)
