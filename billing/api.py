@@ -1,32 +1,38 @@
 """Billing runs over HTTP (R12): list, compute, read, close and export a month's run, and its lines.
 
 Account managers and finance do everything; clients read only the lines of closed runs whose entity
-or bill-to is theirs; clearing firms have no access (403 on lists, 404 on single objects).
+or bill-to is theirs; clearing firms have no access (403 on lists, 404 on single objects). Who sees
+what is billing's rules in the one visibility table (``selectors.py``); the views declare their
+role checks as permission classes (``dropcopy_admin.api.permissions``).
 """
 
 import datetime as dt
 
 import django_filters
+from django.db import models
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
-from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from dropcopy_admin.api.common import ErrorSerializer
 from dropcopy_admin.api.filters import visible_choices
+from dropcopy_admin.api.permissions import role_sees, roles_may
 from dropcopy_admin.choices import Role
 from dropcopy_admin.errors import NotFound
 from dropcopy_admin.models import Entity
-from dropcopy_admin.selectors.visibility import role_of
+from dropcopy_admin.selectors.visibility import visible
 
 from . import exports
-from .choices import LineReason
 from .models import BillingLine, BillingRun
 from .months import BillingMonth, NotAMonth
+from .selectors import adjustment_lines, run_lines, runs_whose_lines_user_lists
 from .services import billing_adjustment_create, billing_run_close, billing_run_compute
 
 FULL_ACCESS = (Role.ACCOUNT_MANAGER, Role.FINANCE)
+NO_ADJUSTMENTS = "Your role has no access to billing adjustments."
 
 MONTH_PARAMETER = OpenApiParameter(
     "month", OpenApiTypes.STR, OpenApiParameter.PATH, description="The month billed, `YYYY-MM`"
@@ -107,27 +113,29 @@ class _MonthLookupMixin:
         except NotAMonth:
             raise NotFound("No billing run has that month; give it as YYYY-MM.") from None
 
-    def run_from_path(self) -> BillingRun:
+    def run_from_path(self, runs: models.QuerySet) -> BillingRun:
         month = self.month_from_path()
-        run = BillingRun.objects.filter(month=month).first()
+        run = runs.filter(month=month).first()
         if run is None:
             raise NotFound(f"There is no run for {month:%Y-%m}.")
         return run
 
 
 class BillingRunViewSet(_MonthLookupMixin, viewsets.GenericViewSet):
-    """Account managers and finance only."""
+    """Account managers and finance only: to others, the list is refused and every run missing."""
 
     serializer_class = BillingRunSerializer
     queryset = BillingRun.objects.all()
     filter_backends = []
+    permission_classes = [
+        IsAuthenticated,
+        role_sees(BillingRun, refusal="Your role has no access to billing runs.", missing="No such billing run."),
+    ]
 
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        if role_of(request.user) not in FULL_ACCESS:
-            if self.action in ("list", "create"):
-                raise exceptions.PermissionDenied("Your role has no access to billing runs.")
-            raise NotFound("No such billing run.")
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return BillingRun.objects.none()
+        return visible(self.request.user, BillingRun)
 
     def perform_content_negotiation(self, request, force=False):
         # Exports answer files, not JSON: never refuse them for their Accept header.
@@ -154,7 +162,7 @@ class BillingRunViewSet(_MonthLookupMixin, viewsets.GenericViewSet):
 
     @extend_schema(operation_id="billing_runs_retrieve", parameters=[MONTH_PARAMETER])
     def retrieve(self, request, month=None):
-        return Response(self.get_serializer(self.run_from_path()).data)
+        return Response(self.get_serializer(self.run_from_path(self.get_queryset())).data)
 
     @extend_schema(
         operation_id="billing_runs_close",
@@ -170,7 +178,7 @@ class BillingRunViewSet(_MonthLookupMixin, viewsets.GenericViewSet):
 
     def _export(self, fmt: str) -> HttpResponse | StreamingHttpResponse:
         """A closed run's stored bytes; a draft streamed from its lines, so memory stays flat."""
-        return exports.run_download(self.run_from_path(), fmt)
+        return exports.run_download(self.run_from_path(self.get_queryset()), fmt)
 
     @extend_schema(
         operation_id="billing_runs_export_csv",
@@ -210,21 +218,13 @@ class BillingLineViewSet(_MonthLookupMixin, mixins.ListModelMixin, viewsets.Gene
     serializer_class = BillingLineSerializer
     filterset_class = BillingLineFilter
     queryset = BillingLine.objects.none()
+    permission_classes = [IsAuthenticated, role_sees(BillingLine, refusal="Your role has no access to billing lines.")]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return BillingLine.objects.none()
-        role = role_of(self.request.user)
-        if role not in (*FULL_ACCESS, Role.CLIENT):
-            raise exceptions.PermissionDenied("Your role has no access to billing lines.")
-        run = self.run_from_path()
-        lines = BillingLine.objects.filter(run=run).order_by("id")
-        if role == Role.CLIENT:
-            if not run.is_closed:
-                raise NotFound(f"There is no run for {run.month:%Y-%m}.")
-            entity_id = self.request.user.entity_id
-            lines = lines.filter(entity_id=entity_id) | lines.filter(bill_to_id=entity_id)
-        return lines
+        user = self.request.user
+        return run_lines(user, self.run_from_path(runs_whose_lines_user_lists(user)))
 
     @extend_schema(
         operation_id="billing_runs_lines_list",
@@ -249,16 +249,16 @@ class BillingAdjustmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = BillingLineSerializer
     filterset_class = BillingLineFilter
     queryset = BillingLine.objects.none()
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        if role_of(request.user) not in FULL_ACCESS:
-            raise exceptions.PermissionDenied("Your role has no access to billing adjustments.")
+    # Every request of the endpoint, its OPTIONS too, is for account managers and finance.
+    permission_classes = [
+        IsAuthenticated,
+        roles_may(FULL_ACCESS, list=NO_ADJUSTMENTS, create=NO_ADJUSTMENTS, metadata=NO_ADJUSTMENTS),
+    ]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return BillingLine.objects.none()
-        return BillingLine.objects.filter(reason=LineReason.ADJUSTMENT).order_by("-id")
+        return adjustment_lines(self.request.user)
 
     @extend_schema(operation_id="billing_adjustments_list", description="Every adjustment line, newest first.")
     def list(self, request, *args, **kwargs):

@@ -3,7 +3,8 @@
 A view declares its checks in ``permission_classes``; the handlers hold none. Two kinds:
 
 - ``RoleSeesRows``: a role that may see none of the view's rows (``selectors.visibility``) is
-  refused lists and creation, 403; its items then read as missing, 404 (the queryset's answer).
+  refused lists and creation, 403; its items then read as missing, 404 (the queryset's answer,
+  or, with ``role_sees(…, missing=…)``, these words before the view looks for the item).
 - ``roles_may(roles, action=refusal, …)``: the named actions are for ``roles`` only; anyone else
   is refused 403 with that action's words. On an item the check runs once the item is found, so
   an item the caller cannot see stays 404 rather than 403.
@@ -17,6 +18,7 @@ from collections.abc import Iterable
 from rest_framework.permissions import BasePermission, IsAuthenticated
 
 from dropcopy_admin.choices import Role
+from dropcopy_admin.errors import NotFound
 from dropcopy_admin.selectors.visibility import role_of, visible
 
 NO_ACCESS = "Your role has no access to this resource."
@@ -30,16 +32,26 @@ class RoleSeesRows(BasePermission):
 
     model = None
     message = NO_ACCESS
+    # When set, any other action of a role that sees none of the rows is answered 404 in these
+    # words at once, whatever item it names (a view that finds its items by their path, not by id).
+    missing: str | None = None
 
     def has_permission(self, request, view) -> bool:
-        if getattr(view, "action", None) not in COLLECTION_ACTIONS:
-            return True
+        if getattr(view, "action", None) in COLLECTION_ACTIONS:
+            return self._sees_rows(request, view)
+        if self.missing is not None and not self._sees_rows(request, view):
+            raise NotFound(self.missing)
+        return True
+
+    def _sees_rows(self, request, view) -> bool:
         return visible(request.user, self.model or view.model) is not None
 
 
-def role_sees(model, *, refusal: str = NO_ACCESS) -> type[RoleSeesRows]:
-    """``RoleSeesRows`` over ``model`` rather than the view's own, refused in ``refusal``'s words."""
-    return type(f"RoleSees{model.__name__}", (RoleSeesRows,), {"model": model, "message": refusal})
+def role_sees(model, *, refusal: str = NO_ACCESS, missing: str | None = None) -> type[RoleSeesRows]:
+    """``RoleSeesRows`` over ``model`` rather than the view's own, refused in ``refusal``'s words
+    (and, with ``missing``, its items answered 404 in those words for a role that sees none)."""
+    attributes = {"model": model, "message": refusal, "missing": missing}
+    return type(f"RoleSees{model.__name__}", (RoleSeesRows,), attributes)
 
 
 class RolePermission(BasePermission):
