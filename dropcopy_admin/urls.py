@@ -3,12 +3,17 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 from dropcopy_admin.api.exceptions import api_not_found
+from dropcopy_admin.api.urls import api_root
+from dropcopy_admin.api.urls import router as core_api_router
+from entitlements.api.urls import router as entitlements_api_router
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/portal/", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/v1/", include("billing.urls")),
     path("api/v1/", include("dropcopy_admin.api.urls")),
+    path("api/v1/", include("entitlements.api.urls")),
+    path("api/v1/", include([api_root(core_api_router, entitlements_api_router)])),
     path("accounts/", include("django.contrib.auth.urls")),
     path("portal/", include("entitlements.urls")),
     re_path(r"^api/", api_not_found),

@@ -1,12 +1,11 @@
-from django.urls import path
+from django.urls import URLPattern, path
 from drf_spectacular.views import SpectacularAPIView
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import DefaultRouter, SimpleRouter
 
 from dropcopy_admin.views import ApiDocsView
 
 from .audit import AuditEventViewSet
-from .certifications import CertificationViewSet
-from .groups import GroupViewSet, MembershipViewSet
+from .groups import GroupViewSet
 from .keys import KeyPairViewSet
 from .registry import (
     CgwGatewayViewSet,
@@ -19,13 +18,24 @@ from .registry import (
 )
 from .sessions import FrontEndSystemViewSet, SourceSessionViewSet
 from .targets import TargetViewSet
-from .temporary_targets import NewReleaseTargetViewSet
 
 
 class ApiRouter(DefaultRouter):
-    """Routes plus an API root at /api/v1/ listing them; no format suffixes (JSON only)."""
+    """The core's routes; no format suffixes (JSON only). The API root at /api/v1/, which lists these
+    routes and those of the packages built on the core, is ``api_root`` (wired by the project's URLs)."""
 
     include_format_suffixes = False
+    include_root_view = False
+
+
+def api_root(*routers: SimpleRouter) -> URLPattern:
+    """The API root (``api-root``): every route of ``routers`` that lists objects, by its prefix."""
+    api_root_dict = {}
+    for each in routers:
+        list_name = each.routes[0].name
+        for prefix, _viewset, basename in each.registry:
+            api_root_dict[prefix] = list_name.format(basename=basename)
+    return path("", ApiRouter.APIRootView.as_view(api_root_dict=api_root_dict), name="api-root")
 
 
 router = ApiRouter()
@@ -38,10 +48,7 @@ router.register("segment-gateways", SegmentGatewayViewSet, basename="segment-gat
 router.register("source-sessions", SourceSessionViewSet, basename="source-session")
 router.register("front-end-systems", FrontEndSystemViewSet, basename="front-end-system")
 router.register("groups", GroupViewSet, basename="group")
-router.register("memberships", MembershipViewSet, basename="membership")
 router.register("targets", TargetViewSet, basename="target")
-router.register("certifications", CertificationViewSet, basename="certification")
-router.register("test-targets", NewReleaseTargetViewSet, basename="test-target")
 router.register("audit", AuditEventViewSet, basename="audit")
 
 urlpatterns = [

@@ -6,12 +6,18 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from dropcopy_admin import errors
+from dropcopy_admin.api.common import (
+    AwareDateTimeField,
+    ErrorSerializer,
+    VenueField,
+    VenueFirstMixin,
+    VisibleIdField,
+    VisibleViewSet,
+)
+from dropcopy_admin.api.targets import TargetSerializer, targets_with_live_addresses
 from dropcopy_admin.choices import GatewayType
 from dropcopy_admin.models import Entity, TargetSession
 from dropcopy_admin.services.temporary_targets import new_release_target_request
-
-from .common import AwareDateTimeField, ErrorSerializer, VenueField, VenueFirstMixin, VisibleIdField, VisibleViewSet
-from .targets import TargetSerializer, targets_with_live_addresses
 
 
 class NewReleaseTargetRequestSerializer(VenueFirstMixin, serializers.Serializer):

@@ -10,14 +10,13 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from dropcopy_admin import errors
+from dropcopy_admin.api.common import ErrorSerializer, VenueField, VenueFirstMixin, VisibleIdField, VisibleViewSet
+from dropcopy_admin.api.filters import visible_choices
+from dropcopy_admin.api.permissions import VISIBLE_ROWS, only_account_managers
 from dropcopy_admin.choices import CertificationCheckName, CertificationStatus, GatewayType, VenueCode
 from dropcopy_admin.models import Certification, CertificationCheck, Entity, FrontEndSystem
 from dropcopy_admin.selectors.certifications import certification_checklist
 from dropcopy_admin.services.temporary_targets import certification_decide, certification_request
-
-from .common import ErrorSerializer, VenueField, VenueFirstMixin, VisibleIdField, VisibleViewSet
-from .filters import visible_choices
-from .permissions import VISIBLE_ROWS, only_account_managers
 
 
 class CertificationCheckSerializer(serializers.Serializer):
