@@ -1,5 +1,11 @@
-"""The approval workflow (R8): requests (auto-approved in three cases), approve, reject, revoke,
-expiry — one by one or in bulk, each item succeeding or failing on its own.
+"""The approval workflow (R2, R4, R8): requests (auto-approved in three cases), withdrawal and
+removal, approve, reject, revoke, expiry — one by one or in bulk, each item succeeding or failing
+on its own.
+
+Who may act on what is decided once per call path: the API refuses a role that never requests or
+never decides (``entitlements.api``'s permission classes), before any input is read; these
+services decide what depends on the object itself — this client writes for this entity (R3a),
+this firm guarantees this session and this user did not make this request (R8).
 
 Every workflow transaction locks the groups it touches (in id order) before their memberships
 (in id order), so racing decisions on one group queue up and target capacity holds (R6).
@@ -17,8 +23,8 @@ from django.db import transaction
 from dropcopy_admin import after_commit, clock, errors
 from dropcopy_admin.choices import LIVE_MEMBERSHIP_STATUSES, MembershipStatus, Role
 from dropcopy_admin.models import DropCopyGroup, Membership, SourceSession, User
-from dropcopy_admin.services.audit import Actor, audit_record_changes, audit_record_created, snapshot
-from dropcopy_admin.services.memberships import check_session_fits_group, membership_require_may_request
+from dropcopy_admin.services.audit import Actor, audit_record, audit_record_changes, audit_record_created, snapshot
+from dropcopy_admin.services.common import require_client_may_write
 from dropcopy_admin.services.targets import (
     Placement,
     Plan,
@@ -44,6 +50,25 @@ class Outcome:
     error: errors.DomainError | None = None
 
 
+def check_session_fits_group(*, group: DropCopyGroup, session: SourceSession) -> None:
+    """R2: a group takes only sessions of its venue and environment."""
+    if session.venue_id != group.venue_id:
+        raise errors.Conflict(
+            f"Session {session.sender_comp_id} is a {session.venue_id} session; the group is {group.venue_id}.",
+            code="venue_mismatch",
+        )
+    if session.environment != group.environment:
+        raise errors.Conflict(
+            f"Session {session.sender_comp_id} is in {session.environment}; the group is in {group.environment}.",
+            code="environment_mismatch",
+        )
+
+
+def require_may_request(actor: Actor, group: DropCopyGroup) -> None:
+    """R3a: the group's own entity (self-serving) or an account manager requests, withdraws and removes."""
+    require_client_may_write(actor, entity=group.entity, venue_code=group.venue_id)
+
+
 def auto_approval_basis(*, group: DropCopyGroup, session: SourceSession) -> str | None:
     """Why a request needs no clearing-firm decision (R8), or ``None`` when it does."""
     if session.clearing_firm_id is None:
@@ -62,7 +87,7 @@ def memberships_request(*, actor: User, group: DropCopyGroup, sessions: list[Sou
     firm needs to decide. Errors about the group answer the whole call; errors about a session
     go into its outcome and create nothing.
     """
-    membership_require_may_request(actor, group)
+    require_may_request(actor, group)
     now = clock.now()
     outcomes = [Outcome(key=session.pk) for session in sessions]
     with transaction.atomic():
@@ -131,10 +156,30 @@ _TRANSITIONS = {
 }
 
 
-def decision_require_decider(actor: Actor) -> None:
-    """Refuse, before any input is read, a role that never decides requests."""
-    if isinstance(actor, User) and actor.effective_role not in (Role.ACCOUNT_MANAGER, Role.CLEARING_FIRM):
-        raise errors.PermissionDenied("Only clearing firm administrators and account managers decide requests.")
+_ENDING = {
+    MembershipStatus.PENDING: (MembershipStatus.WITHDRAWN, "withdraw"),
+    MembershipStatus.APPROVED: (MembershipStatus.REMOVED, "remove"),
+}
+
+
+def membership_end(*, actor: Actor, membership: Membership) -> Membership:
+    """Withdraw a pending request or remove an approved session (R4; DELETE); its target slot is freed."""
+    require_may_request(actor, membership.group)
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        if membership.status not in _ENDING:
+            raise errors.invalid_transition(
+                f"This membership is {membership.status}: it can be neither withdrawn nor removed."
+            )
+        new_status, action = _ENDING[membership.status]
+        before = snapshot(membership)
+        targets_release(memberships=[membership])
+        membership.status = new_status
+        membership.target = None
+        membership.ended_at = clock.now()
+        membership.save(update_fields=["status", "target", "ended_at"])
+        audit_record(actor=actor, action=action, instance=membership, before=before)
+    return membership
 
 
 def _check_reason(*, actor: Actor, decision: str, reason: str) -> None:
@@ -147,9 +192,15 @@ def _check_reason(*, actor: Actor, decision: str, reason: str) -> None:
 
 
 def _check_may_decide(*, actor: Actor, membership: Membership, decision: str) -> None:
-    """R8: the guaranteeing firm's administrators decide; never the user who asked; state allows it."""
+    """R8: the guaranteeing firm's administrators (or an account manager) decide; never the user who
+    asked; the state allows it."""
     if isinstance(actor, User):
-        if not actor.is_account_manager and actor.clearing_firm_id != membership.source_session.clearing_firm_id:
+        guarantor = (
+            actor.effective_role == Role.CLEARING_FIRM
+            and actor.clearing_firm_id is not None
+            and actor.clearing_firm_id == membership.source_session.clearing_firm_id
+        )
+        if not actor.is_account_manager and not guarantor:
             raise errors.PermissionDenied("Only the guaranteeing clearing firm's administrators decide this request.")
         if actor.pk == membership.requested_by_id:
             raise errors.Conflict("The user who made a request cannot decide it.", code="self_approval")
@@ -187,7 +238,6 @@ def memberships_decide(
     not fit its group's MSGW target stays pending and its outcome says ``capacity_exceeded``; when a
     group needs a new target and no port is free, that group's items say ``pool_exhausted``.
     """
-    decision_require_decider(actor)
     if decision not in _TRANSITIONS:
         raise errors.InvalidInput.field("decision", f'"{decision}" is not a valid choice.')
     _check_reason(actor=actor, decision=decision, reason=reason)

@@ -1,4 +1,5 @@
-"""Drop Copy groups and their memberships."""
+"""Drop Copy groups. Their memberships, and the target preview of a group, are the approval
+workflow's: ``entitlements.api.memberships``."""
 
 from decimal import Decimal
 
@@ -9,39 +10,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from dropcopy_admin import errors
-from dropcopy_admin.choices import (
-    Environment,
-    GroupStatus,
-    MembershipStatus,
-    MessageFilter,
-    VenueCode,
-)
-from dropcopy_admin.models import (
-    DropCopyGroup,
-    Entity,
-    FrontEndSystem,
-    Membership,
-    SourceSession,
-    TargetSession,
-)
-from dropcopy_admin.services import groups, memberships
-from entitlements import services as entitlement_services
-from entitlements.choices import Decision
+from dropcopy_admin.choices import Environment, GroupStatus, MessageFilter, VenueCode
+from dropcopy_admin.models import DropCopyGroup, Entity, FrontEndSystem
+from dropcopy_admin.services import groups
 
-from .approvals import (
-    BulkDecisionSerializer,
-    BulkRequestSerializer,
-    DecisionSerializer,
-    ItemErrorSerializer,
-    TargetPreviewRequestSerializer,
-    TargetPreviewSerializer,
-    bulk_results,
-    invisible_id_error,
-    membership_not_found,
-    require_all_visible,
-    target_preview_body,
-    visible_by_id,
-)
 from .common import (
     AwareDateTimeField,
     ErrorSerializer,
@@ -51,7 +23,7 @@ from .common import (
     VisibleViewSet,
     reject_unchangeable,
 )
-from .filters import StrictBooleanFilter, visible_choices
+from .filters import visible_choices
 
 
 class GroupSerializer(VenueFirstMixin, serializers.ModelSerializer):
@@ -190,221 +162,3 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleView
         data = self.validated(GroupCloseSerializer)
         group = groups.group_close(actor=request.user, group=group, at=data.get("at"))
         return Response(GroupSerializer(group).data)
-
-    @extend_schema(
-        request=TargetPreviewRequestSerializer,
-        responses={200: TargetPreviewSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
-        description="Where each session would land if approved now, and how many targets would open (R6). "
-        "Writes nothing. An id the caller may not see is 400 `invalid`; a closed group is 409 `group_closed`.",
-    )
-    @action(detail=True, methods=["post"], url_path="target-preview")
-    def target_preview(self, request, pk=None):
-        memberships.membership_require_requester(request.user)
-        group = self.get_object()
-        ids = self.validated(TargetPreviewRequestSerializer)["source_sessions"]
-        found = visible_by_id(request.user, SourceSession, ids)
-        require_all_visible(found, ids, field="source_sessions")
-        plan = entitlement_services.targets_preview(group=group, sessions=[found[pk] for pk in ids])
-        return Response(target_preview_body(plan))
-
-
-class MembershipSerializer(serializers.ModelSerializer):
-    group = VisibleIdField(DropCopyGroup)
-    source_session = VisibleIdField(SourceSession)
-
-    class Meta:
-        model = Membership
-        fields = [
-            "id",
-            "group",
-            "source_session",
-            "status",
-            "auto_approved",
-            "target",
-            "requested_by",
-            "requested_at",
-            "decided_by",
-            "decided_at",
-            "reason",
-        ]
-        # A second live membership is 409 duplicate_membership (from the service), not a 400 from DRF.
-        validators = []
-        read_only_fields = [
-            "status",
-            "auto_approved",
-            "target",
-            "requested_by",
-            "requested_at",
-            "decided_by",
-            "decided_at",
-            "reason",
-        ]
-
-
-class BulkRequestItemSerializer(serializers.Serializer):
-    source_session = serializers.IntegerField()
-    membership = MembershipSerializer(required=False, help_text="The membership made, when the item succeeded")
-    error = ItemErrorSerializer(required=False, help_text="Why the item was refused; nothing was made for it")
-
-
-class BulkRequestResultsSerializer(serializers.Serializer):
-    results = BulkRequestItemSerializer(many=True)
-
-
-class BulkDecisionItemSerializer(serializers.Serializer):
-    id = serializers.IntegerField(required=False, help_text="The membership's id, when the item was refused")
-    membership = MembershipSerializer(required=False, help_text="The membership decided, when the item succeeded")
-    error = ItemErrorSerializer(required=False, help_text="Why the item was refused; it is unchanged")
-
-
-class BulkDecisionResultsSerializer(serializers.Serializer):
-    results = BulkDecisionItemSerializer(many=True)
-
-
-class MembershipFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=MembershipStatus.choices)
-    auto_approved = StrictBooleanFilter()
-    group = django_filters.ModelChoiceFilter(queryset=visible_choices(DropCopyGroup))
-    source_session = django_filters.ModelChoiceFilter(queryset=visible_choices(SourceSession))
-    target = django_filters.ModelChoiceFilter(queryset=visible_choices(TargetSession))
-
-    class Meta:
-        model = Membership
-        fields = ["status", "group", "source_session", "target", "auto_approved"]
-
-
-def reject_named_target(data) -> None:
-    """Nobody chooses a target (R6)."""
-    if isinstance(data, dict) and "target" in data:
-        raise errors.BadRequest(
-            "Targets are chosen by the system; a request cannot name one.",
-            code="target_not_selectable",
-        )
-
-
-class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewSet):
-    model = Membership
-    serializer_class = MembershipSerializer
-    filterset_class = MembershipFilter
-
-    @extend_schema(
-        responses={
-            201: MembershipSerializer,
-            400: ErrorSerializer,
-            403: ErrorSerializer,
-            409: ErrorSerializer,
-        },
-        description="Open a group. A PRODUCTION group needs `confirmed_monthly_fee` equal to the `monthly_fee` "
-        "of `entities/{id}/fee-preview/` (400 `invalid` when missing, 409 `fee_changed` when stale, R13) and a "
-        "passed certification of its front-end system for its venue (409 `certification_required`, R9).",
-    )
-    def create(self, request):
-        memberships.membership_require_requester(request.user)
-        reject_named_target(request.data)
-        data = self.validated(MembershipSerializer)
-        membership = entitlement_services.membership_request(actor=request.user, **data)
-        return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(
-        responses={
-            200: MembershipSerializer,
-            403: ErrorSerializer,
-            404: ErrorSerializer,
-            409: ErrorSerializer,
-        }
-    )
-    def destroy(self, request, pk=None):
-        membership = self.get_object()
-        membership = memberships.membership_end(actor=request.user, membership=membership)
-        return Response(MembershipSerializer(membership).data)
-
-    @extend_schema(
-        request=BulkRequestSerializer,
-        responses={200: BulkRequestResultsSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
-        description="Request many sessions for one group; each item succeeds or fails on its own (R8). "
-        "A missing or invisible group is 400 `invalid`, a closed one 409 `group_closed`; a session id "
-        "the caller may not see is that item's `invalid` error.",
-    )
-    @action(detail=False, methods=["post"], url_path="bulk")
-    def bulk(self, request):
-        memberships.membership_require_requester(request.user)
-        reject_named_target(request.data)
-        data = self.validated(BulkRequestSerializer)
-        ids = data["source_sessions"]
-        found = visible_by_id(request.user, SourceSession, ids, related=("gfid", "cgw_gateway"))
-        outcomes = entitlement_services.memberships_request(
-            actor=request.user, group=data["group"], sessions=[found[pk] for pk in ids if pk in found]
-        )
-        results = bulk_results(
-            ids=ids,
-            found=found,
-            outcomes=outcomes,
-            key="source_session",
-            on_missing=invisible_id_error,
-            representation=MembershipSerializer().to_representation,
-        )
-        return Response({"results": results})
-
-    @extend_schema(
-        request=BulkDecisionSerializer,
-        responses={200: BulkDecisionResultsSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
-        description="Approve, reject or revoke many memberships; each item succeeds or fails on its own (R6, R8). "
-        "An id the caller may not see is that item's `not_found` error.",
-    )
-    @action(detail=False, methods=["post"], url_path="bulk-decide")
-    def bulk_decide(self, request):
-        entitlement_services.decision_require_decider(request.user)
-        data = self.validated(BulkDecisionSerializer)
-        ids = data["memberships"]
-        found = visible_by_id(request.user, Membership, ids)
-        outcomes = entitlement_services.memberships_decide(
-            actor=request.user,
-            memberships=[found[pk] for pk in ids if pk in found],
-            decision=data["decision"],
-            reason=data["reason"],
-        )
-        results = bulk_results(
-            ids=ids,
-            found=found,
-            outcomes=outcomes,
-            key="id",
-            on_missing=membership_not_found,
-            representation=MembershipSerializer().to_representation,
-        )
-        return Response({"results": results})
-
-    def _decide(self, request, decision: str) -> Response:
-        entitlement_services.decision_require_decider(request.user)
-        membership = self.get_object()
-        reason = self.validated(DecisionSerializer)["reason"]
-        membership = entitlement_services.membership_decide(
-            actor=request.user, membership=membership, decision=decision, reason=reason
-        )
-        return Response(MembershipSerializer(membership).data)
-
-    @extend_schema(
-        request=DecisionSerializer,
-        responses={200: MembershipSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
-        description="Approve a pending request; its session is placed on a target (R6, R8).",
-    )
-    @action(detail=True, methods=["post"])
-    def approve(self, request, pk=None):
-        return self._decide(request, Decision.APPROVE)
-
-    @extend_schema(
-        request=DecisionSerializer,
-        responses={200: MembershipSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
-        description="Reject a pending request, with a reason (R8).",
-    )
-    @action(detail=True, methods=["post"])
-    def reject(self, request, pk=None):
-        return self._decide(request, Decision.REJECT)
-
-    @extend_schema(
-        request=DecisionSerializer,
-        responses={200: MembershipSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
-        description="Revoke an approval, with a reason; its target slot is freed (R6, R8).",
-    )
-    @action(detail=True, methods=["post"])
-    def revoke(self, request, pk=None):
-        return self._decide(request, Decision.REVOKE)

@@ -7,14 +7,13 @@ from django.db import models
 from rest_framework import serializers
 
 from dropcopy_admin import errors
+from dropcopy_admin.api.common import VisibleIdField
 from dropcopy_admin.choices import GatewayType
 from dropcopy_admin.models import DropCopyGroup
 from dropcopy_admin.selectors.visibility import visible
 from dropcopy_admin.services.targets import Plan
 from entitlements.choices import Decision
 from entitlements.services import REASON_MAX_LENGTH, Outcome
-
-from .common import VisibleIdField
 
 # A bulk body names at most this many ids: enough for a firm's whole queue (R6 bulk approval),
 # small enough that one body stays a few hundred kilobytes.
