@@ -515,3 +515,39 @@ def test_an_approval_onto_an_existing_target_queues_no_provisioning(
 
     assert all("provision" not in repr(callback) for callback in callbacks)
     assert len(callbacks) == 1  # the decision e-mail only
+
+
+# --- the services' own checks: what depends on the membership or the group (R3a, R8) ---------
+# The API refuses a role that never decides or never requests before reading anything; the
+# services, called also by the admin, the portal and the demo, decide about the object itself.
+
+
+def test_only_the_guaranteeing_firm_decides_even_a_request_no_firm_guarantees(client_entity, client_user):
+    """An auto-approved session has no guaranteeing firm: nobody but an account manager revokes it."""
+    group = brokertec_group(client_entity, name="Rates")
+    membership = request(client_user, group, brokertec_session(client_entity))
+    assert membership.status == MembershipStatus.APPROVED and membership.source_session.clearing_firm_id is None
+
+    for actor in (client_user, factories.UserFactory(role=Role.FINANCE)):
+        (outcome,) = services.memberships_decide(
+            actor=actor, memberships=[membership], decision=Decision.REVOKE, reason="Not yours"
+        )
+        assert outcome.error is not None and outcome.error.code == "permission_denied"
+    membership.refresh_from_db()
+    assert membership.status == MembershipStatus.APPROVED
+
+
+def test_only_the_groups_own_entity_or_an_account_manager_requests_or_ends(client_entity, clearing_firm, group):
+    session = guaranteed_session(client_entity, clearing_firm)
+    clearing_admin = factories.UserFactory(role=Role.CLEARING_FIRM, clearing_firm=clearing_firm)
+    other_client = factories.UserFactory(role=Role.CLIENT, entity=factories.EntityFactory())
+
+    for actor in (clearing_admin, other_client):
+        with pytest.raises(errors.PermissionDenied):
+            request(actor, group, session)
+    membership = request(factories.UserFactory(role=Role.CLIENT, entity=client_entity), group, session)
+    for actor in (clearing_admin, other_client):
+        with pytest.raises(errors.PermissionDenied):
+            membership_end(actor=actor, membership=membership)
+    membership.refresh_from_db()
+    assert membership.status == MembershipStatus.PENDING
