@@ -3,6 +3,9 @@
 Closing renders whole documents once (``render_*``: lines in, bytes out; the bytes are stored).
 A draft is streamed instead (``draft_stream``): its lines are read in chunks through a server-side
 cursor and written out as they come, so memory stays flat however many lines the run has.
+
+Names and notes come from users: every CSV and XLSX cell goes through ``dropcopy_admin.spreadsheets``
+(no formula, no control character); amounts are numbers there, not text.
 """
 
 import csv
@@ -19,6 +22,8 @@ from zoneinfo import ZoneInfo
 from django.db.models import Sum
 from django.http import HttpResponse, StreamingHttpResponse
 from openpyxl import Workbook
+
+from dropcopy_admin.spreadsheets import safe_csv_row, safe_xlsx_row
 
 from .months import BillingMonth
 
@@ -40,6 +45,9 @@ CSV_HEADER = [
     "corrects_month",
     "note",
 ]
+TOTALS_HEADER = ["bill_to_code", "bill_to_name", "total", "currency"]
+_AMOUNT = CSV_HEADER.index("amount")
+AMOUNT_FORMAT = "0.00"  # an XLSX amount shows its cents, as the CSV and JSON write it
 
 
 def _chicago(value: dt.datetime | None) -> str:
@@ -79,11 +87,36 @@ def totals_by_bill_to(rows: list[dict]) -> list[dict]:
     ]
 
 
+def _typed(values: Iterable) -> list:
+    """A line's values in ``CSV_HEADER`` order, the amount (text in the rows) as a ``Decimal``, so
+    that a spreadsheet gets it as a number, and a credit's ``-`` is never taken for a formula."""
+    typed = list(values)
+    typed[_AMOUNT] = Decimal(typed[_AMOUNT])
+    return typed
+
+
+def _csv_line(values: Iterable) -> list[str]:
+    return safe_csv_row(_typed(values))
+
+
+def _xlsx_line(sheet, values: Iterable) -> list:
+    cells = safe_xlsx_row(sheet, _typed(values))
+    cells[_AMOUNT].number_format = AMOUNT_FORMAT
+    return cells
+
+
+def _xlsx_total(sheet, total: dict, currency: str) -> list:
+    cells = safe_xlsx_row(sheet, [total["bill_to_code"], total["bill_to_name"], Decimal(total["total"]), currency])
+    cells[TOTALS_HEADER.index("total")].number_format = AMOUNT_FORMAT
+    return cells
+
+
 def render_csv(rows: list[dict]) -> bytes:
     out = io.StringIO(newline="")
-    writer = csv.DictWriter(out, fieldnames=CSV_HEADER, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(rows)
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for row in rows:
+        writer.writerow(_csv_line(row[column] for column in CSV_HEADER))
     return out.getvalue().encode("utf-8")
 
 
@@ -104,11 +137,11 @@ def render_xlsx(run, rows: list[dict]) -> bytes:
     lines_sheet.title = "lines"
     lines_sheet.append(CSV_HEADER)
     for row in rows:
-        lines_sheet.append([row[column] for column in CSV_HEADER])
+        lines_sheet.append(_xlsx_line(lines_sheet, (row[column] for column in CSV_HEADER)))
     totals_sheet = workbook.create_sheet("totals")
-    totals_sheet.append(["bill_to_code", "bill_to_name", "total", "currency"])
+    totals_sheet.append(TOTALS_HEADER)
     for total in totals_by_bill_to(rows):
-        totals_sheet.append([total["bill_to_code"], total["bill_to_name"], total["total"], run.currency])
+        totals_sheet.append(_xlsx_total(totals_sheet, total, run.currency))
     # Fixed document properties keep the bytes a function of the run alone.
     fixed = dt.datetime(2000, 1, 1)
     workbook.properties.created = fixed
@@ -199,7 +232,7 @@ def stream_csv(rows: Iterable[list]) -> Iterator[bytes]:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
     for row in rows:
-        writer.writerow(row)
+        writer.writerow(_csv_line(row))
         if buffer.tell() >= BYTES_PER_CHUNK:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
@@ -243,11 +276,11 @@ def stream_xlsx(run, rows: Iterable[list], totals: Iterable[dict]) -> Iterator[b
     lines_sheet = workbook.create_sheet("lines")
     lines_sheet.append(CSV_HEADER)
     for row in rows:
-        lines_sheet.append(row)
+        lines_sheet.append(_xlsx_line(lines_sheet, row))
     totals_sheet = workbook.create_sheet("totals")
-    totals_sheet.append(["bill_to_code", "bill_to_name", "total", "currency"])
+    totals_sheet.append(TOTALS_HEADER)
     for total in totals:
-        totals_sheet.append([total["bill_to_code"], total["bill_to_name"], total["total"], run.currency])
+        totals_sheet.append(_xlsx_total(totals_sheet, total, run.currency))
     fixed = dt.datetime(2000, 1, 1)
     workbook.properties.created = fixed
     workbook.properties.modified = fixed

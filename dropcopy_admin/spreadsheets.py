@@ -1,0 +1,85 @@
+"""Cells that a spreadsheet shows as data and never runs: every CSV and XLSX the product writes.
+
+A name typed by a user (a group called ``=HYPERLINK("http://…"&B2,"Invoice")``, say) must reach
+finance's spreadsheet as that text, not as a live formula, and a stray control character in a note
+must not stop a workbook from being written. So, for every text cell:
+
+- control characters are removed (tab, line feed and carriage return inside the text are kept:
+  they are ordinary in notes); an XLSX cannot hold most of them at all;
+- text that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return — what Excel,
+  LibreOffice and Google Sheets read as the start of a formula — is neutralised: in a CSV it is
+  written with a leading ``'``; in an XLSX it is stored as a string with Excel's "quote prefix",
+  so it shows exactly as typed and stays text when the cell is edited;
+- in an XLSX every text cell is written as a string, never as a formula or an error value.
+
+Numbers (ints, Decimals, floats) are not text: ``-125.50`` is a credit, written plainly in a CSV
+and as a number in an XLSX. Dates and naive times stay dates in an XLSX.
+"""
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+# Every Unicode control character (category Cc: C0, DEL and C1) except tab, line feed and
+# carriage return.
+_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+_NUMBERS = (int, float, Decimal)
+
+
+def without_control_characters(text: str) -> str:
+    """``text`` with its control characters removed (tab, line feed and carriage return kept)."""
+    return _CONTROL_CHARACTERS.sub("", text)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, _NUMBERS) and not isinstance(value, bool)
+
+
+def safe_csv_cell(value) -> str:
+    """``value`` as the text of one CSV cell: control characters removed, a formula neutralised by
+    a leading ``'``. Numbers are written plainly (``-125.50`` is a number, not a formula); ``None``
+    is an empty cell."""
+    if value is None:
+        return ""
+    if _is_number(value):
+        return str(value)
+    text = without_control_characters(str(value))
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def safe_csv_row(values) -> list[str]:
+    """A CSV row of ``safe_csv_cell``s."""
+    return [safe_csv_cell(value) for value in values]
+
+
+def safe_xlsx_cell(sheet, value) -> Cell:
+    """One XLSX cell for ``sheet`` (a normal or write-only worksheet; ``sheet.append`` takes it).
+
+    Numbers stay numbers, dates and naive datetimes stay dates, ``None`` is an empty cell; anything
+    else is a string cell (never a formula) without control characters, with Excel's quote prefix
+    when it begins like a formula. A timezone-aware datetime, which Excel cannot hold, is written
+    as its ISO 8601 text.
+    """
+    if value is None or isinstance(value, bool) or _is_number(value):
+        return WriteOnlyCell(sheet, value=value)
+    if isinstance(value, dt.datetime | dt.time) and value.tzinfo is not None:
+        value = value.isoformat()
+    elif isinstance(value, dt.date | dt.time | dt.timedelta):
+        return WriteOnlyCell(sheet, value=value)
+    text = without_control_characters(str(value))
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.data_type = "s"
+    if text.startswith(FORMULA_STARTS):
+        cell.quotePrefix = True
+    return cell
+
+
+def safe_xlsx_row(sheet, values) -> list[Cell]:
+    """A row of ``safe_xlsx_cell``s for ``sheet.append``."""
+    return [safe_xlsx_cell(sheet, value) for value in values]
