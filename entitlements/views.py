@@ -21,6 +21,7 @@ from dropcopy_admin import clock, errors
 from dropcopy_admin.choices import Role
 from dropcopy_admin.models import Membership
 from dropcopy_admin.selectors.visibility import role_of, visible
+from dropcopy_admin.spreadsheets import safe_csv_cell as _csv_cell
 
 from .choices import Decision
 from .forms import DecisionForm, QueueFilterForm
@@ -147,12 +148,6 @@ def _back_to_queue(query: str):
     url = reverse("portal:approval-queue")
     params = urlencode([(key, value) for key, values in kept.lists() for value in values])
     return redirect(f"{url}?{params}" if params else url)
-
-
-def _csv_cell(value) -> str:
-    """A cell a spreadsheet will not run as a formula."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @clearing_firm_required
