@@ -1,10 +1,14 @@
-"""The Celery application, configured from Django settings under the ``CELERY_`` namespace."""
+"""The Celery application, configured from Django settings under the ``CELERY_`` namespace.
+
+A worker or beat started without DJANGO_SETTINGS_MODULE runs on the production settings (and
+refuses to start without their secrets); ``make run`` and the test suite choose theirs.
+"""
 
 import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dropcopy_admin.settings.local")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dropcopy_admin.settings.production")
 
 app = Celery("dropcopy_admin")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -103,6 +103,62 @@ def test_production_settings_refuse_to_start_without_a_database_url():
     assert "DATABASE_URL" in result.stderr
 
 
+# --- which settings each entry point chooses ---------------------------------------------------
+
+_SETTINGS_CHOSEN = """
+import os, sys
+import {module}
+from django.conf import settings
+print(os.environ["DJANGO_SETTINGS_MODULE"], settings.DEBUG)
+"""
+
+
+def _without_settings_module(env: dict[str, str]) -> dict[str, str]:
+    return {name: value for name, value in env.items() if name != "DJANGO_SETTINGS_MODULE"}
+
+
+@pytest.mark.parametrize("module", ["dropcopy_admin.wsgi", "dropcopy_admin.asgi", "dropcopy_admin.celery"])
+def test_servers_and_workers_default_to_the_production_settings(module):
+    result = _run(["-c", _SETTINGS_CHOSEN.format(module=module)], _without_settings_module(_production_env()))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["dropcopy_admin.settings.production", "False"]
+
+
+@pytest.mark.parametrize("module", ["dropcopy_admin.wsgi", "dropcopy_admin.asgi", "dropcopy_admin.celery"])
+@pytest.mark.parametrize(
+    "missing", ["DJANGO_SECRET_KEY", "DROPCOPY_KEY_ENCRYPTION_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL"]
+)
+def test_servers_and_workers_without_configuration_refuse_to_start(module, missing):
+    env = _without_settings_module(_production_env())
+    del env[missing]
+    result = _run(["-c", _SETTINGS_CHOSEN.format(module=module)], env)
+    assert result.returncode != 0
+    assert f"Set the {missing} environment variable" in result.stderr
+
+
+def test_a_celery_worker_started_without_configuration_refuses_to_start():
+    celery = Path(sys.executable).with_name("celery")
+    result = subprocess.run(
+        [str(celery), "-A", "dropcopy_admin", "worker", "--pool=solo"],
+        cwd=ROOT,
+        env=_clean_env(CELERY_BROKER_URL="redis://127.0.0.1:6379/15"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "Set the DATABASE_URL environment variable" in result.stderr
+
+
+def test_manage_py_defaults_to_the_local_settings(tmp_path):
+    env = _clean_env(DATABASE_URL="postgres://postgres@127.0.0.1:5432/unused", DROPCOPY_VAR_DIR=str(tmp_path / "var"))
+    script = "import os; from django.conf import settings; print(os.environ['DJANGO_SETTINGS_MODULE'], settings.DEBUG)"
+    result = _run(["manage.py", "shell", "--no-imports", "-c", script], env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["dropcopy_admin.settings.local", "True"]
+
+
 # --- the embedded default ----------------------------------------------------------------------
 
 
