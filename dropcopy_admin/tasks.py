@@ -1,5 +1,7 @@
 """Celery tasks of the core domain: they take ids, fetch, and call one service."""
 
+import logging
+
 from celery import shared_task
 from django.conf import settings
 
@@ -15,6 +17,8 @@ from dropcopy_admin.services.temporary_targets import (
 )
 from dropcopy_admin.services.verification import VERIFY_TARGETS, targets_queue_reverification, targets_verify
 
+logger = logging.getLogger(__name__)
+
 PROVISIONING = SystemActor("provision_target")
 VERIFICATION = SystemActor("verify_targets")
 
@@ -25,7 +29,12 @@ def provision_target(self, target_id: int) -> None:
     try:
         target = target_provision(actor=PROVISIONING, target_id=target_id)
     except Exception as error:
-        target_record_provisioning_error(actor=PROVISIONING, target_id=target_id, error=error)
+        # The retry is what gets the target provisioned: it happens even when the error cannot be
+        # recorded (the database down as well), which is only logged.
+        try:
+            target_record_provisioning_error(actor=PROVISIONING, target_id=target_id, error=error)
+        except Exception:
+            logger.exception("Could not record the provisioning error of target %s; retrying anyway", target_id)
         raise self.retry(exc=error, countdown=min(2**self.request.retries * 5, 600)) from error
     # Then its verification (R16, R17), once what provisioning wrote is committed; a temporary
     # target not ready yet is picked up by the scheduled re-verification after its ready_at.
