@@ -87,7 +87,12 @@ class KeyPairViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def create(self, request, **_kwargs):
         created = keys.key_pair_create(actor=request.user, target=self.target())
-        return Response(CreatedKeyPairSerializer(created).data, status=status.HTTP_201_CREATED)
+        # The answer carries the Secret Key: no cache or proxy may keep it.
+        return Response(
+            CreatedKeyPairSerializer(created).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Cache-Control": "no-store"},
+        )
 
     @extend_schema(
         operation_id="targets_keys_revoke",

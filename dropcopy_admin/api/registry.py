@@ -55,7 +55,10 @@ class TokenView(APIView):
     def post(self, request):
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return Response({"token": users.api_token_create(**serializer.validated_data)})
+        # The answer carries the token: no cache or proxy may keep it.
+        return Response(
+            {"token": users.api_token_create(**serializer.validated_data)}, headers={"Cache-Control": "no-store"}
+        )
 
 
 # --- users ----------------------------------------------------------------------------------
