@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from dropcopy_admin import errors
 from dropcopy_admin.api.common import ErrorSerializer, VisibleIdField, VisibleViewSet
 from dropcopy_admin.api.filters import StrictBooleanFilter, visible_choices
-from dropcopy_admin.api.permissions import VISIBLE_ROWS, RolePermission, roles_may
+from dropcopy_admin.api.permissions import VISIBLE_ROWS, roles_gate, roles_may
 from dropcopy_admin.choices import MembershipStatus, Role
 from dropcopy_admin.models import DropCopyGroup, Membership, SourceSession, TargetSession
 from entitlements import services
@@ -40,24 +40,6 @@ REQUESTERS = (Role.ACCOUNT_MANAGER, Role.CLIENT)
 DECIDERS = (Role.ACCOUNT_MANAGER, Role.CLEARING_FIRM)
 ONLY_REQUESTERS = "Only the group's entity or an account manager requests sessions."
 ONLY_DECIDERS = "Only clearing firm administrators and account managers decide requests."
-
-
-class RoleGate(RolePermission):
-    """``RolePermission`` decided before the view reads its body or looks for its item: a role that
-    never takes these actions is refused 403 whatever id it names."""
-
-    def has_permission(self, request, view) -> bool:
-        return self._allows(request, view)
-
-    def has_object_permission(self, request, view, obj) -> bool:
-        return True
-
-
-def roles_gate(roles, **refusals: str) -> type[RoleGate]:
-    """``permissions.roles_may``, refused before the item is looked up."""
-    roles = frozenset(roles)
-    name = "".join(role.title().replace("_", "") for role in sorted(roles)) + "Gate"
-    return type(name, (RoleGate,), {"roles": roles, "refusals": dict(refusals)})
 
 
 class MembershipSerializer(serializers.ModelSerializer):
