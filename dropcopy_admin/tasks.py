@@ -10,11 +10,6 @@ from dropcopy_admin.choices import TargetStatus
 from dropcopy_admin.services.audit import SystemActor
 from dropcopy_admin.services.keys import key_pairs_warn_expiring
 from dropcopy_admin.services.targets import target_provision, target_record_provisioning_error
-from dropcopy_admin.services.temporary_targets import (
-    new_release_targets_warn_expiring,
-    temporary_targets_expire,
-    temporary_targets_verify_ready,
-)
 from dropcopy_admin.services.verification import VERIFY_TARGETS, targets_queue_reverification, targets_verify
 
 logger = logging.getLogger(__name__)
@@ -64,21 +59,3 @@ def reverify_live_targets() -> int:
 def warn_expiring_key_pairs() -> int:
     """Warn entities of key pairs expiring within 30 days (R11), once per pair; safe to run twice."""
     return key_pairs_warn_expiring(actor=SystemActor("warn_expiring_key_pairs"))
-
-
-@shared_task
-def expire_temporary_targets() -> int:
-    """Close test and AutoCert+ targets past their expiry, keys revoked (R9, R10); safe to run twice."""
-    return temporary_targets_expire(actor=SystemActor("expire_temporary_targets"))
-
-
-@shared_task
-def verify_ready_temporary_targets() -> int:
-    """Queue the verification of temporary targets that became ready (R16); the number queued."""
-    return temporary_targets_verify_ready(batch_size=settings.DROPCOPY["VERIFY_BATCH_SIZE"])
-
-
-@shared_task
-def warn_expiring_test_targets() -> int:
-    """Warn entities of New Release targets expiring within two days (R10), once each; safe to run twice."""
-    return new_release_targets_warn_expiring(actor=SystemActor("warn_expiring_test_targets"))

@@ -191,3 +191,7 @@ class MembershipAdmin(AuditedModelAdmin):
             done="Memberships ended",
         )
         return None
+
+
+# The certifications' admin (R9) has a module of its own; importing it registers it.
+from . import admin_certifications  # noqa: E402, F401

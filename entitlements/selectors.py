@@ -1,5 +1,7 @@
 """Reads of the portal: a clearing firm's queue of pending requests (R8), and the certifications
-(R9) and temporary targets (R10) of the client's and the account managers' pages."""
+(R9) and temporary targets (R10) of the client's and the account managers' pages; a
+certification's checklist, as the API, the admin and the portal show it, and as the gateway
+reads it (R9)."""
 
 import datetime as dt
 from dataclasses import dataclass
@@ -8,9 +10,20 @@ from django.db import models
 from django.db.models import Prefetch, QuerySet
 
 from dropcopy_admin import clock
-from dropcopy_admin.choices import MembershipStatus, TargetStatus, TemporaryKind
-from dropcopy_admin.models import Certification, Entity, KeyPair, Membership, TargetAddress, TargetSession
+from dropcopy_admin.certification_checklist import ChecklistState
+from dropcopy_admin.choices import (
+    CertificationCheckName,
+    CertificationStatus,
+    MembershipStatus,
+    Role,
+    TargetStatus,
+    TemporaryKind,
+)
+from dropcopy_admin.models import Entity, KeyPair, Membership, TargetAddress, TargetSession
+from dropcopy_admin.selectors import visibility
 from dropcopy_admin.selectors.visibility import visible
+
+from .models import Certification, CertificationCheck
 
 # The queue's sort keys, as the page and the export spell them; "-age" (oldest first) by default.
 QUEUE_ORDERINGS: dict[str, tuple[str, ...]] = {
@@ -77,6 +90,12 @@ def request_age(membership: Membership, *, now: dt.datetime | None = None) -> dt
 # --- certifications and temporary targets (R9, R10) ------------------------
 
 
+def register_visibility() -> None:
+    """Entitlements' rows, per role, in the one visibility table: a client reads its entity's
+    certifications, and their audit events."""
+    visibility.register(Certification, {Role.CLIENT: lambda user: models.Q(entity_id=user.entity_id)}, audited=True)
+
+
 def _live_key_pairs(prefix: str = "") -> Prefetch:
     """The client key pairs still live, as ``live_key_pairs``: Access Key IDs only, never a secret."""
     now = clock.now()
@@ -124,3 +143,35 @@ def live_temporary_targets(user) -> QuerySet:
         .prefetch_related(_addresses())
         .order_by("expires_at", "id")
     )
+
+
+# --- a certification's checklist (R9) ----------------------------------------
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    name: str
+    label: str
+    passed_at: dt.datetime | None  # None until the gateway has seen the check
+
+
+def certification_checklist(certification: Certification) -> list[ChecklistItem]:
+    """Always the five checks, in their order, from the (prefetched) ``checks`` rows."""
+    passed = {check.name: check.passed_at for check in certification.checks.all()}
+    return [
+        ChecklistItem(name=name, label=label, passed_at=passed.get(name))
+        for name, label in CertificationCheckName.choices
+    ]
+
+
+def checklist_load(*, target_id: int) -> ChecklistState | None:
+    """The target's ``requested`` certification and the checks it has passed; None when there is none."""
+    certification = (
+        Certification.objects.filter(target_id=target_id, status=CertificationStatus.REQUESTED)
+        .exclude(target__status=TargetStatus.CLOSED)
+        .first()
+    )
+    if certification is None:
+        return None
+    passed = CertificationCheck.objects.filter(certification=certification, passed_at__isnull=False)
+    return ChecklistState(certification_id=certification.pk, passed=frozenset(passed.values_list("name", flat=True)))

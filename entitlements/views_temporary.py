@@ -24,12 +24,17 @@ from dropcopy_admin.models import (
     FrontEndSystem,
     TargetSession,
 )
-from dropcopy_admin.selectors.certifications import certification_checklist
 from dropcopy_admin.selectors.visibility import role_of, visible
-from dropcopy_admin.services import keys, temporary_targets
+from dropcopy_admin.services import keys
 
+from . import services_temporary
 from .forms_temporary import CertificationRequestForm, NewReleaseTargetRequestForm
-from .selectors import certifications_for_page, live_temporary_targets, test_targets_for_page
+from .selectors import (
+    certification_checklist,
+    certifications_for_page,
+    live_temporary_targets,
+    test_targets_for_page,
+)
 
 
 def _role_required(role: str, refusal: str):
@@ -95,7 +100,7 @@ def certifications_page(request):
     created, status = _submit(
         request,
         form,
-        service=temporary_targets.certification_request,
+        service=services_temporary.certification_request,
         done=lambda certification: (
             f"Certification requested for {certification.front_end_system.name} on "
             f"{certification.venue_id} {certification.gateway_type}; its AutoCert+ target is being prepared."
@@ -122,7 +127,7 @@ def test_targets_page(request):
     created, status = _submit(
         request,
         form,
-        service=temporary_targets.new_release_target_request,
+        service=services_temporary.new_release_target_request,
         done=lambda target: (
             f"New Release test target {target.target_comp_id} requested on {target.venue_id} {target.gateway_type}."
         ),
@@ -204,7 +209,7 @@ def temporary_target_renew(request, target_id: int):
     return _temporary_target_action(
         request,
         target_id,
-        service=temporary_targets.new_release_target_renew,
+        service=services_temporary.new_release_target_renew,
         done=lambda target: f"Renewed {target.target_comp_id}: it now expires {_utc(target.expires_at)}.",
     )
 
@@ -215,6 +220,6 @@ def temporary_target_rescind(request, target_id: int):
     return _temporary_target_action(
         request,
         target_id,
-        service=temporary_targets.temporary_target_rescind,
+        service=services_temporary.temporary_target_rescind,
         done=lambda target: f"Rescinded {target.target_comp_id}: closed, its keys revoked and its port freed.",
     )

@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from dropcopy_admin.choices import CertificationStatus, Environment, GatewayType, Role
 from dropcopy_admin.models import (
-    Certification,
     CgwGateway,
     ClearingFirm,
     DropCopyGroup,
@@ -22,6 +21,7 @@ from dropcopy_admin.models import (
     Venue,
 )
 from dropcopy_admin.services.users import FINANCE_GROUP
+from entitlements.models import Certification
 
 _codes = itertools.count(1)
 

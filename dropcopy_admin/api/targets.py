@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from dropcopy_admin.choices import Environment, GatewayType, TargetStatus
 from dropcopy_admin.models import ConnectivityCheck, DropCopyGroup, TargetAddress, TargetSession
-from dropcopy_admin.services.temporary_targets import new_release_target_renew
+from entitlements.services_temporary import new_release_target_renew
 from dropcopy_admin.services.verification import target_verify_request
 
 from .common import ErrorSerializer, VenueField, VisibleViewSet

@@ -3,9 +3,9 @@
 A ``Checklist`` rides along with each client session (never a probe's: SenderSubID ``PROBE``
 never counts) that logs on to an AutoCert+ target (``Address.autocert`` from the registry) whose
 certification is ``requested``. Other targets get no checklist: no extra TestRequest, no gap. Each
-check is recorded once per session at most, through
-``services.certification_checks.certification_check_record`` on the gateway's database thread,
-which keeps the first time only. Times are the product clock as the gateway reads it on receipt.
+check is recorded once per session at most, through the core's ``ChecklistRecords``
+(``dropcopy_admin/certification_checklist.py``, answered by ``entitlements``) on the gateway's
+database thread, which keeps the first time only. Times are the product clock as the gateway reads it on receipt.
 
 The five checks, as the gateway decides them:
 
@@ -45,14 +45,12 @@ The five checks, as the gateway decides them:
 """
 
 import logging
-from dataclasses import dataclass
 
 from django.db import DatabaseError
 
-from dropcopy_admin.choices import CertificationCheckName, CertificationStatus, TargetStatus
+from dropcopy_admin.certification_checklist import ChecklistState, checklist_records
+from dropcopy_admin.choices import CertificationCheckName
 from dropcopy_admin.fix.messages import Message
-from dropcopy_admin.models import Certification, CertificationCheck
-from dropcopy_admin.services.certification_checks import certification_check_record
 
 from .connection import Connection, StreamKey
 from .store import Database
@@ -66,29 +64,15 @@ NOT_RECOVERED_TYPES = {"2", "3", "4", "5"}
 Check = CertificationCheckName
 
 
-@dataclass(frozen=True)
-class ChecklistState:
-    certification_id: int
-    passed: frozenset[str]
-
-
 def checklist_load(*, target_id: int) -> ChecklistState | None:
     """The target's ``requested`` certification and the checks it has passed; None when there is none."""
-    certification = (
-        Certification.objects.filter(target_id=target_id, status=CertificationStatus.REQUESTED)
-        .exclude(target__status=TargetStatus.CLOSED)
-        .first()
-    )
-    if certification is None:
-        return None
-    passed = CertificationCheck.objects.filter(certification=certification, passed_at__isnull=False)
-    return ChecklistState(certification_id=certification.pk, passed=frozenset(passed.values_list("name", flat=True)))
+    return checklist_records().checklist_load(target_id=target_id)
 
 
 def _record(*, target_id: int, name: str, at, detail: str) -> None:
     """Record one check on the database thread; a failure is logged (nobody waits for the result)."""
     try:
-        certification_check_record(target_id=target_id, name=name, at=at, detail=detail)
+        checklist_records().check_record(target_id=target_id, name=name, at=at, detail=detail)
     except DatabaseError:
         log.exception("cannot record certification check %s of target %s", name, target_id)
         raise  # the database thread drops the broken connection

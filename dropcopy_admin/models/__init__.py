@@ -1,5 +1,4 @@
 from .audit import AuditEvent
-from .certifications import Certification, CertificationCheck
 from .checks import CheckOutcome, CheckStage, ConnectivityCheck
 from .gateway import FeedRequest, SentMessage, SequenceStream
 from .gateway_processes import GatewayProcess, ServedAddress
@@ -14,8 +13,6 @@ from .users import ApiToken, User
 __all__ = [
     "ApiToken",
     "AuditEvent",
-    "Certification",
-    "CertificationCheck",
     "CgwGateway",
     "CheckOutcome",
     "CheckStage",

@@ -19,7 +19,6 @@ from django.db import models
 from dropcopy_admin.choices import Role
 from dropcopy_admin.models import (
     AuditEvent,
-    Certification,
     CgwGateway,
     ClearingFirm,
     DropCopyGroup,
@@ -44,11 +43,13 @@ Rule = Callable[[User], models.Q]
 _RULES: dict[type[models.Model], dict[str, Rule]] = {}
 
 
-def register(model: type[models.Model], rules: Mapping[str, Rule]) -> None:
+def register(model: type[models.Model], rules: Mapping[str, Rule], *, audited: bool = False) -> None:
     """Register who, besides account managers, may read ``model``'s rows: ``{role: rule}``.
 
-    Each app registers the rules of its own models (billing and the portal from their
+    Each app registers the rules of its own models (billing and entitlements from their
     ``AppConfig.ready()``), so this module imports none of them. A model is registered once.
+    ``audited``: a domain model whose audit events a role reads along with its rows
+    (``AUDITED_DOMAIN_MODELS``).
     """
     if model in _RULES:
         raise ImproperlyConfigured(f"Visibility rules for {model.__name__} are already registered.")
@@ -58,6 +59,8 @@ def register(model: type[models.Model], rules: Mapping[str, Rule]) -> None:
     if Role.ACCOUNT_MANAGER in rules:
         raise ImproperlyConfigured("Account managers read every row; their rules are not registered.")
     _RULES[model] = dict(rules)
+    if audited:
+        AUDITED_DOMAIN_MODELS.append(model)
 
 
 # role → the audit object types that role reads the whole trail of, and no other (registered by apps).
@@ -86,6 +89,21 @@ def role_of(user) -> str | None:
 
 def every_row(user) -> models.Q:
     return models.Q()
+
+
+# The domain models whose audit events a role reads along with the rows it can read: the core's,
+# then those apps register with ``register(..., audited=True)`` (entitlements: certifications).
+AUDITED_DOMAIN_MODELS: list[type[models.Model]] = [
+    Entity,
+    ClearingFirm,
+    Gfid,
+    SourceSession,
+    FrontEndSystem,
+    DropCopyGroup,
+    Membership,
+    TargetSession,
+    KeyPair,
+]
 
 
 # --- the core's rules -------------------------------------------------------------------------
@@ -166,7 +184,6 @@ register(
 register(FrontEndSystem, {Role.CLIENT: lambda user: models.Q(entity_id=user.entity_id) | models.Q(entity__isnull=True)})
 register(TargetSession, {Role.CLIENT: lambda user: models.Q(entity_id=user.entity_id)})
 register(KeyPair, {Role.CLIENT: lambda user: models.Q(target__entity_id=user.entity_id, is_probe=False)})
-register(Certification, {Role.CLIENT: lambda user: models.Q(entity_id=user.entity_id)})
 
 
 def visible(user, model: type[models.Model]) -> models.QuerySet | None:
@@ -182,20 +199,6 @@ def visible(user, model: type[models.Model]) -> models.QuerySet | None:
     if rule is None:
         return None
     return model._default_manager.filter(rule(user))
-
-
-AUDITED_DOMAIN_MODELS = (
-    Entity,
-    ClearingFirm,
-    Gfid,
-    SourceSession,
-    FrontEndSystem,
-    DropCopyGroup,
-    Membership,
-    TargetSession,
-    KeyPair,
-    Certification,
-)
 
 
 def visible_audit_events(user) -> models.QuerySet | None:

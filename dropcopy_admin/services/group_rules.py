@@ -1,7 +1,8 @@
 """Rules that other packages add to group writes, run inside the transaction that writes the group.
 
-The core does not know billing (or any package built on it); it only asks, at the moments a group
-opens, closes or has its times changed, every rule registered here. A package registers its rule
+The core does not know billing or entitlements (or any package built on it); it only asks, at the
+moments a group opens, closes, has its times changed or its front-end system changed, every rule
+registered here. A package registers its rule
 from its ``AppConfig.ready()``; a rule refuses a write by raising a ``DomainError``, which rolls the
 whole write back. Rules run with the group's entity row locked (opening) or the group's row locked
 (closing, times changed), so what a rule reads stays true until the write commits.
@@ -12,7 +13,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Final
 
-from dropcopy_admin.models import DropCopyGroup, Entity, Venue
+from dropcopy_admin.models import DropCopyGroup, Entity, FrontEndSystem, Venue
 
 
 class FeeConfirmation(Enum):
@@ -37,7 +38,13 @@ class GroupRule:
         opened_at: dt.datetime | None,
         confirmed_monthly_fee: Decimal | FeeConfirmation | None,
     ) -> None:
-        """Before a group of ``entity`` opens; ``opened_at`` is None for now."""
+        """Before a group of ``entity`` opens, first thing; ``opened_at`` is None for now."""
+
+    def before_open_with_front_end_system(
+        self, *, entity: Entity, venue: Venue, environment: str, front_end_system: FrontEndSystem
+    ) -> None:
+        """Before a group of ``entity`` opens with ``front_end_system``, once the group's own fields
+        (times, name, front-end system) have passed the core's checks."""
 
     def before_close(self, *, group: DropCopyGroup, closed_at: dt.datetime | None) -> None:
         """Before ``group`` closes; ``closed_at`` is None for now."""
@@ -46,6 +53,9 @@ class GroupRule:
         self, *, group: DropCopyGroup, opened_at: dt.datetime | None, closed_at: dt.datetime | None
     ) -> None:
         """Before ``group``'s opening or closing time changes to the times given (None: unchanged)."""
+
+    def before_front_end_system_change(self, *, group: DropCopyGroup, front_end_system: FrontEndSystem) -> None:
+        """Before ``group`` changes to another ``front_end_system`` (one of its entity or a vendor product)."""
 
 
 _RULES: list[GroupRule] = []

@@ -9,7 +9,6 @@ from django.db import transaction
 from dropcopy_admin import clock, errors
 from dropcopy_admin.choices import (
     MANDATORY_MESSAGE_FILTERS,
-    CertificationStatus,
     Environment,
     GroupStatus,
     MembershipStatus,
@@ -18,7 +17,6 @@ from dropcopy_admin.choices import (
     TargetStatus,
 )
 from dropcopy_admin.models import (
-    Certification,
     DropCopyGroup,
     Entity,
     FrontEndSystem,
@@ -79,24 +77,6 @@ def _check_front_end_system(*, entity: Entity, system: FrontEndSystem) -> None:
         )
 
 
-def _check_certified(*, system: FrontEndSystem, venue_id: str, environment: str) -> None:
-    """R9: a production group's front-end system holds a passed certification for the group's venue.
-
-    A vendor product certified once (by any entity) serves every entity.
-    """
-    if environment != Environment.PRODUCTION:
-        return
-    passed = Certification.objects.filter(
-        front_end_system=system, venue_id=venue_id, status=CertificationStatus.PASSED
-    ).exists()
-    if not passed:
-        raise errors.Conflict(
-            f"Front-end system {system.name} {system.version} has no passed certification for {venue_id}; "
-            "request an AutoCert+ certification first.",
-            code="certification_required",
-        )
-
-
 def _check_past_time(
     *,
     actor: Actor,
@@ -140,7 +120,9 @@ def group_create(
     The registered group rules (``group_rules``) run first, with the entity's row locked: billing's
     refuses an ``opened_at`` in a closed month and a production group whose ``confirmed_monthly_fee``
     is missing or stale (R13). The API and the admin pass the fee the person confirmed, ``None`` when
-    none was given; a caller acting on its own authority leaves it out and is asked for none.
+    none was given; a caller acting on its own authority leaves it out and is asked for none. Once
+    the group's own fields pass, the rules run again with its front-end system: entitlements' refuses
+    a production group whose system has no passed certification for the venue (R9).
     """
     require_client_may_write(actor, entity=entity, venue_code=venue.code)
     if environment not in Environment.values:
@@ -161,7 +143,10 @@ def group_create(
         filters = normalize_message_filters(message_filters)
         if _open_name_taken(entity=entity, name=name):
             raise _name_taken(entity, name)
-        _check_certified(system=front_end_system, venue_id=venue.pk, environment=environment)
+        for rule in group_rules():
+            rule.before_open_with_front_end_system(
+                entity=entity, venue=venue, environment=environment, front_end_system=front_end_system
+            )
         group = DropCopyGroup.objects.create(
             entity=entity,
             name=name,
@@ -176,7 +161,8 @@ def group_create(
 
 
 def group_update(*, actor: Actor, group: DropCopyGroup, **changes) -> DropCopyGroup:
-    """Edit the name, the message filters or the front-end system of an open group."""
+    """Edit the name, the message filters or the front-end system of an open group; another
+    front-end system passes the registered group rules first (entitlements': its certification, R9)."""
     require_client_may_write(actor, entity=group.entity, venue_code=group.venue_id)
     if "name" in changes:
         changes["name"] = _check_name(changes["name"])
@@ -195,9 +181,8 @@ def group_update(*, actor: Actor, group: DropCopyGroup, **changes) -> DropCopyGr
         if "front_end_system" in changes:
             _check_front_end_system(entity=group.entity, system=changes["front_end_system"])
             if changes["front_end_system"].pk != group.front_end_system_id:
-                _check_certified(
-                    system=changes["front_end_system"], venue_id=group.venue_id, environment=group.environment
-                )
+                for rule in group_rules():
+                    rule.before_front_end_system_change(group=group, front_end_system=changes["front_end_system"])
         if "name" in changes and _open_name_taken(entity=group.entity, name=changes["name"], exclude_pk=group.pk):
             raise _name_taken(group.entity, changes["name"])
         return update_fields(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp import constants as csp
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -32,6 +33,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "dropcopy_admin.apps.ScheduledTasksConfig",  # django_celery_beat
     "dropcopy_admin",
     "entitlements",
@@ -41,6 +43,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "dropcopy_admin.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -102,6 +105,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# The portal's style sheet and scripts (static/portal/), the API docs' sheet (static/api/).
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -109,6 +114,24 @@ STORAGES = {
 
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="dropcopy@exchange.example")
+
+# --- Content-Security-Policy (django-csp) -----------------------------------------------------
+# No inline script or style anywhere: pages load their scripts and sheets from our own static
+# files. The one exception is drf-spectacular's Swagger UI start-up script on the API docs, which
+# carries this request's nonce (templates/drf_spectacular/swagger_ui.html); a nonce is only added
+# to the header of an answer that used one. Swagger UI shows its icons as data: images.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF, csp.NONCE],
+        "style-src": [csp.SELF],
+        "img-src": [csp.SELF, "data:"],
+        "object-src": [csp.NONE],
+        "frame-ancestors": [csp.NONE],
+        "base-uri": [csp.SELF],
+        "form-action": [csp.SELF],
+    },
+}
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -181,15 +204,15 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": 15 * 60.0,  # R16: every live target re-checked every 15 minutes, in batches
     },
     "expire-temporary-targets": {
-        "task": "dropcopy_admin.tasks.expire_temporary_targets",
+        "task": "entitlements.tasks.expire_temporary_targets",
         "schedule": 5 * 60.0,  # R9, R10: expired test and AutoCert+ targets closed within 5 minutes
     },
     "verify-ready-temporary-targets": {
-        "task": "dropcopy_admin.tasks.verify_ready_temporary_targets",
+        "task": "entitlements.tasks.verify_ready_temporary_targets",
         "schedule": 60.0,  # R16: a temporary target is verified at its ready_at (within a minute)
     },
     "warn-expiring-test-targets": {
-        "task": "dropcopy_admin.tasks.warn_expiring_test_targets",
+        "task": "entitlements.tasks.warn_expiring_test_targets",
         "schedule": 3600.0,  # R10: two days before expiry, once per target (and once after a renewal)
     },
     "create-previous-month-run": {

@@ -14,9 +14,11 @@ from dropcopy_admin.api.common import ErrorSerializer, VenueField, VenueFirstMix
 from dropcopy_admin.api.filters import visible_choices
 from dropcopy_admin.api.permissions import VISIBLE_ROWS, only_account_managers
 from dropcopy_admin.choices import CertificationCheckName, CertificationStatus, GatewayType, VenueCode
-from dropcopy_admin.models import Certification, CertificationCheck, Entity, FrontEndSystem
-from dropcopy_admin.selectors.certifications import certification_checklist
-from dropcopy_admin.services.temporary_targets import certification_decide, certification_request
+from dropcopy_admin.models import Entity, FrontEndSystem
+
+from ..models import Certification, CertificationCheck
+from ..selectors import certification_checklist
+from ..services_temporary import certification_decide, certification_request
 
 
 class CertificationCheckSerializer(serializers.Serializer):

@@ -17,7 +17,8 @@ from dropcopy_admin.api.common import (
 from dropcopy_admin.api.targets import TargetSerializer, targets_with_live_addresses
 from dropcopy_admin.choices import GatewayType
 from dropcopy_admin.models import Entity, TargetSession
-from dropcopy_admin.services.temporary_targets import new_release_target_request
+
+from ..services_temporary import new_release_target_request
 
 
 class NewReleaseTargetRequestSerializer(VenueFirstMixin, serializers.Serializer):

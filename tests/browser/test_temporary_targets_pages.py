@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from dropcopy_admin.choices import CertificationStatus, GatewayType, TargetStatus, TemporaryKind
-from dropcopy_admin.models import Certification, KeyPair, TargetSession
-from dropcopy_admin.services import temporary_targets
+from dropcopy_admin.models import KeyPair, TargetSession
 from dropcopy_admin.services.audit import SystemActor
 from dropcopy_admin.services.keys import KEY_FILE_HEADER
+from entitlements import services_temporary as temporary_targets
+from entitlements.models import Certification
 from tests import factories
 
 pytestmark = [

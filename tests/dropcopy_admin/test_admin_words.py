@@ -28,8 +28,9 @@ from dropcopy_admin.models import (
     SequenceStream,
     TargetAddress,
 )
-from dropcopy_admin.selectors.certifications import certification_checklist
-from dropcopy_admin.services import keys, temporary_targets, users
+from dropcopy_admin.services import keys, users
+from entitlements import services_temporary as temporary_targets
+from entitlements.selectors import certification_checklist
 from entitlements.services import memberships_request
 from tests import factories
 

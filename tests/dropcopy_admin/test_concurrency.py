@@ -14,12 +14,12 @@ from dropcopy_admin.models import AuditEvent, DropCopyGroup, Membership, SourceS
 from dropcopy_admin.services.audit import SystemActor
 from dropcopy_admin.services.groups import group_create
 from dropcopy_admin.services.source_sessions import source_session_create
-from dropcopy_admin.services.temporary_targets import (
+from entitlements.services import membership_request
+from entitlements.services_temporary import (
     new_release_target_request,
     new_release_targets_warn_expiring,
     temporary_targets_expire,
 )
-from entitlements.services import membership_request
 from tests import factories
 
 RACERS = 6

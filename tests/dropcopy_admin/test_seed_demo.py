@@ -30,7 +30,6 @@ from dropcopy_admin.choices import (
 from dropcopy_admin.management.commands.seed_demo import DEMO_PASSWORD
 from dropcopy_admin.models import (
     AuditEvent,
-    Certification,
     CgwGateway,
     CheckOutcome,
     ConnectivityCheck,
@@ -44,8 +43,8 @@ from dropcopy_admin.models import (
     TargetSession,
     User,
 )
-from dropcopy_admin.selectors.certifications import certification_checklist
-from entitlements.selectors import approval_queue_pending
+from entitlements.models import Certification
+from entitlements.selectors import approval_queue_pending, certification_checklist
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,9 @@ from dropcopy_admin import clock
 from dropcopy_admin.choices import CertificationCheckName, CertificationStatus, GatewayType, Role, TargetStatus
 from dropcopy_admin.fix.messages import build_logout
 from dropcopy_admin.gateway.server import GatewayThread
-from dropcopy_admin.models import AuditEvent, Certification, CertificationCheck, TargetSession
+from dropcopy_admin.models import AuditEvent, TargetSession
 from dropcopy_admin.services.keys import key_pair_create
+from entitlements.models import Certification, CertificationCheck
 from tests import factories
 from tests.dropcopy_admin.gateway.certification_support import advance, drain, gap_in, settle, wait_read
 from tests.dropcopy_admin.gateway.client import FixClient

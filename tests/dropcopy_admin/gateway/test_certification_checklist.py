@@ -11,8 +11,9 @@ from dropcopy_admin import clock
 from dropcopy_admin.choices import CertificationCheckName as Check
 from dropcopy_admin.choices import CertificationStatus, TargetStatus, TemporaryKind
 from dropcopy_admin.fix.messages import Message, build_logout
-from dropcopy_admin.models import AuditEvent, Certification, CertificationCheck, SentMessage, TargetSession
-from dropcopy_admin.services.certification_checks import certification_check_record
+from dropcopy_admin.models import AuditEvent, SentMessage, TargetSession
+from entitlements.models import Certification, CertificationCheck
+from entitlements.services_checklist import certification_check_record
 
 from .certification_support import (
     advance,

@@ -25,7 +25,6 @@ from dropcopy_admin.choices import (
     TemporaryKind,
 )
 from dropcopy_admin.models import (
-    Certification,
     CgwGateway,
     ClearingFirm,
     ConnectivityCheck,
@@ -40,12 +39,14 @@ from dropcopy_admin.models import (
     User,
     Venue,
 )
-from dropcopy_admin.services import front_end_systems, groups, keys, registry, source_sessions, temporary_targets, users
+from dropcopy_admin.services import front_end_systems, groups, keys, registry, source_sessions, users
 from dropcopy_admin.services.audit import SystemActor, audit_record, snapshot
-from dropcopy_admin.services.certification_checks import certification_check_record
 from dropcopy_admin.services.targets import target_provision
 from entitlements import services as entitlement_services
+from entitlements import services_temporary
 from entitlements.choices import Decision
+from entitlements.models import Certification
+from entitlements.services_checklist import certification_check_record
 
 from . import world
 from .billing import billing_adjustment, billing_history
@@ -224,7 +225,7 @@ class DemoWorld:
         entity = self.entities[entity_code]
         requested_at = days_before(self.now, days_ago, hour=14)
         with self._at(requested_at):
-            certification = temporary_targets.certification_request(
+            certification = services_temporary.certification_request(
                 actor=self._writer_for(entity),
                 entity=entity,
                 front_end_system=system,
@@ -245,7 +246,7 @@ class DemoWorld:
                     certification_check_record(target_id=target.pk, name=name, at=at, detail=detail)
         if passed is not None:
             with self._at(logon_at + dt.timedelta(days=1, hours=3)):
-                temporary_targets.certification_decide(
+                services_temporary.certification_decide(
                     actor=self.users["am"],
                     certification=certification,
                     passed=passed,
@@ -346,7 +347,7 @@ class DemoWorld:
                     temporary=TemporaryKind.NEW_RELEASE,
                 ),
                 lambda entity=entity, venue=venue, gateway_type=gateway_type: (
-                    temporary_targets.new_release_target_request(
+                    services_temporary.new_release_target_request(
                         actor=self._writer_for(self.entities[entity]),
                         entity=self.entities[entity],
                         venue=self.venues[venue],

@@ -1,18 +1,18 @@
-"""Certifications (R9): the checklist the gateway records on each AutoCert+ target, shown here;
-passed or failed — with a note, on a confirmation page — and their targets rescinded, only
-through the services."""
+"""The admin of certifications (R9), registered from ``admin.py``: the checklist the gateway
+records on each AutoCert+ target, shown here; passed or failed — with a note, on a confirmation
+page — and their targets rescinded, only through the services."""
 
 from django import forms
 from django.contrib import admin
 from django.db.models import Prefetch
 from django.utils.html import format_html_join
 
+from dropcopy_admin.admin.base import ReadOnlyModelAdmin, confirm_action, count_of, is_confirmed, run_per_object
 from dropcopy_admin.choices import CertificationCheckName
-from dropcopy_admin.models import Certification, CertificationCheck
-from dropcopy_admin.selectors.certifications import certification_checklist
-from dropcopy_admin.services.temporary_targets import certification_decide, temporary_target_rescind
 
-from .base import ReadOnlyModelAdmin, confirm_action, count_of, is_confirmed, run_per_object
+from .models import Certification, CertificationCheck
+from .selectors import certification_checklist
+from .services_temporary import certification_decide, temporary_target_rescind
 
 CHECK_COUNT = len(CertificationCheckName.values)
 

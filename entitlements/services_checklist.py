@@ -3,7 +3,8 @@
 While a certification is ``requested`` and its AutoCert+ target is live (not closed, not past its
 ``expires_at``), the gateway calls :func:`certification_check_record` from its database thread
 each time it sees one of the five checks (``CertificationCheckName``) shown on that target; what
-counts as shown is defined in ``dropcopy_admin/gateway/certification.py``. The first showing sets
+counts as shown is defined in ``dropcopy_admin/gateway/certification.py``, which reaches this module
+through the core's ``dropcopy_admin/certification_checklist.py`` (registered in ``apps.py``). The first showing sets
 ``passed_at`` (and a short ``detail``), audited as ``system:gateway``; later showings change
 nothing. A decided certification, a closed or expired target, or a target that is not an AutoCert+
 target records nothing.
@@ -16,12 +17,15 @@ import datetime as dt
 
 from django.db import transaction
 
+from dropcopy_admin.certification_checklist import ChecklistState
 from dropcopy_admin.choices import CertificationCheckName, CertificationStatus, TargetStatus, TemporaryKind
-from dropcopy_admin.models import Certification, CertificationCheck, TargetSession
+from dropcopy_admin.models import TargetSession
+from dropcopy_admin.services.audit import SystemActor, audit_record, snapshot
 
-from .audit import SystemActor, audit_record, snapshot
+from .models import Certification, CertificationCheck
+from .selectors import checklist_load
 
-__all__ = ["GATEWAY_ACTOR", "certification_check_record"]
+__all__ = ["GATEWAY_ACTOR", "CertificationChecklistRecords", "certification_check_record"]
 
 GATEWAY_ACTOR = SystemActor("gateway")
 _DETAIL_LENGTH = CertificationCheck._meta.get_field("detail").max_length
@@ -57,3 +61,14 @@ def certification_check_record(*, target_id: int, name: str, at: dt.datetime, de
         check.save(update_fields=["passed_at", "detail"])
         audit_record(actor=GATEWAY_ACTOR, action="pass_check", instance=check, before=before)
     return True
+
+
+class CertificationChecklistRecords:
+    """The core's ``ChecklistRecords`` (``dropcopy_admin/certification_checklist.py``), answered from
+    certifications: what the gateway reads and records (registered in ``apps.py``)."""
+
+    def checklist_load(self, *, target_id: int) -> ChecklistState | None:
+        return checklist_load(target_id=target_id)
+
+    def check_record(self, *, target_id: int, name: str, at: dt.datetime, detail: str) -> bool:
+        return certification_check_record(target_id=target_id, name=name, at=at, detail=detail)

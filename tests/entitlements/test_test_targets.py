@@ -23,7 +23,9 @@ from dropcopy_admin.models import (
 from dropcopy_admin.models.audit import audit_object_type
 from dropcopy_admin.services.keys import key_pair_create
 from dropcopy_admin.services.targets import target_provision
-from dropcopy_admin.services.temporary_targets import (
+from dropcopy_admin.tasks import PROVISIONING
+from entitlements import tasks as entitlements_tasks
+from entitlements.services_temporary import (
     certification_request,
     new_release_target_renew,
     new_release_target_request,
@@ -31,7 +33,6 @@ from dropcopy_admin.services.temporary_targets import (
     temporary_target_rescind,
     temporary_targets_expire,
 )
-from dropcopy_admin.tasks import PROVISIONING
 from tests import factories
 from tests.support import assert_error
 
@@ -203,7 +204,7 @@ def test_a_temporary_target_is_verified_once_when_it_becomes_ready(
     def verify_ready() -> int:
         """The scheduled task, its verifications queued as when it runs outside a test's transaction."""
         with django_capture_on_commit_callbacks(execute=True):
-            return tasks.verify_ready_temporary_targets()
+            return entitlements_tasks.verify_ready_temporary_targets()
 
     target = provisioned(request_target(client_user, client_entity), client_user)
     later = provisioned(request_target(client_user, client_entity, requested_start=START + 72 * HOUR), client_user)
@@ -245,13 +246,13 @@ def test_the_scheduled_task_closes_it_7_days_after_ready_revoking_keys_and_freei
     port = target.port
     clock.advance(48 * HOUR + WEEK - dt.timedelta(seconds=1))
     with django_capture_on_commit_callbacks(execute=True):
-        assert tasks.expire_temporary_targets() == 0
+        assert entitlements_tasks.expire_temporary_targets() == 0
     assert TargetSession.objects.get(pk=target.pk).status == TargetStatus.PROVISIONED
     clock.advance(dt.timedelta(seconds=1))
     with django_capture_on_commit_callbacks(execute=True):
-        assert tasks.expire_temporary_targets() == 1
+        assert entitlements_tasks.expire_temporary_targets() == 1
     with django_capture_on_commit_callbacks(execute=True):
-        assert tasks.expire_temporary_targets() == 0  # idempotent
+        assert entitlements_tasks.expire_temporary_targets() == 0  # idempotent
     assert_closed_keys_revoked_port_freed(target, START + 48 * HOUR + WEEK)
     events = AuditEvent.objects.filter(object_type=TARGET, object_id=target.pk, action="close")
     assert [(e.actor, e.before["status"], e.after["status"]) for e in events] == [
@@ -287,13 +288,13 @@ def test_two_days_before_expiry_the_administrators_are_warned_once(
     warn_at = target.expires_at - 48 * HOUR
     clock.freeze(warn_at - dt.timedelta(seconds=1))
     with django_capture_on_commit_callbacks(execute=True):
-        assert tasks.warn_expiring_test_targets() == 0
+        assert entitlements_tasks.warn_expiring_test_targets() == 0
     clock.freeze(warn_at)
     with django_capture_on_commit_callbacks(execute=True):
-        assert tasks.warn_expiring_test_targets() == 1
+        assert entitlements_tasks.warn_expiring_test_targets() == 1
     clock.advance(HOUR)
     with django_capture_on_commit_callbacks(execute=True):
-        assert tasks.warn_expiring_test_targets() == 0
+        assert entitlements_tasks.warn_expiring_test_targets() == 0
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["client@example.com"] and "expires soon" in mail.outbox[0].subject
     assert "2026-03-11T14:00:00Z" in mail.outbox[0].body
@@ -305,8 +306,8 @@ def test_two_days_before_expiry_the_administrators_are_warned_once(
     # then at expiry, once more
     clock.freeze(target.expires_at)
     with django_capture_on_commit_callbacks(execute=True):
-        tasks.expire_temporary_targets()
-        tasks.warn_expiring_test_targets()
+        entitlements_tasks.expire_temporary_targets()
+        entitlements_tasks.warn_expiring_test_targets()
     assert len(mail.outbox) == 2 and "has expired" in mail.outbox[1].subject
 
 
@@ -320,10 +321,10 @@ def test_autocert_targets_get_no_test_target_e_mails(client_user, client_entity,
     )
     clock.advance(dt.timedelta(days=13))
     with django_capture_on_commit_callbacks(execute=True):
-        assert tasks.warn_expiring_test_targets() == 0
+        assert entitlements_tasks.warn_expiring_test_targets() == 0
     clock.advance(dt.timedelta(days=1))
     with django_capture_on_commit_callbacks(execute=True):
-        assert tasks.expire_temporary_targets() == 1
+        assert entitlements_tasks.expire_temporary_targets() == 1
     assert mail.outbox == []
 
 
@@ -368,18 +369,18 @@ def test_an_account_manager_renews_before_expiry_adding_7_days(am_api, client_us
     assert (event.before["expires_at"], event.after["expires_at"]) == ("2026-03-11T14:00:00Z", "2026-03-18T14:00:00Z")
     # the renewed target lives on past its first expiry and is warned again before the new one
     clock.freeze(original + HOUR)
-    assert tasks.expire_temporary_targets() == 0
+    assert entitlements_tasks.expire_temporary_targets() == 0
     clock.freeze(original + WEEK - 48 * HOUR)
-    assert tasks.warn_expiring_test_targets() == 1
+    assert entitlements_tasks.warn_expiring_test_targets() == 1
     clock.freeze(original + WEEK)
-    assert tasks.expire_temporary_targets() == 1
+    assert entitlements_tasks.expire_temporary_targets() == 1
 
 
 def test_renewal_is_refused_at_or_after_expiry_and_once_closed(am_api, client_user, client_entity):
     target = request_target(client_user, client_entity)
     clock.freeze(target.expires_at)
     assert_error(am_api.post(target_url(target, "renew")), 409, "invalid_transition")  # not closed yet, but expired
-    tasks.expire_temporary_targets()
+    entitlements_tasks.expire_temporary_targets()
     assert_error(am_api.post(target_url(target, "renew")), 409, "invalid_transition")
     assert TargetSession.objects.get(pk=target.pk).expires_at == START + 48 * HOUR + WEEK
     assert not AuditEvent.objects.filter(action="renew").exists()

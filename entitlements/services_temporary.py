@@ -40,8 +40,6 @@ from dropcopy_admin.choices import (
     TemporaryKind,
 )
 from dropcopy_admin.models import (
-    Certification,
-    CertificationCheck,
     CgwGateway,
     ConnectivityCheck,
     Entity,
@@ -50,12 +48,17 @@ from dropcopy_admin.models import (
     User,
     Venue,
 )
+from dropcopy_admin.services.audit import Actor, audit_record, audit_record_changes, audit_record_created, snapshot
+from dropcopy_admin.services.common import (
+    client_administrator_emails,
+    require_account_manager,
+    require_client_may_write,
+)
+from dropcopy_admin.services.reference import check_gateway_type
+from dropcopy_admin.services.targets import target_open, targets_close
+from dropcopy_admin.services.verification import VERIFIABLE_STATUSES, VERIFY_TARGETS
 
-from .audit import Actor, audit_record, audit_record_changes, audit_record_created, snapshot
-from .common import client_administrator_emails, require_account_manager, require_client_may_write
-from .reference import check_gateway_type
-from .targets import target_open, targets_close
-from .verification import VERIFIABLE_STATUSES, VERIFY_TARGETS
+from .models import Certification, CertificationCheck
 
 __all__ = [
     "certification_decide",

@@ -23,8 +23,6 @@ from dropcopy_admin.choices import (
 )
 from dropcopy_admin.models import (
     AuditEvent,
-    Certification,
-    CertificationCheck,
     CgwGateway,
     KeyPair,
     PortRange,
@@ -35,13 +33,15 @@ from dropcopy_admin.models import (
 from dropcopy_admin.models.audit import audit_object_type
 from dropcopy_admin.services.keys import key_pair_create
 from dropcopy_admin.services.targets import target_provision
-from dropcopy_admin.services.temporary_targets import (
+from dropcopy_admin.tasks import PROVISIONING
+from entitlements import tasks as entitlements_tasks
+from entitlements.models import Certification, CertificationCheck
+from entitlements.services_temporary import (
     certification_decide,
     certification_request,
     temporary_target_rescind,
     temporary_targets_expire,
 )
-from dropcopy_admin.tasks import PROVISIONING
 from tests import factories
 from tests.support import assert_error
 
@@ -261,10 +261,10 @@ def test_the_target_expires_14_days_after_the_request_by_the_scheduled_task(clie
     certification = request_cert(client_user, client_entity, system)
     target = provisioned_with_client_key(certification, client_user)
     clock.advance(dt.timedelta(days=14) - dt.timedelta(seconds=1))
-    assert tasks.expire_temporary_targets() == 0
+    assert entitlements_tasks.expire_temporary_targets() == 0
     clock.advance(dt.timedelta(seconds=1))
-    assert tasks.expire_temporary_targets() == 1
-    assert tasks.expire_temporary_targets() == 0
+    assert entitlements_tasks.expire_temporary_targets() == 1
+    assert entitlements_tasks.expire_temporary_targets() == 0
     assert_rescinded(target.pk, START + dt.timedelta(days=14))
     assert Certification.objects.get(pk=certification.pk).status == CertificationStatus.REQUESTED
     event = AuditEvent.objects.get(object_type=audit_object_type(TargetSession), action="close")
@@ -465,7 +465,7 @@ def am_client(client, account_manager):
 
 
 def _admin_url(view: str, *args) -> str:
-    return reverse(f"admin:dropcopy_admin_certification_{view}", args=args)
+    return reverse(f"admin:entitlements_certification_{view}", args=args)
 
 
 def test_the_admin_list_shows_the_checklist_progress_at_constant_cost(
