@@ -210,4 +210,4 @@ def test_moving_an_opening_time_out_of_a_closed_month_is_refused(account_manager
 
 
 def test_billing_registers_its_rules_on_group_writes_once():
-    assert [type(rule) for rule in group_rules()] == [BillingRules]
+    assert [type(rule) for rule in group_rules()].count(BillingRules) == 1
