@@ -70,7 +70,7 @@ def child_setup() -> None:
         SourceSession,
         User,
     )
-    from entitlements.services import memberships_request
+    from entitlements.services.memberships import memberships_request
 
     now = timezone.now()
     firm = ClearingFirm.objects.create(code=FIRM, name="Bench Clearing")
@@ -164,7 +164,7 @@ def child_approve() -> None:
     from rest_framework.test import APIClient
 
     from dropcopy_admin.models import DropCopyGroup, Membership, User
-    from entitlements.services import memberships_decide
+    from entitlements.services.memberships import memberships_decide
 
     firm_admin = User.objects.get(username=FIRM_USER)
     main = DropCopyGroup.objects.get(name=MAIN_GROUP)

@@ -13,7 +13,7 @@ from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from drf_spectacular.utils import extend_schema
-from drf_spectacular.views import SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
 from dropcopy_admin.request_id import get_request_id
@@ -79,10 +79,11 @@ def server_error(request):
     return HttpResponseServerError(page)
 
 
-class ApiDocsView(SpectacularSwaggerView):
+class ApiDocsView(SpectacularSwaggerSplitView):
     """Swagger UI over the schema; a visitor who is not logged in is sent to log in, then back here.
 
-    The page fetches the schema with the visitor's session, which the schema view accepts.
+    The page fetches the schema with the visitor's session, which the schema view accepts. Its
+    start-up script is served by this view too (``?script``), so the page runs no inline script.
     """
 
     permission_classes = [AllowAny]

@@ -10,7 +10,7 @@ class EntitlementsConfig(AppConfig):
 
         from .group_rules import CertificationRule
         from .selectors import register_visibility
-        from .services_checklist import CertificationChecklistRecords
+        from .services.checklist import CertificationChecklistRecords
 
         group_rule_register(CertificationRule())
         checklist_records_register(CertificationChecklistRecords())

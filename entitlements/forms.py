@@ -7,7 +7,7 @@ from dropcopy_admin.models import Membership, Venue
 
 from .choices import Decision
 from .selectors import DEFAULT_QUEUE_ORDERING, QueueFilters
-from .services import REASON_MAX_LENGTH
+from .services.memberships import REASON_MAX_LENGTH
 
 SORT_CHOICES = [
     ("-age", "Oldest first"),

@@ -5,8 +5,8 @@ from django.conf import settings
 
 from dropcopy_admin.services.audit import SystemActor
 
-from .services import memberships_expire
-from .services_temporary import (
+from .services.memberships import memberships_expire
+from .services.temporary_targets import (
     new_release_targets_warn_expiring,
     temporary_targets_expire,
     temporary_targets_verify_ready,

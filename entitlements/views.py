@@ -26,7 +26,7 @@ from dropcopy_admin.spreadsheets import safe_csv_cell as _csv_cell
 from .choices import Decision
 from .forms import DecisionForm, QueueFilterForm
 from .selectors import approval_queue, approval_queue_entities, request_age
-from .services import memberships_decide
+from .services.memberships import memberships_decide
 
 QUEUE_PAGE_SIZE = 100
 EXPORT_HEADER = [

@@ -27,7 +27,6 @@ from dropcopy_admin.models import (
 from dropcopy_admin.selectors.visibility import role_of, visible
 from dropcopy_admin.services import keys
 
-from . import services_temporary
 from .forms_temporary import CertificationRequestForm, NewReleaseTargetRequestForm
 from .selectors import (
     certification_checklist,
@@ -35,6 +34,7 @@ from .selectors import (
     live_temporary_targets,
     test_targets_for_page,
 )
+from .services import temporary_targets as services_temporary
 
 
 def _role_required(role: str, refusal: str):

@@ -124,7 +124,7 @@ def test_the_reader_sees_the_imports_it_must():
     assert "dropcopy_admin.models" in GRAPH["dropcopy_admin.services.groups"] or any(
         name.startswith("dropcopy_admin.models") for name in GRAPH["dropcopy_admin.services.groups"]
     )
-    assert any(name.startswith("dropcopy_admin.services") for name in GRAPH["entitlements.services"])
+    assert any(name.startswith("dropcopy_admin.services") for name in GRAPH["entitlements.services.memberships"])
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from dropcopy_admin.choices import Environment, GatewayType, TargetStatus
 from dropcopy_admin.models import ConnectivityCheck, DropCopyGroup, TargetAddress, TargetSession
 from dropcopy_admin.services.verification import target_verify_request
-from entitlements.services_temporary import new_release_target_renew
+from entitlements.services.temporary_targets import new_release_target_renew
 
 from .common import ErrorSerializer, VenueField, VisibleViewSet
 from .filters import visible_choices

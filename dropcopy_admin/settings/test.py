@@ -6,6 +6,7 @@ from .base import DATABASE_URL, database_from_url
 MACHINE_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/dropcopy"
 DATABASES = {"default": database_from_url(DATABASE_URL or MACHINE_DATABASE_URL)}
 
+SECRET_KEY = "test-suite-only-secret-key-not-used-anywhere-else"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {

@@ -13,7 +13,7 @@ from dropcopy_admin.models import DropCopyGroup
 from dropcopy_admin.selectors.visibility import visible
 from dropcopy_admin.services.targets import Plan
 from entitlements.choices import Decision
-from entitlements.services import REASON_MAX_LENGTH, Outcome
+from entitlements.services.memberships import REASON_MAX_LENGTH, Outcome
 
 # A bulk body names at most this many ids: enough for a firm's whole queue (R6 bulk approval),
 # small enough that one body stays a few hundred kilobytes.

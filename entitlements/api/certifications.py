@@ -18,7 +18,7 @@ from dropcopy_admin.models import Entity, FrontEndSystem
 
 from ..models import Certification, CertificationCheck
 from ..selectors import certification_checklist
-from ..services_temporary import certification_decide, certification_request
+from ..services.temporary_targets import certification_decide, certification_request
 
 
 class CertificationCheckSerializer(serializers.Serializer):

@@ -18,8 +18,8 @@ from dropcopy_admin.api.filters import StrictBooleanFilter, visible_choices
 from dropcopy_admin.api.permissions import VISIBLE_ROWS, roles_gate, roles_may
 from dropcopy_admin.choices import MembershipStatus, Role
 from dropcopy_admin.models import DropCopyGroup, Membership, SourceSession, TargetSession
-from entitlements import services
 from entitlements.choices import Decision
+from entitlements.services import memberships as services
 
 from .approvals import (
     BulkDecisionSerializer,

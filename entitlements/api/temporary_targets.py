@@ -18,7 +18,7 @@ from dropcopy_admin.api.targets import TargetSerializer, targets_with_live_addre
 from dropcopy_admin.choices import GatewayType
 from dropcopy_admin.models import Entity, TargetSession
 
-from ..services_temporary import new_release_target_request
+from ..services.temporary_targets import new_release_target_request
 
 
 class NewReleaseTargetRequestSerializer(VenueFirstMixin, serializers.Serializer):

@@ -9,7 +9,7 @@ import pytest
 from dropcopy_admin import clock
 from dropcopy_admin.choices import CertificationCheckName, CertificationStatus, GatewayType, TargetStatus
 from entitlements.models import Certification, CertificationCheck
-from entitlements.services_temporary import certification_request
+from entitlements.services.temporary_targets import certification_request
 from tests import factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]

@@ -11,7 +11,7 @@ from django.urls import reverse
 from dropcopy_admin.choices import Environment, GatewayType, MembershipStatus, TargetStatus
 from dropcopy_admin.models import AuditEvent, DropCopyGroup, Membership, TargetSession
 from dropcopy_admin.models.audit import audit_object_type
-from entitlements.services import memberships_request
+from entitlements.services.memberships import memberships_request
 from tests import factories
 
 pytestmark = pytest.mark.django_db

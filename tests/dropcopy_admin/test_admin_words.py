@@ -29,9 +29,9 @@ from dropcopy_admin.models import (
     TargetAddress,
 )
 from dropcopy_admin.services import keys, users
-from entitlements import services_temporary as temporary_targets
 from entitlements.selectors import certification_checklist
-from entitlements.services import memberships_request
+from entitlements.services import temporary_targets
+from entitlements.services.memberships import memberships_request
 from tests import factories
 
 pytestmark = pytest.mark.django_db

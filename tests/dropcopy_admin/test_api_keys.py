@@ -15,7 +15,7 @@ from dropcopy_admin.choices import Role
 from dropcopy_admin.models import AuditEvent, KeyPair, TargetSession
 from dropcopy_admin.services.audit import SystemActor
 from dropcopy_admin.services.targets import target_provision, targets_close
-from entitlements import services
+from entitlements.services import memberships as services
 from tests import factories
 from tests.entitlements.support import TARGETS, admin_control_session, brokertec_group, brokertec_session
 from tests.support import assert_error

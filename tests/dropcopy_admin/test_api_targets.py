@@ -12,8 +12,8 @@ from dropcopy_admin.models import Membership, TargetSession
 from dropcopy_admin.services.groups import group_close
 from dropcopy_admin.services.targets import target_record_provisioning_error
 from dropcopy_admin.tasks import PROVISIONING
-from entitlements import services
 from entitlements.choices import Decision
+from entitlements.services import memberships as services
 from tests import factories
 from tests.entitlements.support import (
     TARGETS,

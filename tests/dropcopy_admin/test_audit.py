@@ -11,7 +11,7 @@ from dropcopy_admin.choices import Environment, MembershipStatus, Role
 from dropcopy_admin.models import AuditEvent, DropCopyGroup, FrontEndSystem, Membership
 from dropcopy_admin.services import front_end_systems, groups
 from dropcopy_admin.services.audit import SystemActor, audit_record, snapshot
-from entitlements import services as entitlement_services
+from entitlements.services import memberships as entitlement_services
 from tests import factories
 from tests.support import assert_error
 

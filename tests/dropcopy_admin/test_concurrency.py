@@ -14,8 +14,8 @@ from dropcopy_admin.models import AuditEvent, DropCopyGroup, Membership, SourceS
 from dropcopy_admin.services.audit import SystemActor
 from dropcopy_admin.services.groups import group_create
 from dropcopy_admin.services.source_sessions import source_session_create
-from entitlements.services import membership_request
-from entitlements.services_temporary import (
+from entitlements.services.memberships import membership_request
+from entitlements.services.temporary_targets import (
     new_release_target_request,
     new_release_targets_warn_expiring,
     temporary_targets_expire,

@@ -37,7 +37,7 @@ from dropcopy_admin.services.keys import (
 )
 from dropcopy_admin.services.targets import target_provision, targets_close
 from dropcopy_admin.tasks import warn_expiring_key_pairs
-from entitlements.services import memberships_request
+from entitlements.services.memberships import memberships_request
 from tests import factories
 from tests.dropcopy_admin.interrupted_provisioning import ProvisioningFault, provisioning_interrupted_after
 from tests.dropcopy_admin.test_settings import _production_env, _run

@@ -10,7 +10,7 @@ from dropcopy_admin.services.audit import SystemActor
 from dropcopy_admin.services.targets import target_provision, target_record_provisioning_error
 from dropcopy_admin.tasks import provision_target
 from entitlements.choices import Decision
-from entitlements.services import memberships_decide, memberships_request
+from entitlements.services.memberships import memberships_decide, memberships_request
 from tests import factories
 from tests.dropcopy_admin.interrupted_provisioning import ProvisioningFault, provisioning_interrupted_after
 from tests.entitlements.test_concurrency import race

@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from dropcopy_admin.models import AuditEvent, KeyPair, TargetSession
 from dropcopy_admin.selectors.keys import key_pair_secret
-from entitlements import services
+from entitlements.services import memberships as services
 from tests import factories
 from tests.entitlements.support import TARGETS, admin_control_session
 

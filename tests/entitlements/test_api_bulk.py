@@ -9,9 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from dropcopy_admin.choices import MembershipStatus, Role
 from dropcopy_admin.models import Membership, TargetSession
 from dropcopy_admin.services.groups import group_close
-from entitlements import services
 from entitlements.api.approvals import BULK_MAX_ITEMS
 from entitlements.choices import Decision
+from entitlements.services import memberships as services
 from tests import factories
 from tests.support import assert_error
 

@@ -8,8 +8,8 @@ import pytest
 from dropcopy_admin import clock
 from dropcopy_admin.choices import MembershipStatus, Role
 from dropcopy_admin.models import AuditEvent, Membership, PortRange, TargetSession
-from entitlements import services
 from entitlements.choices import Decision
+from entitlements.services import memberships as services
 from tests import factories
 from tests.support import assert_error
 

@@ -36,7 +36,7 @@ from dropcopy_admin.services.targets import target_provision
 from dropcopy_admin.tasks import PROVISIONING
 from entitlements import tasks as entitlements_tasks
 from entitlements.models import Certification, CertificationCheck
-from entitlements.services_temporary import (
+from entitlements.services.temporary_targets import (
     certification_decide,
     certification_request,
     temporary_target_rescind,

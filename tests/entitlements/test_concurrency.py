@@ -17,7 +17,7 @@ from dropcopy_admin import errors
 from dropcopy_admin.choices import GatewayType, MembershipStatus, Role
 from dropcopy_admin.models import AuditEvent, Membership, TargetAddress, TargetSession
 from entitlements.choices import Decision
-from entitlements.services import memberships_decide, memberships_request
+from entitlements.services.memberships import memberships_decide, memberships_request
 from tests import factories
 
 JOIN_TIMEOUT = 60

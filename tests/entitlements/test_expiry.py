@@ -12,8 +12,8 @@ from dropcopy_admin.celery import app
 from dropcopy_admin.choices import MembershipStatus
 from dropcopy_admin.models import AuditEvent, Membership
 from dropcopy_admin.models.audit import audit_object_type
-from entitlements import services
 from entitlements.choices import Decision
+from entitlements.services import memberships as services
 from entitlements.tasks import expire_pending_requests
 from tests import factories
 

@@ -8,8 +8,8 @@ from django.core import mail
 from django.db import transaction
 
 from dropcopy_admin.choices import MembershipStatus, Role
-from entitlements import services
 from entitlements.choices import Decision
+from entitlements.services import memberships as services
 from tests import factories
 
 from .support import admin_control_session, guaranteed_session

@@ -26,8 +26,8 @@ from dropcopy_admin.choices import (
 from dropcopy_admin.models import KeyPair, TargetSession
 from dropcopy_admin.services.audit import SystemActor
 from dropcopy_admin.services.keys import KEY_FILE_HEADER
-from entitlements import services_temporary as temporary_targets
 from entitlements.models import Certification
+from entitlements.services import temporary_targets
 from tests import factories
 
 CERTIFICATIONS = reverse("portal:certifications")

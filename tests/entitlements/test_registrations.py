@@ -12,7 +12,7 @@ from dropcopy_admin.selectors import visibility
 from dropcopy_admin.services.group_rules import group_rules
 from entitlements.group_rules import CertificationRule
 from entitlements.models import Certification
-from entitlements.services_checklist import CertificationChecklistRecords
+from entitlements.services.checklist import CertificationChecklistRecords
 
 
 def test_the_certification_rule_runs_on_every_group_write():

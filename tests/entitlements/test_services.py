@@ -10,9 +10,9 @@ from dropcopy_admin import clock, errors
 from dropcopy_admin.choices import AddressRole, GatewayType, MembershipStatus, Role, TargetStatus
 from dropcopy_admin.models import Membership, PortRange, TargetAddress, TargetSession
 from dropcopy_admin.services.groups import group_close
-from entitlements import services
 from entitlements.choices import Decision
-from entitlements.services import membership_end
+from entitlements.services import memberships as services
+from entitlements.services.memberships import membership_end
 from tests import factories
 
 from .support import (

@@ -25,7 +25,7 @@ from dropcopy_admin.services.keys import key_pair_create
 from dropcopy_admin.services.targets import target_provision
 from dropcopy_admin.tasks import PROVISIONING
 from entitlements import tasks as entitlements_tasks
-from entitlements.services_temporary import (
+from entitlements.services.temporary_targets import (
     certification_request,
     new_release_target_renew,
     new_release_target_request,

@@ -9,7 +9,7 @@ import pytest
 
 from dropcopy_admin.choices import GatewayType, MembershipStatus, Role, TargetStatus
 from dropcopy_admin.models import AuditEvent, Membership, TargetSession
-from entitlements.services import memberships_request
+from entitlements.services.memberships import memberships_request
 from tests import factories
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]

@@ -10,7 +10,7 @@ from dropcopy_admin.gateway.server import GatewayThread
 from dropcopy_admin.models import AuditEvent, ConnectivityCheck, TargetSession
 from dropcopy_admin.tasks import provision_target
 from entitlements.choices import Decision
-from entitlements.services import memberships_decide
+from entitlements.services.memberships import memberships_decide
 from tests import factories
 
 from .test_celery_provisioning import pending_membership, wait_for

@@ -15,7 +15,7 @@ from dropcopy_admin.models import TargetSession
 from dropcopy_admin.services import targets as target_services
 from dropcopy_admin.services.keys import key_pair_create, key_pair_secret, probe_key_pair_ensure
 from entitlements.models import Certification, CertificationCheck
-from entitlements.services_temporary import certification_request
+from entitlements.services.temporary_targets import certification_request
 from tests import factories
 
 from .client import FixClient

@@ -13,7 +13,7 @@ from dropcopy_admin.choices import CertificationStatus, TargetStatus, TemporaryK
 from dropcopy_admin.fix.messages import Message, build_logout
 from dropcopy_admin.models import AuditEvent, SentMessage, TargetSession
 from entitlements.models import Certification, CertificationCheck
-from entitlements.services_checklist import certification_check_record
+from entitlements.services.checklist import certification_check_record
 
 from .certification_support import (
     advance,

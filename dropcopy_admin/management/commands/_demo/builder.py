@@ -42,11 +42,11 @@ from dropcopy_admin.models import (
 from dropcopy_admin.services import front_end_systems, groups, keys, registry, source_sessions, users
 from dropcopy_admin.services.audit import SystemActor, audit_record, snapshot
 from dropcopy_admin.services.targets import target_provision
-from entitlements import services as entitlement_services
-from entitlements import services_temporary
 from entitlements.choices import Decision
 from entitlements.models import Certification
-from entitlements.services_checklist import certification_check_record
+from entitlements.services import memberships as entitlement_services
+from entitlements.services import temporary_targets as services_temporary
+from entitlements.services.checklist import certification_check_record
 
 from . import world
 from .billing import billing_adjustment, billing_history

@@ -10,9 +10,9 @@ from django.utils.html import format_html_join
 from dropcopy_admin.admin.base import ReadOnlyModelAdmin, confirm_action, count_of, is_confirmed, run_per_object
 from dropcopy_admin.choices import CertificationCheckName
 
-from .models import Certification, CertificationCheck
-from .selectors import certification_checklist
-from .services_temporary import certification_decide, temporary_target_rescind
+from ..models import Certification, CertificationCheck
+from ..selectors import certification_checklist
+from ..services.temporary_targets import certification_decide, temporary_target_rescind
 
 CHECK_COUNT = len(CertificationCheckName.values)
 

@@ -58,7 +58,7 @@ from dropcopy_admin.services.reference import check_gateway_type
 from dropcopy_admin.services.targets import target_open, targets_close
 from dropcopy_admin.services.verification import VERIFIABLE_STATUSES, VERIFY_TARGETS
 
-from .models import Certification, CertificationCheck
+from ..models import Certification, CertificationCheck
 
 __all__ = [
     "certification_decide",

@@ -35,8 +35,8 @@ from dropcopy_admin.services.targets import (
     targets_release,
 )
 
-from . import notifications
-from .choices import Decision
+from .. import notifications
+from ..choices import Decision
 
 REASON_MAX_LENGTH = 500
 

@@ -15,8 +15,8 @@ from dropcopy_admin.admin.base import (
 )
 from dropcopy_admin.models import Membership
 
-from . import services
-from .choices import Decision
+from ..choices import Decision
+from ..services import memberships as services
 
 
 class DecisionReasonForm(forms.Form):
@@ -191,7 +191,3 @@ class MembershipAdmin(AuditedModelAdmin):
             done="Memberships ended",
         )
         return None
-
-
-# The certifications' admin (R9) has a module of its own; importing it registers it.
-from . import admin_certifications  # noqa: E402, F401

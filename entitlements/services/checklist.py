@@ -22,8 +22,8 @@ from dropcopy_admin.choices import CertificationCheckName, CertificationStatus, 
 from dropcopy_admin.models import TargetSession
 from dropcopy_admin.services.audit import SystemActor, audit_record, snapshot
 
-from .models import Certification, CertificationCheck
-from .selectors import checklist_load
+from ..models import Certification, CertificationCheck
+from ..selectors import checklist_load
 
 __all__ = ["GATEWAY_ACTOR", "CertificationChecklistRecords", "certification_check_record"]
 
