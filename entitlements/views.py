@@ -4,13 +4,11 @@ Thin views: parse the input with a form, call one selector or service, render.
 """
 
 import csv
-from functools import wraps
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -18,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from dropcopy_admin import clock, errors
+from dropcopy_admin.api.permissions import page_for
 from dropcopy_admin.choices import Role
 from dropcopy_admin.models import Membership
 from dropcopy_admin.selectors.visibility import role_of, visible
@@ -44,17 +43,7 @@ EXPORT_HEADER = [
 _DONE = {Decision.APPROVE: "Approved", Decision.REJECT: "Rejected"}
 
 
-def clearing_firm_required(view):
-    """Send anonymous users to the login page; refuse (403) every role but clearing firm administrators."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if role_of(request.user) != Role.CLEARING_FIRM:
-            raise PermissionDenied("The approval queue is for clearing firm administrators.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
+clearing_firm_required = page_for(Role.CLEARING_FIRM, "The approval queue is for clearing firm administrators.")
 
 
 @login_required

@@ -8,23 +8,21 @@ is ``visible``'s decision; a domain error becomes a message on the page, never a
 
 import base64
 import datetime as dt
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dropcopy_admin import clock, errors
+from dropcopy_admin.api.permissions import page_for
 from dropcopy_admin.choices import Role, TemporaryKind
 from dropcopy_admin.models import (
     FrontEndSystem,
     TargetSession,
 )
-from dropcopy_admin.selectors.visibility import role_of, visible
+from dropcopy_admin.selectors.visibility import visible
 from dropcopy_admin.services import keys
 
 from .forms_temporary import CertificationRequestForm, NewReleaseTargetRequestForm
@@ -36,25 +34,8 @@ from .selectors import (
 )
 from .services import temporary_targets as services_temporary
 
-
-def _role_required(role: str, refusal: str):
-    """Send anonymous users to the login page; refuse (403) every other role."""
-
-    def decorator(view):
-        @login_required
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if role_of(request.user) != role:
-                raise PermissionDenied(refusal)
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
-client_required = _role_required(Role.CLIENT, "These pages are for client administrators.")
-account_manager_required = _role_required(Role.ACCOUNT_MANAGER, "This page is for account managers.")
+client_required = page_for(Role.CLIENT, "These pages are for client administrators.")
+account_manager_required = page_for(Role.ACCOUNT_MANAGER, "This page is for account managers.")
 
 
 def _posted(request):

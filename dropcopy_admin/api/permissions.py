@@ -1,4 +1,5 @@
-"""Who may call what: every role check of the API, as DRF permission classes (one vocabulary).
+"""Who may call what: every role check, as DRF permission classes for the API and ``page_for``
+for the portal's pages (one vocabulary).
 
 A view declares its checks in ``permission_classes``; the handlers hold none. Two kinds:
 
@@ -14,7 +15,10 @@ THIS request) is the services' to decide, not these classes'.
 """
 
 from collections.abc import Iterable
+from functools import wraps
 
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission, IsAuthenticated
 
 from dropcopy_admin.choices import Role
@@ -109,3 +113,20 @@ def roles_gate(roles, **refusals: str) -> type[RoleGate]:
     roles = frozenset(roles)
     name = "".join(role.title().replace("_", "") for role in sorted(roles)) + "Gate"
     return type(name, (RoleGate,), {"roles": roles, "refusals": dict(refusals)})
+
+
+def page_for(role: str, refusal: str):
+    """A portal page for ``role`` only: anonymous visitors go to the login page, every other role
+    is refused 403 with ``refusal``."""
+
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if role_of(request.user) != role:
+                raise PermissionDenied(refusal)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
