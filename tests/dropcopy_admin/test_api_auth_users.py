@@ -149,27 +149,7 @@ def test_token_of_a_deactivated_user_stops_working(anonymous, client_user):
     assert_error(anonymous.get("/api/v1/entities/"), 401, "not_authenticated")
 
 
-# --- users/: who may --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("api_name", ["client_api", "clearing_api", "finance_api"])
-def test_only_account_managers_list_users(request, api_name):
-    api = request.getfixturevalue(api_name)
-    assert_error(api.get(USERS_URL), 403, "permission_denied")
-
-
-@pytest.mark.parametrize("api_name", ["client_api", "clearing_api", "finance_api"])
-def test_other_roles_do_not_see_a_single_user(request, api_name, account_manager):
-    api = request.getfixturevalue(api_name)
-    assert_error(api.get(f"{USERS_URL}{account_manager.id}/"), 404, "not_found")
-
-
-@pytest.mark.parametrize("api_name", ["client_api", "clearing_api", "finance_api"])
-def test_other_roles_may_not_create_users(request, api_name):
-    api = request.getfixturevalue(api_name)
-    response = api.post(USERS_URL, {"username": "eve", "password": STRONG, "role": "finance"}, format="json")
-    assert_error(response, 403, "permission_denied")
-    assert not User.objects.filter(username="eve").exists()
+# --- users/ (which role may call it: the table in test_permissions.py) ---------------------------
 
 
 def test_account_manager_lists_users_with_their_roles(am_api, client_user, clearing_user, finance_user):

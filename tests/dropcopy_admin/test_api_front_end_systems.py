@@ -84,15 +84,6 @@ def test_client_without_self_service_cannot_register(not_self_service_client):
     assert not FrontEndSystem.objects.exists()
 
 
-@pytest.mark.parametrize("user_fixture", ["clearing_api", "finance_api"])
-def test_clearing_firm_and_finance_cannot_register(request, user_fixture, client_entity):
-    api = request.getfixturevalue(user_fixture)
-
-    assert_error(api.post(SYSTEMS, BODY, format="json"), 403, "permission_denied")
-    assert_error(api.post(SYSTEMS, BODY | {"entity": client_entity.pk}, format="json"), 403, "permission_denied")
-    assert not FrontEndSystem.objects.exists()
-
-
 def test_the_same_system_twice_for_an_entity_is_already_exists(client_api):
     assert client_api.post(SYSTEMS, BODY, format="json").status_code == 201
 

@@ -203,17 +203,6 @@ def test_an_account_manager_lists_creates_and_revokes(am_api, target):
     assert am_api.post(revoke_url(target, made["id"])).status_code == 200
 
 
-@pytest.mark.parametrize("api", ["clearing_api", "finance_api"])
-def test_clearing_firms_and_finance_get_403_on_the_list_and_404_on_a_key(request, am_api, target, api):
-    made = create(am_api, target)
-    caller = request.getfixturevalue(api)
-
-    assert_error(caller.get(keys_url(target)), 403, "permission_denied")
-    assert_error(caller.post(keys_url(target)), 403, "permission_denied")
-    assert_error(caller.post(revoke_url(target, made["id"])), 404, "not_found")
-    assert KeyPair.objects.filter(target=target, is_probe=False).count() == 1
-
-
 def test_a_client_of_another_entity_gets_404(api_for, am_api, target):
     made = create(am_api, target)
     stranger = api_for(factories.UserFactory(role=Role.CLIENT))

@@ -127,29 +127,8 @@ def test_client_whose_entity_is_a_clearing_firm_reads_that_firm(client_api, clie
     assert ids(client_api.get(FIRMS)) == [other_firm.id]
 
 
-@pytest.mark.parametrize("api_name", ["client_api", "clearing_api"])
-def test_other_roles_may_not_register_clearing_firms(request, api_name):
-    api = request.getfixturevalue(api_name)
-    assert_error(api.post(FIRMS, {"code": "NEW", "name": "New"}, format="json"), 403, "permission_denied")
-    assert_error(api.post(FIRMS, {"code": "bad"}, format="json"), 403, "permission_denied")
-
-
-def test_clearing_user_may_not_rename_its_firm(clearing_api, clearing_firm):
-    assert_error(
-        clearing_api.patch(f"{FIRMS}{clearing_firm.id}/", {"name": "Mine"}, format="json"), 403, "permission_denied"
-    )
-    clearing_firm.refresh_from_db()
-    assert clearing_firm.name == "First Clearing"
-
-
 def test_clearing_user_patching_another_firm_is_not_found(clearing_api, other_firm):
     assert_error(clearing_api.patch(f"{FIRMS}{other_firm.id}/", {"name": "Mine"}, format="json"), 404, "not_found")
-
-
-def test_finance_has_no_clearing_firm_access(finance_api, clearing_firm):
-    assert_error(finance_api.get(FIRMS), 403, "permission_denied")
-    assert_error(finance_api.get(f"{FIRMS}{clearing_firm.id}/"), 404, "not_found")
-    assert_error(finance_api.post(FIRMS, {"code": "NEW", "name": "New"}, format="json"), 403, "permission_denied")
 
 
 def test_clearing_firms_cannot_be_deleted(am_api, clearing_firm):
@@ -556,12 +535,6 @@ def test_clearing_user_reads_the_gfids_its_firm_guarantees(clearing_api, client_
         "permission_denied",
     )
     assert_error(clearing_api.post(GFIDS, {}, format="json"), 403, "permission_denied")
-
-
-def test_finance_has_no_gfid_access(finance_api, client_gfid):
-    assert_error(finance_api.get(GFIDS), 403, "permission_denied")
-    assert_error(finance_api.get(f"{GFIDS}{client_gfid.id}/"), 404, "not_found")
-    assert_error(finance_api.post(GFIDS, {}, format="json"), 403, "permission_denied")
 
 
 def test_gfids_filter_by_venue_entity_and_admin_control(am_api, client_gfid, other_gfid, client_entity):

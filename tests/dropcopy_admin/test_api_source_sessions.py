@@ -464,24 +464,6 @@ def test_clearing_user_reads_the_sessions_its_firm_guarantees(clearing_api, sess
     assert_error(clearing_api.get(f"{URL}{foreign.id}/"), 404, "not_found")
 
 
-def test_finance_has_no_session_access(finance_api, sessions):
-    assert_error(finance_api.get(URL), 403, "permission_denied")
-    assert_error(finance_api.get(f"{URL}{sessions[0].id}/"), 404, "not_found")
-    assert_error(finance_api.post(URL, {}, format="json"), 403, "permission_denied")
-
-
-@pytest.mark.parametrize("api_name", ["client_api", "clearing_api"])
-def test_other_roles_may_not_register_or_change_sessions(request, api_name, sessions, cme_gfid):
-    api = request.getfixturevalue(api_name)
-    own, foreign, _ = sessions
-    body = cme_body(cme_gfid, sender_comp_id="S09ACMN")
-    assert_error(api.post(URL, body, format="json"), 403, "permission_denied")
-    assert_error(api.post(URL, {"venue": "ICE", "gfid": foreign.gfid_id}, format="json"), 403, "permission_denied")
-    assert_error(api.patch(f"{URL}{own.id}/", {"sender_comp_id": "S08ACMN"}, format="json"), 403, "permission_denied")
-    assert_error(api.patch(f"{URL}{foreign.id}/", {"sender_comp_id": "S08ACMN"}, format="json"), 404, "not_found")
-    assert not SourceSession.objects.filter(sender_comp_id__in=["S09ACMN", "S08ACMN"]).exists()
-
-
 # --- lists ------------------------------------------------------------------------------------
 
 

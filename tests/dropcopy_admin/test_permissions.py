@@ -2,14 +2,18 @@
 endpoint × method → answer), the audited user and reference-data services the admin writes
 through, and the registration of other apps' visibility rules."""
 
+import datetime as dt
+
 import pytest
+from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models
 from django.utils import timezone
 
 from dropcopy_admin import errors
 from dropcopy_admin.choices import Environment, GatewayType, Role, TargetStatus
-from dropcopy_admin.models import AuditEvent, PortRange, SegmentGateway, TargetSession, User
+from dropcopy_admin.models import AuditEvent, KeyPair, PortRange, SegmentGateway, TargetSession, User
 from dropcopy_admin.request_id import current_request_id
 from dropcopy_admin.selectors import visibility
 from dropcopy_admin.services import reference, users
@@ -32,13 +36,51 @@ MISSING = (404, "not_found", None)
 INVALID = (400, "invalid", None)
 READ = (200, None, None)
 NOT_NOW = (409, "invalid_transition", None)
+UNSUPPORTED = (415, "unsupported_media_type", None)
+
+PRODUCT_APPS = ("dropcopy_admin", "entitlements", "billing")
+
+
+def database_contents() -> dict[str, list[tuple]]:
+    """Every row of every table of the product, to show that a call wrote nothing at all."""
+    return {
+        model._meta.label: list(model._base_manager.order_by("pk").values_list())
+        for app in PRODUCT_APPS
+        for model in apps.get_app_config(app).get_models(include_auto_created=True)
+    }
+
+
+def send(api, method: str, url: str, body, send_as: str):
+    """``body`` as JSON, as a multipart form, or (a string) as raw text the parser never reads."""
+    if body is None:
+        return getattr(api, method)(url)
+    if isinstance(body, str):
+        return getattr(api, method)(url, body, content_type="application/json")
+    return getattr(api, method)(url, body, format=send_as)
+
+
+def cases(table) -> list:
+    """One case per role of each row. A row is (method, path, body, {role: answer}) and, last, how
+    the body is sent when not as JSON; a body that needs the world's ids is a function of it."""
+    return [
+        pytest.param(method, path, body, role, answer, send_as[0] if send_as else "json", id=f"{role}-{method}-{path}")
+        for method, path, body, answers, *send_as in table
+        for role, answer in answers.items()
+    ]
 
 
 @pytest.fixture
-def world(client_entity, clearing_firm):
-    """Rows every role but finance sees: the client's GFID is guaranteed by the clearing firm."""
-    gfid = factories.GfidFactory(entity=client_entity, clearing_firm=clearing_firm)
+def world(client_entity, clearing_firm, account_manager):
+    """Rows every role but finance sees: the client's GFID is guaranteed by the clearing firm; and
+    another tenant's session, which no role but account managers sees."""
+    gfid = factories.GfidFactory(code="ACM", entity=client_entity, clearing_firm=clearing_firm)
     session = factories.SourceSessionFactory(gfid=gfid, clearing_firm=clearing_firm)
+    foreign_gfid = factories.GfidFactory(
+        code="OTH",
+        entity=factories.EntityFactory(code="OTHER"),
+        clearing_firm=factories.ClearingFirmFactory(code="OF1"),
+    )
+    foreign_session = factories.SourceSessionFactory(gfid=foreign_gfid)
     system = factories.FrontEndSystemFactory(entity=client_entity)
     certification = factories.passed_certification(system, entity=client_entity)
     target = TargetSession.objects.create(
@@ -54,14 +96,53 @@ def world(client_entity, clearing_firm):
         used=0,
         created_at=timezone.now(),
     )
+    key_pair = KeyPair.objects.create(
+        target=target,
+        access_key_id="AKPERMISSIONSTABLE01",
+        secret_encrypted="not a secret",
+        created_at=timezone.now(),
+        expires_at=timezone.now() + dt.timedelta(days=365),
+    )
     return {
         "firm": clearing_firm.pk,
         "entity": client_entity.pk,
         "gfid": gfid.pk,
+        "foreign_gfid": foreign_gfid.pk,
         "session": session.pk,
+        "foreign_session": foreign_session.pk,
         "certification": certification.pk,
         "target": target.pk,
+        "key_pair": key_pair.pk,
+        "account_manager": account_manager.pk,
+        "cgw_gateway": factories.cgw_gateway().pk,
     }
+
+
+def new_cme_session(world) -> dict:
+    """A well-formed session an account manager could register: only the role stands in the way."""
+    return {
+        "sender_comp_id": "S09ACMN",
+        "venue": "CME",
+        "environment": "PRODUCTION",
+        "gateway_type": "CGW",
+        "cgw_gateway": world["cgw_gateway"],
+        "gfid": world["gfid"],
+    }
+
+
+def sessions_file(world) -> dict:
+    """A well-formed import file of one session an account manager could import."""
+    content = (
+        "sender_comp_id,venue,environment,gateway_type,cgw_gateway,gfid,clearing_firm\n"
+        "S01ACMN,CME,PRODUCTION,MSGW,,ACM,\n"
+    )
+    return {"file": SimpleUploadedFile("sessions.csv", content.encode(), content_type="text/csv")}
+
+
+FRONT_END_SYSTEM = {"name": "TradeDesk", "version": "4.2", "vendor": "ACME"}
+ONLY_AM_FIRMS = refused("Only account managers may register clearing firms.")
+ONLY_AM_SESSIONS = refused("Only account managers may register source sessions.")
+ONLY_AM_IMPORT = refused("Only account managers may import source sessions.")
 
 
 # (method, path, body, {role: (status, code, detail)}). Bodies are malformed on purpose: a caller
@@ -78,11 +159,23 @@ TABLE = [
         "post",
         "clearing-firms/",
         {"code": "bad"},
+        {AM: INVALID, CLIENT: ONLY_AM_FIRMS, CLEARING: ONLY_AM_FIRMS, FINANCE: refused(NO_ACCESS)},
+    ),
+    (
+        "post",
+        "clearing-firms/",
+        {"code": "NEW", "name": "New"},  # well-formed: only the role stands in the way
+        {CLIENT: ONLY_AM_FIRMS, CLEARING: ONLY_AM_FIRMS, FINANCE: refused(NO_ACCESS)},
+    ),
+    ("get", "clearing-firms/{firm}/", None, {AM: READ, CLIENT: READ, CLEARING: READ, FINANCE: MISSING}),
+    (
+        "patch",
+        "clearing-firms/{firm}/",
+        {"name": "Mine"},
         {
-            AM: INVALID,
-            CLIENT: refused("Only account managers may register clearing firms."),
-            CLEARING: refused("Only account managers may register clearing firms."),
-            FINANCE: refused(NO_ACCESS),
+            CLIENT: refused("Only account managers may change clearing firms."),
+            CLEARING: refused("Only account managers may change clearing firms."),
+            FINANCE: MISSING,
         },
     ),
     (
@@ -118,6 +211,8 @@ TABLE = [
             FINANCE: refused("Only account managers may change entities."),
         },
     ),
+    ("get", "gfids/", None, {AM: READ, CLIENT: READ, CLEARING: READ, FINANCE: refused(NO_ACCESS)}),
+    ("get", "gfids/{gfid}/", None, {AM: READ, CLIENT: READ, CLEARING: READ, FINANCE: MISSING}),
     (
         "post",
         "gfids/",
@@ -140,16 +235,46 @@ TABLE = [
             FINANCE: MISSING,
         },
     ),
+    ("get", "source-sessions/", None, {AM: READ, CLIENT: READ, CLEARING: READ, FINANCE: refused(NO_ACCESS)}),
+    ("get", "source-sessions/{session}/", None, {AM: READ, CLIENT: READ, CLEARING: READ, FINANCE: MISSING}),
     (
         "post",
         "source-sessions/",
         {},
+        {AM: INVALID, CLIENT: ONLY_AM_SESSIONS, CLEARING: ONLY_AM_SESSIONS, FINANCE: refused(NO_ACCESS)},
+    ),
+    (
+        "post",
+        "source-sessions/",
+        new_cme_session,
+        {CLIENT: ONLY_AM_SESSIONS, CLEARING: ONLY_AM_SESSIONS, FINANCE: refused(NO_ACCESS)},
+    ),
+    (
+        "post",
+        "source-sessions/",
+        lambda world: {"venue": "ICE", "gfid": world["foreign_gfid"]},
         {
-            AM: INVALID,
-            CLIENT: refused("Only account managers may register source sessions."),
-            CLEARING: refused("Only account managers may register source sessions."),
+            AM: (400, "venue_not_supported", None),
+            CLIENT: ONLY_AM_SESSIONS,
+            CLEARING: ONLY_AM_SESSIONS,
             FINANCE: refused(NO_ACCESS),
         },
+    ),
+    (
+        "patch",
+        "source-sessions/{session}/",
+        {"sender_comp_id": "S08ACMN"},
+        {
+            CLIENT: refused("Only account managers may change source sessions."),
+            CLEARING: refused("Only account managers may change source sessions."),
+            FINANCE: MISSING,
+        },
+    ),
+    (
+        "patch",
+        "source-sessions/{foreign_session}/",
+        {"sender_comp_id": "S08ACMN"},
+        {CLIENT: MISSING, CLEARING: MISSING, FINANCE: MISSING},
     ),
     (
         "patch",
@@ -166,12 +291,21 @@ TABLE = [
         "post",
         "source-sessions/import/",
         {},  # multipart without a file
-        {
-            AM: INVALID,
-            CLIENT: refused("Only account managers may import source sessions."),
-            CLEARING: refused("Only account managers may import source sessions."),
-            FINANCE: refused("Only account managers may import source sessions."),
-        },
+        {AM: INVALID, CLIENT: ONLY_AM_IMPORT, CLEARING: ONLY_AM_IMPORT, FINANCE: ONLY_AM_IMPORT},
+        "multipart",
+    ),
+    (
+        "post",
+        "source-sessions/import/",
+        sessions_file,
+        {CLIENT: ONLY_AM_IMPORT, CLEARING: ONLY_AM_IMPORT, FINANCE: ONLY_AM_IMPORT},
+        "multipart",
+    ),
+    (
+        "post",
+        "source-sessions/import/",
+        {"file": "x"},
+        {AM: UNSUPPORTED, CLIENT: ONLY_AM_IMPORT, CLEARING: ONLY_AM_IMPORT, FINANCE: ONLY_AM_IMPORT},
     ),
     *[
         (
@@ -221,29 +355,50 @@ TABLE = [
         },
     ),
     (
+        "post",
+        "targets/{target}/keys/",
+        None,
+        {
+            CLEARING: refused("Your role has no access to key pairs."),
+            FINANCE: refused("Your role has no access to key pairs."),
+        },
+    ),
+    ("post", "targets/{target}/keys/{key_pair}/revoke/", None, {CLEARING: MISSING, FINANCE: MISSING}),
+    (
+        "post",
+        "front-end-systems/",
+        FRONT_END_SYSTEM,
+        {CLEARING: refused(NO_ACCESS), FINANCE: refused(NO_ACCESS)},
+    ),
+    (
+        "post",
+        "front-end-systems/",
+        lambda world: FRONT_END_SYSTEM | {"entity": world["entity"]},
+        {CLEARING: refused(NO_ACCESS), FINANCE: refused(NO_ACCESS)},
+    ),
+    (
         "get",
         "users/",
         None,
         {AM: READ, CLIENT: refused(NO_ACCESS), CLEARING: refused(NO_ACCESS), FINANCE: refused(NO_ACCESS)},
     ),
+    ("get", "users/{account_manager}/", None, {AM: READ, CLIENT: MISSING, CLEARING: MISSING, FINANCE: MISSING}),
+    (
+        "post",
+        "users/",
+        {"username": "eve", "password": "Tr1cky-Horse-Battery", "role": "finance"},
+        {CLIENT: refused(NO_ACCESS), CLEARING: refused(NO_ACCESS), FINANCE: refused(NO_ACCESS)},
+    ),
 ]
 
-CASES = [
-    pytest.param(method, path, body, role, answer, id=f"{role}-{method}-{path}")
-    for method, path, body, answers in TABLE
-    for role, answer in answers.items()
-]
 
-
-@pytest.mark.parametrize(("method", "path", "body", "role", "answer"), CASES)
-def test_each_role_gets_the_answer_the_table_gives(request, world, method, path, body, role, answer):
+@pytest.mark.parametrize(("method", "path", "body", "role", "answer", "send_as"), cases(TABLE))
+def test_each_role_gets_the_answer_the_table_gives(request, world, method, path, body, role, answer, send_as):
     api = request.getfixturevalue(API_OF_ROLE[role])
     url = API + path.format(**world)
     audit_rows = AuditEvent.objects.count()
-    if body is None:
-        response = getattr(api, method)(url)
-    else:
-        response = getattr(api, method)(url, body, format="multipart" if path.endswith("import/") else "json")
+    before = database_contents()
+    response = send(api, method, url, body(world) if callable(body) else body, send_as)
     status, code, detail = answer
     assert response.status_code == status, response.content
     if code is not None:
@@ -251,6 +406,7 @@ def test_each_role_gets_the_answer_the_table_gives(request, world, method, path,
     if detail is not None:
         assert response.json()["detail"] == detail
     assert AuditEvent.objects.count() == audit_rows  # nothing was written
+    assert database_contents() == before
 
 
 # --- users ------------------------------------------------------------------------------------

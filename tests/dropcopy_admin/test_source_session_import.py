@@ -278,14 +278,6 @@ def test_raw_csv_body_is_unsupported_media_type(am_api):
     assert_error(am_api.post(URL, data=csv_text(), content_type="text/csv"), 415, "unsupported_media_type")
 
 
-@pytest.mark.parametrize("api_name", ["client_api", "clearing_api", "finance_api"])
-def test_only_account_managers_import(request, api_name, gfids):
-    api = request.getfixturevalue(api_name)
-    assert_error(upload(api, csv_text("S01ACMN,CME,PRODUCTION,MSGW,,ACM,")), 403, "permission_denied")
-    assert_error(api.post(URL, {"file": "x"}, format="json"), 403, "permission_denied")
-    assert not SourceSession.objects.exists()
-
-
 def test_import_offers_only_post(am_api):
     assert_error(am_api.get(URL), 405, "method_not_allowed")
 
