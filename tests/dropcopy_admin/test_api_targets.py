@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from dropcopy_admin.choices import Environment, GatewayType, Role, TargetStatus
+from dropcopy_admin.choices import Environment, GatewayType, TargetStatus
 from dropcopy_admin.models import Membership, TargetSession
 from dropcopy_admin.services.groups import group_close
 from dropcopy_admin.services.targets import target_record_provisioning_error
@@ -348,17 +348,6 @@ def test_preview_of_an_invisible_group_is_not_found(client_api, client_entity, c
 @pytest.mark.parametrize("body", [{}, {"source_sessions": []}, {"source_sessions": ["x"]}])
 def test_preview_with_a_malformed_body_is_invalid(client_api, group, body):
     assert_error(client_api.post(preview_url(group), body, format="json"), 400, "invalid")
-
-
-def test_clearing_firms_and_finance_may_not_preview(api_for, clearing_firm, client_user, client_entity, group):
-    session = guaranteed_session(client_entity, clearing_firm)
-    services.membership_request(actor=client_user, group=group, source_session=session)  # the firm sees the group
-    firm_api = api_for(factories.UserFactory(role=Role.CLEARING_FIRM, clearing_firm=clearing_firm))
-    finance_api = api_for(factories.UserFactory(role=Role.FINANCE))
-    for api in (firm_api, finance_api):
-        assert_error(
-            api.post(preview_url(group), {"source_sessions": [session.pk]}, format="json"), 403, "permission_denied"
-        )
 
 
 def test_an_account_manager_previews_any_group(am_api, group, client_entity, clearing_firm):

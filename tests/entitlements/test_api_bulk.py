@@ -186,11 +186,6 @@ def test_a_client_without_self_service_may_not_bulk_request(api_for, clearing_fi
     assert_error(response, 403, "permission_denied")
 
 
-def test_clearing_firms_and_finance_never_bulk_request(clearing_api, finance_api, group):
-    for api in (clearing_api, finance_api):
-        assert_error(api.post(BULK, "junk", content_type="application/json"), 403, "permission_denied")
-
-
 # --- bulk decisions ---------------------------------------------------------------------------
 
 
@@ -321,20 +316,6 @@ def test_bulk_approval_past_the_msgw_capacity_refuses_only_the_overflow(
 )
 def test_bulk_decision_with_a_malformed_body_is_invalid(clearing_api, body):
     assert_error(clearing_api.post(BULK_DECIDE, body, format="json"), 400, "invalid")
-
-
-def test_clients_and_finance_never_bulk_decide(client_api, finance_api, client_user, clearing_firm, group):
-    (membership,) = requested(client_user, group, 1, firm=clearing_firm)
-    for api in (client_api, finance_api):
-        assert_error(
-            api.post(
-                BULK_DECIDE, {"memberships": [membership.pk], "decision": "approve", "reason": "x"}, format="json"
-            ),
-            403,
-            "permission_denied",
-        )
-        assert_error(api.post(BULK_DECIDE, "junk", content_type="application/json"), 403, "permission_denied")
-    assert Membership.objects.get(pk=membership.pk).status == MembershipStatus.PENDING
 
 
 def test_bulk_decision_costs_the_same_queries_for_3_or_30_memberships(clearing_api, client_user, clearing_firm):

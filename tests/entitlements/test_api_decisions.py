@@ -267,24 +267,7 @@ def test_the_requesting_user_deciding_is_self_approval(am_api, account_manager, 
     assert Membership.objects.get(pk=own_request.pk).status == MembershipStatus.PENDING
 
 
-# --- who may decide ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("action", ["approve", "reject", "revoke"])
-def test_a_client_never_decides_even_its_own_groups_requests(client_api, pending, action):
-    assert_error(post(client_api, pending, action, reason="x"), 403, "permission_denied")
-    assert Membership.objects.get(pk=pending.pk).status == MembershipStatus.PENDING
-
-
-@pytest.mark.parametrize("action", ["approve", "reject", "revoke"])
-def test_finance_never_decides(finance_api, pending, action):
-    assert_error(post(finance_api, pending, action, reason="x"), 403, "permission_denied")
-
-
-def test_roles_that_never_decide_are_refused_before_the_body_or_the_id_is_read(client_api, finance_api):
-    for api in (client_api, finance_api):
-        response = api.post(membership_url(999999, "approve"), "not json", content_type="application/json")
-        assert_error(response, 403, "permission_denied")
+# --- who may decide (each role's answer: the table in test_permissions.py) -----------------------
 
 
 def test_a_firm_deciding_a_request_another_firm_guarantees_gets_not_found(api_for, pending):

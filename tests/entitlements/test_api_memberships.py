@@ -240,27 +240,6 @@ def test_client_without_self_service_requests_for_an_ebs_group(not_self_service_
     assert response.json()["status"] == "pending"
 
 
-def test_clearing_firm_users_cannot_request_sessions(clearing_api, clearing_firm):
-    group = factories.GroupFactory()
-    guaranteed = factories.SourceSessionFactory(gfid__entity=group.entity, gfid__clearing_firm=clearing_firm)
-    factories.MembershipFactory(group=group, source_session=guaranteed, status=MembershipStatus.REJECTED)
-
-    assert_error(
-        clearing_api.post(MEMBERSHIPS, request_body(group, guaranteed), format="json"), 403, "permission_denied"
-    )
-    assert_error(clearing_api.post(MEMBERSHIPS, {}, format="json"), 403, "permission_denied")
-    assert Membership.objects.count() == 1
-
-
-def test_finance_has_no_access_to_memberships(finance_api, group, session):
-    membership = factories.MembershipFactory(group=group, source_session=session)
-
-    assert_error(finance_api.get(MEMBERSHIPS), 403, "permission_denied")
-    assert_error(finance_api.post(MEMBERSHIPS, request_body(group, session), format="json"), 403, "permission_denied")
-    assert_error(finance_api.get(membership_url(membership)), 404, "not_found")
-    assert_error(finance_api.delete(membership_url(membership)), 404, "not_found")
-
-
 # --- bad input --------------------------------------------------------------------------------
 
 
@@ -378,13 +357,6 @@ def test_client_without_self_service_cannot_withdraw_from_a_cme_group(not_self_s
     membership = factories.MembershipFactory(group=factories.GroupFactory(entity=entity))
 
     assert_error(api.delete(membership_url(membership)), 403, "permission_denied")
-    assert Membership.objects.get(pk=membership.pk).status == MembershipStatus.PENDING
-
-
-def test_clearing_firm_cannot_withdraw_or_remove(clearing_api, clearing_firm):
-    membership = factories.MembershipFactory(source_session__gfid__clearing_firm=clearing_firm)
-
-    assert_error(clearing_api.delete(membership_url(membership)), 403, "permission_denied")
     assert Membership.objects.get(pk=membership.pk).status == MembershipStatus.PENDING
 
 
