@@ -5,7 +5,6 @@ through, and the registration of other apps' visibility rules."""
 import datetime as dt
 
 import pytest
-from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models
@@ -18,55 +17,26 @@ from dropcopy_admin.request_id import current_request_id
 from dropcopy_admin.selectors import visibility
 from dropcopy_admin.services import reference, users
 from tests import factories
+from tests.support import (
+    AM,
+    API,
+    API_OF_ROLE,
+    CLEARING,
+    CLIENT,
+    FINANCE,
+    INVALID,
+    MISSING,
+    NO_ACCESS,
+    NOT_NOW,
+    READ,
+    UNSUPPORTED,
+    cases,
+    database_contents,
+    refused,
+    send,
+)
 
 pytestmark = pytest.mark.django_db
-
-API = "/api/v1/"
-NO_ACCESS = "Your role has no access to this resource."
-
-AM, CLIENT, CLEARING, FINANCE = Role.ACCOUNT_MANAGER, Role.CLIENT, Role.CLEARING_FIRM, Role.FINANCE
-API_OF_ROLE = {AM: "am_api", CLIENT: "client_api", CLEARING: "clearing_api", FINANCE: "finance_api"}
-
-
-def refused(detail: str) -> tuple:
-    return (403, "permission_denied", detail)
-
-
-MISSING = (404, "not_found", None)
-INVALID = (400, "invalid", None)
-READ = (200, None, None)
-NOT_NOW = (409, "invalid_transition", None)
-UNSUPPORTED = (415, "unsupported_media_type", None)
-
-PRODUCT_APPS = ("dropcopy_admin", "entitlements", "billing")
-
-
-def database_contents() -> dict[str, list[tuple]]:
-    """Every row of every table of the product, to show that a call wrote nothing at all."""
-    return {
-        model._meta.label: list(model._base_manager.order_by("pk").values_list())
-        for app in PRODUCT_APPS
-        for model in apps.get_app_config(app).get_models(include_auto_created=True)
-    }
-
-
-def send(api, method: str, url: str, body, send_as: str):
-    """``body`` as JSON, as a multipart form, or (a string) as raw text the parser never reads."""
-    if body is None:
-        return getattr(api, method)(url)
-    if isinstance(body, str):
-        return getattr(api, method)(url, body, content_type="application/json")
-    return getattr(api, method)(url, body, format=send_as)
-
-
-def cases(table) -> list:
-    """One case per role of each row. A row is (method, path, body, {role: answer}) and, last, how
-    the body is sent when not as JSON; a body that needs the world's ids is a function of it."""
-    return [
-        pytest.param(method, path, body, role, answer, send_as[0] if send_as else "json", id=f"{role}-{method}-{path}")
-        for method, path, body, answers, *send_as in table
-        for role, answer in answers.items()
-    ]
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from dropcopy_admin.choices import Role
 from dropcopy_admin.models import AuditEvent
 from entitlements.services import memberships as services
 from tests import factories
-from tests.dropcopy_admin.test_permissions import (
+from tests.support import (
     API_OF_ROLE,
     INVALID,
     MISSING,
