@@ -4,6 +4,7 @@ from .gateway import FeedRequest, SentMessage, SequenceStream
 from .gateway_processes import GatewayProcess, ServedAddress
 from .groups import DropCopyGroup, Membership
 from .keys import KeyPair
+from .mail import OutgoingEmail
 from .parties import ClearingFirm, Entity, Gfid
 from .reference import CgwGateway, PortRange, SegmentGateway, Venue
 from .sessions import FrontEndSystem, SourceSession
@@ -26,6 +27,7 @@ __all__ = [
     "Gfid",
     "KeyPair",
     "Membership",
+    "OutgoingEmail",
     "PortRange",
     "SegmentGateway",
     "SentMessage",

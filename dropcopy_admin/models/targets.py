@@ -50,6 +50,21 @@ class TargetSession(models.Model):
     )
     created_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
+    provisioning_requested_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When provisioning was last queued and not done yet; asked again when it stays undone",
+    )
+    verification_requested_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When a check was last queued and not run yet; asked again when it stays unrun",
+    )
+
+    # Bookkeeping of queued work, not a change of the target: left out of the audit trail.
+    AUDIT_EXCLUDE = ("provisioning_requested_at", "verification_requested_at")
 
     class Meta:
         ordering = ["id"]
