@@ -1,7 +1,10 @@
 """One exception handler: every 4xx answer is ``{"code", "detail"}`` (+ ``errors`` for ``invalid``)."""
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -36,10 +39,24 @@ def _field_errors(detail) -> dict[str, list[str]]:
     return {"non_field_errors": _messages(detail)}
 
 
+def _too_large(exc) -> drf.ValidationError:
+    """A body over Django's upload limits (api-contract.md has no code of its own for it)."""
+    if isinstance(exc, RequestDataTooBig):
+        limit = f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes"
+        detail = f"The request body is too large: at most {limit} are accepted."
+    elif isinstance(exc, TooManyFilesSent):
+        detail = f"Too many files: at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES:,} are accepted."
+    else:
+        detail = f"Too many fields: at most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,} are accepted."
+    return drf.ValidationError([detail])
+
+
 def api_exception_handler(exc, context):
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.status)
-    if isinstance(exc, Http404):
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+        exc = _too_large(exc)
+    elif isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = drf.PermissionDenied()
@@ -65,6 +82,8 @@ def api_exception_handler(exc, context):
     return response
 
 
+@csrf_exempt
 def api_not_found(request, exception=None):
-    """A path under /api/ that matches nothing answers in the API's envelope."""
+    """A path under /api/ that matches nothing answers in the API's envelope, whatever the method
+    (exempt from CSRF, which would otherwise answer an unsafe method with its HTML page)."""
     return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)

@@ -15,8 +15,8 @@ from dropcopy_admin.models import DropCopyGroup, Entity, FrontEndSystem
 from dropcopy_admin.services import groups
 
 from .common import (
-    AwareDateTimeField,
     ErrorSerializer,
+    StrictDateTimeField,
     VenueField,
     VenueFirstMixin,
     VisibleIdField,
@@ -46,7 +46,7 @@ class GroupSerializer(VenueFirstMixin, serializers.ModelSerializer):
         allow_null=True,
         help_text="Required for PRODUCTION: the `monthly_fee` of the entity's fee preview (R13); ignored otherwise",
     )
-    opened_at = AwareDateTimeField(required=False, help_text="Account managers may give an earlier time")
+    opened_at = StrictDateTimeField(required=False, help_text="Account managers may give an earlier time")
 
     class Meta:
         model = DropCopyGroup
@@ -82,7 +82,7 @@ class GroupUpdateSerializer(serializers.ModelSerializer):
 
 
 class GroupCloseSerializer(serializers.Serializer):
-    at = AwareDateTimeField(required=False, help_text="Account managers only: a past close time")
+    at = StrictDateTimeField(required=False, help_text="Account managers only: a past close time")
 
 
 class GroupFilter(django_filters.FilterSet):

@@ -56,12 +56,12 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", ApiDocsView.as_view(url_name="schema"), name="docs"),
     path(
-        "targets/<str:id>/keys/",
+        "targets/<int:id>/keys/",
         KeyPairViewSet.as_view({"get": "list", "post": "create"}),
         name="target-key-list",
     ),
     path(
-        "targets/<str:id>/keys/<str:key_id>/revoke/",
+        "targets/<int:id>/keys/<int:key_id>/revoke/",
         KeyPairViewSet.as_view({"post": "revoke"}),
         name="target-key-revoke",
     ),

@@ -7,7 +7,7 @@ from django.db import models
 from rest_framework import serializers
 
 from dropcopy_admin import errors
-from dropcopy_admin.api.common import VisibleIdField
+from dropcopy_admin.api.common import VisibleIdField, WholeNumberIdField
 from dropcopy_admin.choices import GatewayType
 from dropcopy_admin.models import DropCopyGroup
 from dropcopy_admin.selectors.visibility import visible
@@ -22,7 +22,7 @@ BULK_MAX_ITEMS = 20_000
 
 def id_list(*, help_text: str) -> serializers.ListField:
     return serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=WholeNumberIdField(),
         min_length=1,
         max_length=BULK_MAX_ITEMS,
         help_text=help_text,

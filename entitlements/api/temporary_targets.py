@@ -7,8 +7,8 @@ from rest_framework.response import Response
 
 from dropcopy_admin import errors
 from dropcopy_admin.api.common import (
-    AwareDateTimeField,
     ErrorSerializer,
+    StrictDateTimeField,
     VenueField,
     VenueFirstMixin,
     VisibleIdField,
@@ -25,7 +25,7 @@ class NewReleaseTargetRequestSerializer(VenueFirstMixin, serializers.Serializer)
     entity = VisibleIdField(Entity, required=False, help_text="Defaults to the client's own entity")
     venue = VenueField()
     gateway_type = serializers.ChoiceField(choices=GatewayType.choices)
-    requested_start = AwareDateTimeField(
+    requested_start = StrictDateTimeField(
         required=False,
         allow_null=True,
         help_text="When it should be ready, if later than 48 hours from now; never in the past",
