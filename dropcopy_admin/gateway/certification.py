@@ -100,7 +100,7 @@ async def checklist_start(
     if not session.address.autocert or session.probe:
         return None
     state = await session.db.run(checklist_load, target_id=session.address.target_id)
-    if state is None:
+    if state is None or session.closed:  # closed: its client went before the Logon was answered
         return None
     checklist = Checklist(session.db, target_id=session.address.target_id, heartbeat=heartbeat, state=state)
     checklist.record(Check.SIGNED_LOGON, at, f"Logon 34={seq}, key {access_key_id}")

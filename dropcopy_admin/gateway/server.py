@@ -113,10 +113,18 @@ class Gateway:
         await session.run()
 
     def claim_stream(self, session: Session) -> bool:
-        """Make ``session`` the one client session of its stream, unless another holds it."""
+        """Make ``session`` the one client session of its stream, unless a live one holds it.
+
+        A holder whose client is gone (it closed its connection and logged on again at once, before
+        the old session read its end of stream) is dropped and the new session takes the stream; a
+        holder whose connection is still open keeps it.
+        """
         holder = self.streams.get(session.stream_key)
         if holder is not None and not holder.closed:
-            return False
+            if not holder.connection_gone():
+                return False
+            log.info("client session of target %s dropped: its connection is gone", holder.address.target_comp_id)
+            holder.drop()
         self.streams[session.stream_key] = session
         return True
 

@@ -14,6 +14,7 @@ writing are ``connection.Connection``'s; the gateway that accepted the connectio
 import asyncio
 import contextlib
 import logging
+import socket
 
 from dropcopy_admin import clock
 from dropcopy_admin.fix.framing import FrameError, FrameErrorReason, FrameReader
@@ -32,6 +33,7 @@ MIN_HEARTBEAT, MAX_HEARTBEAT = 5, 60
 PROBE_SUB_ID = "PROBE"
 ORDER_ENTRY_TYPES = {"D", "F", "G", "H", "q", "s", "AB", "AC", "R", "S", "i"}
 ECHOED_ON_LOGON = (108, 141, 1603, 1604, 1605)
+TCP_ESTABLISHED = 1  # tcpi_state of Linux's TCP_INFO
 
 
 class Session(Connection):
@@ -79,6 +81,28 @@ class Session(Connection):
         with contextlib.suppress(Exception):
             self.writer.close()
             await self.writer.wait_closed()
+
+    def connection_gone(self) -> bool:
+        """Whether the client's side of the connection is gone though the session has not ended yet:
+        its end of stream or a reset already seen, the transport closing, or the socket no longer
+        connected (the client closed it while this session was busy, before it read again)."""
+        if self.closed:
+            return True
+        if self.reader.at_eof() or self.reader.exception() is not None:
+            return True
+        transport = self.writer.transport
+        if transport is None or transport.is_closing():
+            return True
+        return not _socket_connected(self.writer.get_extra_info("socket"))
+
+    def drop(self) -> None:
+        """End the session of a connection whose client is gone, from outside its own task: nothing
+        more is sent or read on it, and its stream is free at once. Its own task ends on its next step."""
+        if self.closed:
+            return
+        self.closed = True
+        self.host.session_ended(self)
+        self.writer.transport.abort()
 
     async def logout(self, reason: str, extra: tuple = ()) -> None:
         """Send a Logout saying why (and ``extra`` fields) and close the connection."""
@@ -226,6 +250,8 @@ class Session(Connection):
             self.state = await self.db.run(
                 store.stream_load, target_id=address.target_id, market_segment=address.market_segment, at=now
             )
+            if self.closed:  # dropped meanwhile: its client went and logged on again
+                raise SessionClosed
             self.next_incoming = self.state.next_incoming
             self.next_outgoing = self.state.next_outgoing
             if seq < self.next_incoming:
@@ -237,6 +263,8 @@ class Session(Connection):
             self.checklist = await certification.checklist_start(
                 self, self.host.midweek_expected, access_key_id=access_key_id, heartbeat=self.heartbeat, seq=seq, at=now
             )
+        if self.closed:
+            raise SessionClosed
         self.logged_on = True
         self.host.session_logged_on(self)
         echo = [(tag, Echoed(logon.get(tag))) for tag in ECHOED_ON_LOGON if tag in logon]
@@ -297,6 +325,20 @@ class Session(Connection):
         """The gateway wrote its whole answer to an accepted ResendRequest for ``begin``..``end``."""
         if self.checklist is not None:
             self.checklist.resend_answered(begin, end)
+
+
+def _socket_connected(sock) -> bool:
+    """Whether the kernel still holds ``sock`` as an established TCP connection (no end of stream or
+    reset received); True where the system does not say (no ``TCP_INFO``)."""
+    if sock is None:
+        return False
+    tcp_info = getattr(socket, "TCP_INFO", None)
+    if tcp_info is None:
+        return True
+    try:
+        return sock.getsockopt(socket.IPPROTO_TCP, tcp_info, 1)[0] == TCP_ESTABLISHED
+    except OSError:
+        return False
 
 
 def _signature_holds(logon: Message, secret: str) -> bool:

@@ -1,6 +1,8 @@
 """Logon checks of the gateway (R16, R19): every refusal is a Logout saying why."""
 
 import datetime as dt
+import socket
+import struct
 
 import pytest
 
@@ -105,6 +107,65 @@ def test_second_logon_while_a_client_session_is_active_is_refused(served, gatewa
     assert_logged_out(second, "already active")
     first.test_request("STILL-UP")
     assert first.receive_type("0").get_str(112) == "STILL-UP"
+
+
+def close_connection(client, how: str) -> None:
+    """Close the client's socket: ``closed`` sends its end of stream, ``reset`` aborts it (RST)."""
+    if how == "reset":
+        client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    client.close()
+
+
+@REAL_DB
+@pytest.mark.parametrize("how", ["closed", "reset"])
+def test_a_client_that_drops_its_connection_right_after_its_logon_can_log_on_again_at_once(served, gateway, how):
+    for attempt in range(5):  # the gateway is still busy with the first logon when the second arrives
+        first = served.client()
+        first.logon(key=served.key, secret=served.secret, seq=1 + attempt * 10)
+        close_connection(first, how)
+        second = served.client()
+        second.logon(key=served.key, secret=served.secret, seq=5 + attempt * 10)
+
+        answer = second.receive()
+
+        assert answer.msg_type == "A", answer.get_str(58)
+        second.test_request(f"UP-{attempt}")
+        assert second.receive_type("0").get_str(112) == f"UP-{attempt}"
+        second.close()
+
+
+@REAL_DB
+@pytest.mark.parametrize("how", ["closed", "reset"])
+def test_a_client_that_drops_its_logged_on_session_can_log_on_again_at_once(served, gateway, how):
+    first = served.logged_on()
+    first.test_request("BUSY")  # the gateway is answering it when the connection goes
+    close_connection(first, how)
+    second = served.client()
+
+    second.logon(key=served.key, secret=served.secret, seq=10)
+
+    assert second.receive().msg_type == "A"
+    second.test_request("SECOND")
+    assert second.receive_type("0").get_str(112) == "SECOND"
+
+
+@REAL_DB
+def test_of_two_open_connections_logging_on_at_once_one_is_answered_and_the_other_refused(served, gateway):
+    first, second = served.client(), served.client()
+
+    first.logon(key=served.key, secret=served.secret, seq=1)
+    second.logon(key=served.key, secret=served.secret, seq=1)
+
+    answers = {}
+    for name, client in (("first", first), ("second", second)):
+        answer = client.receive()
+        answers[name] = answer.msg_type
+        if answer.msg_type == "5":
+            assert "already active" in answer.get_str(58)
+    assert sorted(answers.values()) == ["5", "A"], answers
+    (accepted,) = [client for name, client in (("first", first), ("second", second)) if answers[name] == "A"]
+    accepted.test_request("KEPT")
+    assert accepted.receive_type("0").get_str(112) == "KEPT"
 
 
 @REAL_DB
