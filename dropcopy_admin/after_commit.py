@@ -11,7 +11,12 @@ that rolls back. Outside a transaction (a scheduled task fetching ids) the work 
 - :func:`discarded` is a block in which nothing is queued: data built through the services
   (the demo world) without provisioning, verifying or e-mailing anything.
 
-A failure after the commit is logged and does not undo the committed writes (``robust``).
+A failure after the commit is logged and does not undo the committed writes (``robust``). So
+that nothing is lost when the broker or the mail server is down at the commit, the work asked
+for is recorded with the writes themselves and a scheduled task does it later: a target's
+``provisioning_requested_at`` and ``verification_requested_at`` (``targets_queue_unfinished``,
+every minute), the outgoing e-mails (``outgoing_emails_send``, every minute, with back-off);
+scheduled work queued here is simply queued again by its next run.
 """
 
 import contextlib

@@ -9,8 +9,15 @@ from dropcopy_admin import after_commit, clock
 from dropcopy_admin.choices import TargetStatus
 from dropcopy_admin.services.audit import SystemActor
 from dropcopy_admin.services.keys import key_pairs_warn_expiring
+from dropcopy_admin.services.mail import outgoing_emails_send
 from dropcopy_admin.services.targets import target_provision, target_record_provisioning_error
-from dropcopy_admin.services.verification import VERIFY_TARGETS, targets_queue_reverification, targets_verify
+from dropcopy_admin.services.verification import (
+    UNFINISHED_AFTER,
+    VERIFY_TARGETS,
+    targets_queue_reverification,
+    targets_queue_unfinished,
+    targets_verify,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,3 +66,17 @@ def reverify_live_targets() -> int:
 def warn_expiring_key_pairs() -> int:
     """Warn entities of key pairs expiring within 30 days (R11), once per pair; safe to run twice."""
     return key_pairs_warn_expiring(actor=SystemActor("warn_expiring_key_pairs"))
+
+
+@shared_task
+def queue_unfinished_target_work() -> dict:
+    """Queue again provisioning and checks asked for minutes ago and still not done (the broker
+    was down, a task was lost); the ids queued. Safe to run twice: the tasks are idempotent."""
+    requeued = targets_queue_unfinished(older_than=UNFINISHED_AFTER, batch_size=settings.DROPCOPY["VERIFY_BATCH_SIZE"])
+    return {"provisioning": requeued.provisioning, "verification": requeued.verification}
+
+
+@shared_task
+def send_outgoing_emails() -> int:
+    """Send the e-mails not sent yet whose back-off has passed (the mail server was down); the number sent."""
+    return outgoing_emails_send()

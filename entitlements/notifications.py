@@ -2,17 +2,20 @@
 
 The firm's administrators get one digest per request call listing the new pending requests on
 the sessions they guarantee; the requesting user and the entity's client administrators get one
-message per decision call listing what was decided.
+message per decision call listing what was decided. The messages are kept as outgoing e-mails
+(``dropcopy_admin.services.mail``) and sent at once; one the mail server does not take is sent
+later, once.
 """
 
 from collections import defaultdict
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage
 
 from dropcopy_admin.choices import Role
 from dropcopy_admin.models import Membership, User
 from dropcopy_admin.services.common import client_administrator_emails
+from dropcopy_admin.services.mail import outgoing_emails_send_now
 
 
 def _line(membership: Membership) -> str:
@@ -35,7 +38,7 @@ def _load(membership_ids: list[int]) -> list[Membership]:
 
 def _send(messages: list[EmailMessage]) -> None:
     if messages:
-        get_connection().send_messages(messages)
+        outgoing_emails_send_now(messages)
 
 
 def send_pending_digest(*, membership_ids: list[int]) -> None:

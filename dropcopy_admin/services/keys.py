@@ -26,11 +26,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 
-from dropcopy_admin import after_commit, clock, crypto, errors
+from dropcopy_admin import clock, crypto, errors
 from dropcopy_admin.choices import Role, TargetStatus
 from dropcopy_admin.models import KeyPair, TargetSession, User
 from dropcopy_admin.models.keys import ACCESS_KEY_ID_LENGTH
@@ -38,6 +38,7 @@ from dropcopy_admin.selectors.keys import key_pair_secret, key_pairs_live_for_ta
 
 from .audit import Actor, audit_record, audit_record_changes, audit_record_created, snapshot
 from .common import client_administrator_emails, require_client_may_write
+from .mail import outgoing_emails_queue
 
 # The gateway's reads (R19), defined in selectors.keys, also importable from here.
 __all__ = [
@@ -53,7 +54,6 @@ __all__ = [
     "new_secret_key",
     "probe_key_pair_ensure",
     "probe_key_pair_for_target",
-    "send_expiry_warnings",
 ]
 
 _ACCESS_KEY_ID_ALPHABET = string.ascii_uppercase + string.digits
@@ -245,7 +245,8 @@ def key_pairs_warn_expiring(*, actor: Actor) -> int:
 
     Each pair is warned once (``expiry_warned_at``); rows another run holds are skipped, so two
     runs at once warn nobody twice. A pair already superseded by a newer live pair of its target
-    is not warned of: the client has rotated. The e-mails go out after the commit.
+    is not warned of: the client has rotated. The e-mails are written with the transaction and go
+    out after the commit; one the mail server does not take is sent later (``services.mail``).
     """
     now = clock.now()
     horizon = now + dt.timedelta(days=settings.DROPCOPY["KEY_PAIR_EXPIRY_WARNING_DAYS"])
@@ -273,20 +274,18 @@ def key_pairs_warn_expiring(*, actor: Actor) -> int:
             key_pair.expiry_warned_at = now
         KeyPair.objects.bulk_update(due, ["expiry_warned_at"])
         audit_record_changes(actor=actor, action="warn_expiry", changes=changes)
-        ids = [key_pair.pk for key_pair in due]
-        if ids:
-            after_commit.call(send_expiry_warnings, key_pair_ids=ids)
+        if due:
+            outgoing_emails_queue(expiry_warning_emails(due))
     return len(due)
 
 
-def send_expiry_warnings(*, key_pair_ids: list[int]) -> None:
+def expiry_warning_emails(key_pairs: Iterable[KeyPair]) -> list[EmailMessage]:
     """One message per entity to its active client administrators, listing its expiring pairs."""
     by_entity: dict[int, list[KeyPair]] = defaultdict(list)
-    rows = KeyPair.objects.filter(pk__in=key_pair_ids).select_related("target", "target__entity").order_by("pk")
-    for key_pair in rows:
+    for key_pair in key_pairs:
         by_entity[key_pair.target.entity_id].append(key_pair)
     recipients = client_administrator_emails(by_entity)
-    messages = [
+    return [
         EmailMessage(
             subject=f"Drop Copy: {len(pairs)} key pair(s) expire soon",
             body="These Drop Copy key pairs expire soon; create a new key pair for each target and switch "
@@ -302,5 +301,3 @@ def send_expiry_warnings(*, key_pair_ids: list[int]) -> None:
         for entity_id, pairs in sorted(by_entity.items())
         if recipients.get(entity_id)
     ]
-    if messages:
-        get_connection().send_messages(messages)

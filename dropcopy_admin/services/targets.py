@@ -220,10 +220,14 @@ def target_open(
 ) -> TargetSession:
     """Open a complete new target in ``pending`` and queue its provisioning on commit (R7, R17).
 
+    The request is recorded on the target (``provisioning_requested_at``): should the task not
+    be queued (the broker down at the commit), the scheduled sweep queues it again.
+
     Its session ID (none of ``taken_ids``, the ones this transaction already gave), its port from
     the environment's range and its addresses, in the caller's transaction. A group's target
     (R6), or with ``temporary`` a temporary target of the entity in no group (R9, R10).
     """
+    now = clock.now()
     target = TargetSession(
         group=group,
         entity_id=entity_id,
@@ -238,7 +242,8 @@ def target_open(
         temporary=temporary,
         ready_at=ready_at,
         expires_at=expires_at,
-        created_at=clock.now(),
+        created_at=now,
+        provisioning_requested_at=now,
     )
     layout = _layout_of(target)
     target.port = _free_port(environment=environment, ips=[ip for ip, *_ in layout])
@@ -337,10 +342,16 @@ def target_provision(*, actor: Actor, target_id: int) -> TargetSession:
     has its port and addresses (they are allocated on approval; re-provisioning after a release
     allocates them again), make sure it has its one live probe key pair (R16; a target provisioned
     before probe keys existed gets one now), then mark it ``provisioned`` and clear any recorded error.
+    The last step also settles the request (``provisioning_requested_at``) and, for a ready
+    target, records that its first check is asked for (``verification_requested_at``): the task
+    queues it, and the scheduled sweep queues it again should it not run.
     """
     with transaction.atomic():
         target = TargetSession.objects.select_for_update(of=("self",)).select_related("cgw_gateway").get(pk=target_id)
         if target.status == TargetStatus.CLOSED:
+            if target.provisioning_requested_at is not None:
+                target.provisioning_requested_at = None
+                target.save(update_fields=["provisioning_requested_at"])
             return target
         if not target.addresses.filter(released=False).exists():
             layout = _layout_of(target)
@@ -359,6 +370,13 @@ def target_provision(*, actor: Actor, target_id: int) -> TargetSession:
             target.provisioning_error_detail = ""
             target.save(update_fields=["status", "provisioning_error_code", "provisioning_error_detail"])
             audit_record(actor=actor, action="provision", instance=target, before=before)
+        now = clock.now()
+        requests = (target.provisioning_requested_at, target.verification_requested_at)
+        target.provisioning_requested_at = None
+        if target.verification_requested_at is None and (target.ready_at is None or target.ready_at <= now):
+            target.verification_requested_at = now
+        if (target.provisioning_requested_at, target.verification_requested_at) != requests:
+            target.save(update_fields=["provisioning_requested_at", "verification_requested_at"])
     return target
 
 
@@ -367,11 +385,14 @@ def target_provision_request(*, actor: Actor, target: TargetSession) -> TargetSe
 
     Account managers only; a closed target is ``invalid_transition``. Provisioning is idempotent:
     a pending or failed target becomes ``provisioned``, one already provisioned stays as it is;
-    the task writes the audit rows, the request itself changes nothing.
+    the task writes the audit rows. The request is only recorded (``provisioning_requested_at``),
+    for the scheduled sweep to queue it again should the task not be queued.
     """
     require_account_manager(actor, doing="re-provision a target")
     if target.status == TargetStatus.CLOSED:
         raise errors.invalid_transition(f"Target {target.target_comp_id} is closed; it is not provisioned.")
+    target.provisioning_requested_at = clock.now()
+    TargetSession.objects.filter(pk=target.pk).update(provisioning_requested_at=target.provisioning_requested_at)
     after_commit.queue_task(PROVISION_TARGET, target.pk)
     return target
 

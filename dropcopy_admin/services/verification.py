@@ -22,6 +22,7 @@ A target is verifiable when it is provisioned (its probe key exists), not closed
 ``invalid_transition`` and a batch skips it.
 """
 
+import datetime as dt
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -59,6 +60,8 @@ NOT_SERVED_STAGE = CheckStage.CONNECT
 NOT_SERVED = "No running gateway serves this target"
 NOT_SERVED_ON_THIS_ADDRESS = "No running gateway serves this target on this address"
 GATEWAY_POLL_SECONDS = 0.2
+# Provisioning or a check asked for this long ago and not done is queued again by the sweep.
+UNFINISHED_AFTER = dt.timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -216,7 +219,8 @@ def targets_verify(
     any gateway process has started (a start-up that launches the gateway, then verifies).
     """
     target_ids = sorted(set(target_ids))
-    jobs, skipped = _jobs_for(target_ids, clock.now())
+    started_at = clock.now()
+    jobs, skipped = _jobs_for(target_ids, started_at)
     served = _served_after_waiting(jobs, wait_for_gateway_seconds)
     results = _check_served_addresses(jobs, served)
     by_target: dict[int, list[ProbeResult]] = {}
@@ -241,6 +245,10 @@ def targets_verify(
                 target.save(update_fields=["status"])
                 audit_record(actor=actor, action="verify", instance=target, before=before)
         ConnectivityCheck.objects.bulk_create(checks, batch_size=2000)
+        # The checks asked for before this run started are done; one asked for since stays asked.
+        TargetSession.objects.filter(pk__in=statuses, verification_requested_at__lte=started_at).update(
+            verification_requested_at=None
+        )
     not_served = sorted({job.target_id for job in jobs if job.address_id not in served} & set(statuses))
     return Verification(statuses=statuses, skipped=sorted(skipped), checks=len(checks), not_served=not_served)
 
@@ -250,7 +258,8 @@ def target_verify_request(*, actor: Actor, target: TargetSession) -> TargetSessi
 
     A closed target, one not provisioned yet, or a temporary target before its ``ready_at``
     (R10) is refused with ``invalid_transition``. The queued task records the outcome and
-    audits the status change; the request itself changes nothing.
+    audits the status change. The request is only recorded (``verification_requested_at``), for
+    the scheduled sweep to queue it again should the task not be queued or not run.
     """
     if target.status == TargetStatus.CLOSED:
         raise errors.invalid_transition("A closed target is not verified.")
@@ -262,8 +271,54 @@ def target_verify_request(*, actor: Actor, target: TargetSession) -> TargetSessi
         raise errors.invalid_transition(
             f"The target is not ready until {target.ready_at.isoformat()}; no verification runs before."
         )
+    target.verification_requested_at = clock.now()
+    TargetSession.objects.filter(pk=target.pk).update(verification_requested_at=target.verification_requested_at)
     after_commit.queue_task(VERIFY_TARGETS, [target.pk])
     return target
+
+
+@dataclass(frozen=True)
+class Requeued:
+    """What one sweep queued again: the targets to provision and the targets to check."""
+
+    provisioning: list[int]
+    verification: list[int]
+
+
+def targets_queue_unfinished(*, older_than: dt.timedelta, batch_size: int) -> Requeued:
+    """Queue again the provisioning and the checks asked for more than ``older_than`` ago and not done.
+
+    A task that could not be queued (the broker down at the commit) or was lost is not lost for
+    good: the request stays on the target (``provisioning_requested_at``,
+    ``verification_requested_at``) until the work is done. Each request queued again counts from
+    now, so a target whose work keeps failing is queued at most once per ``older_than``. Checks
+    are queued only for verifiable targets (a temporary target once it is ready), in batches of
+    ``batch_size``. The tasks are idempotent: queuing one twice does no harm.
+    """
+    now = clock.now()
+    cutoff = now - older_than
+    with transaction.atomic():
+        to_provision = list(
+            TargetSession.objects.select_for_update(skip_locked=True)
+            .filter(provisioning_requested_at__lte=cutoff)
+            .exclude(status=TargetStatus.CLOSED)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        TargetSession.objects.filter(pk__in=to_provision).update(provisioning_requested_at=now)
+        to_verify = list(
+            verifiable_targets(at=now)
+            .select_for_update(skip_locked=True)
+            .filter(verification_requested_at__lte=cutoff)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        TargetSession.objects.filter(pk__in=to_verify).update(verification_requested_at=now)
+        for target_id in to_provision:
+            after_commit.queue_task(PROVISION_TARGET, target_id)
+        for start in range(0, len(to_verify), batch_size):
+            after_commit.queue_task(VERIFY_TARGETS, to_verify[start : start + batch_size])
+    return Requeued(provisioning=to_provision, verification=to_verify)
 
 
 def targets_queue_reverification(*, batch_size: int) -> int:
