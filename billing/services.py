@@ -12,6 +12,7 @@ from dropcopy_admin import clock
 from dropcopy_admin.choices import Environment
 from dropcopy_admin.errors import Conflict, InvalidInput, NotFound, invalid_transition
 from dropcopy_admin.services.audit import Actor, audit_record, snapshot
+from dropcopy_admin.services.common import check_text
 
 from . import exports
 from .choices import LineReason, RunStatus
@@ -197,6 +198,7 @@ def _parse_adjustment(corrects_month, amount, note) -> tuple[dt.date, Decimal, s
         raise InvalidInput.field("note", "A note is required.")
     if len(note) > 500:
         raise InvalidInput.field("note", "At most 500 characters.")
+    check_text("note", note, multiline=True)
     return corrects_month, amount.quantize(Decimal("0.01")), note
 
 

@@ -1,7 +1,8 @@
-"""Pieces every service shares: who may write, saving with its audit row, unique values."""
+"""Pieces every service shares: who may write, text people type, saving with its audit row, unique values."""
 
+import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from django.db import IntegrityError, models, transaction
 
@@ -29,6 +30,41 @@ def require_client_may_write(actor: Actor, *, entity: Entity, venue_code: str | 
             + (f" on {venue_code}" if venue_code else "")
             + "; ask your account manager."
         )
+
+
+# Characters a person never means to type into a name or a note: control characters (Unicode
+# category Cc: NUL, the C0 and C1 controls, DEL), invisible format characters (Cf: zero-width
+# spaces and joiners, bidirectional overrides, the byte order mark, soft hyphens), lone surrogates
+# (Cs, which PostgreSQL cannot store) and the Unicode line and paragraph separators (Zl, Zp).
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+# What a note of several lines may hold among them.
+_NOTE_LAYOUT = frozenset("\t\n\r")
+
+
+def check_text(field: str, value: str, *, multiline: bool = False) -> None:
+    """Refuse text typed by a person that holds a control or invisible formatting character.
+
+    Every name and note that ends up on a page or in an export passes here before anything is
+    written: ``invalid`` on ``field``. A note of several lines (``multiline``) may hold tabs and
+    line breaks; a name may not.
+    """
+    allowed = _NOTE_LAYOUT if multiline else frozenset()
+    for character in value:
+        if character not in allowed and unicodedata.category(character) in _REFUSED_CATEGORIES:
+            raise errors.InvalidInput.field(
+                field,
+                "Tabs and line breaks are the only control characters allowed here."
+                if multiline
+                else "Control characters (such as tabs, line breaks or invisible formatting) are not allowed here.",
+            )
+
+
+def check_names(values: Mapping[str, object], *fields: str) -> None:
+    """``check_text`` on each of ``fields`` that ``values`` (a service's arguments or changes) gives."""
+    for field in fields:
+        value = values.get(field)
+        if isinstance(value, str):
+            check_text(field, value)
 
 
 def save_unique(instance: models.Model, *, on_conflict: Callable[[], errors.DomainError]) -> None:

@@ -8,7 +8,7 @@ from dropcopy_admin import clock, errors
 from dropcopy_admin.models import Entity, FrontEndSystem, User
 
 from .audit import Actor, audit_record
-from .common import require_client_may_write, save_unique
+from .common import check_text, require_client_may_write, save_unique
 
 _PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]+$")
 
@@ -22,6 +22,7 @@ def front_end_system_create(
     else:
         require_client_may_write(actor, entity=entity, venue_code=None)
     for field_name, value in (("name", name), ("version", version), ("vendor", vendor)):
+        check_text(field_name, value)
         if not _PRINTABLE_ASCII.match(value) or value != value.strip():
             raise errors.InvalidInput.field(
                 field_name,

@@ -1,7 +1,6 @@
 """Drop Copy groups (R2–R4): create, edit, close — closed, never deleted."""
 
 import datetime as dt
-import re
 from decimal import Decimal
 
 from django.db import transaction
@@ -27,7 +26,7 @@ from dropcopy_admin.models import (
 )
 
 from .audit import Actor, audit_record, audit_record_changes, snapshot
-from .common import require_client_may_write, update_fields
+from .common import check_text, require_client_may_write, update_fields
 from .group_rules import FEE_NOT_ASKED, FeeConfirmation, group_rules
 from .targets import targets_close
 
@@ -57,15 +56,11 @@ def normalize_message_filters(filters) -> list[str]:
     return [value for value in MessageFilter.values if value in chosen]
 
 
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
-
-
 def _check_name(name: str) -> str:
     name = name.strip()
     if not name:
         raise errors.InvalidInput.field("name", "This field may not be blank.")
-    if _CONTROL_CHARACTERS.search(name):
-        raise errors.InvalidInput.field("name", "A name may not contain control characters.")
+    check_text("name", name)
     return name
 
 

@@ -8,7 +8,7 @@ from dropcopy_admin import errors
 from dropcopy_admin.models import ClearingFirm, Entity, Gfid, Venue
 
 from .audit import Actor, audit_record
-from .common import require_account_manager, save_unique, update_fields
+from .common import check_names, check_text, require_account_manager, save_unique, update_fields
 
 _ALNUM_UPPER = re.compile(r"^[A-Z0-9]+$")
 
@@ -28,6 +28,7 @@ def _check_clearing_firm_code(code: str) -> None:
 def clearing_firm_create(*, actor: Actor, code: str, name: str) -> ClearingFirm:
     require_account_manager(actor, doing="register clearing firms")
     _check_clearing_firm_code(code)
+    check_text("name", name)
     with transaction.atomic():
         if ClearingFirm.objects.filter(code=code).exists():
             raise _code_taken("clearing firm", code)()
@@ -41,6 +42,7 @@ def clearing_firm_update(*, actor: Actor, firm: ClearingFirm, **changes) -> Clea
     require_account_manager(actor, doing="change clearing firms")
     if "code" in changes:
         _check_clearing_firm_code(changes["code"])
+    check_names(changes, "name")
     with transaction.atomic():
         firm = ClearingFirm.objects.select_for_update().get(pk=firm.pk)
         code = changes.get("code", firm.code)
@@ -75,6 +77,7 @@ def entity_create(
     clearing_firm: ClearingFirm | None = None,
 ) -> Entity:
     require_account_manager(actor, doing="register entities")
+    check_names({"code": code, "name": name}, "code", "name")
     with transaction.atomic():
         if Entity.objects.filter(code=code).exists():
             raise _code_taken("entity", code)()
@@ -93,6 +96,7 @@ def entity_create(
 
 def entity_update(*, actor: Actor, entity: Entity, **changes) -> Entity:
     require_account_manager(actor, doing="change entities")
+    check_names(changes, "code", "name")
     with transaction.atomic():
         entity = Entity.objects.select_for_update().get(pk=entity.pk)
         if "bill_to" in changes and changes["bill_to"] is not None and changes["bill_to"].pk == entity.pk:

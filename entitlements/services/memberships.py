@@ -24,7 +24,7 @@ from dropcopy_admin import after_commit, clock, errors
 from dropcopy_admin.choices import LIVE_MEMBERSHIP_STATUSES, MembershipStatus, Role
 from dropcopy_admin.models import DropCopyGroup, Membership, SourceSession, User
 from dropcopy_admin.services.audit import Actor, audit_record, audit_record_changes, audit_record_created, snapshot
-from dropcopy_admin.services.common import require_client_may_write
+from dropcopy_admin.services.common import check_text, require_client_may_write
 from dropcopy_admin.services.targets import (
     Placement,
     Plan,
@@ -185,6 +185,7 @@ def membership_end(*, actor: Actor, membership: Membership) -> Membership:
 def _check_reason(*, actor: Actor, decision: str, reason: str) -> None:
     if len(reason) > REASON_MAX_LENGTH:
         raise errors.InvalidInput.field("reason", f"At most {REASON_MAX_LENGTH} characters.")
+    check_text("reason", reason, multiline=True)
     if decision in (Decision.REJECT, Decision.REVOKE) and not reason.strip():
         raise errors.InvalidInput.field("reason", f"A reason is required to {decision}.")
     if isinstance(actor, User) and actor.is_account_manager and not reason.strip():
