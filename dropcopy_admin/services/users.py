@@ -14,7 +14,7 @@ from dropcopy_admin.choices import Role
 from dropcopy_admin.models import ApiToken, ClearingFirm, Entity, User
 
 from .audit import Actor, audit_record, snapshot
-from .common import require_account_manager, save_unique
+from .common import check_names, require_account_manager, save_unique
 
 FINANCE_GROUP = "finance"
 
@@ -57,6 +57,10 @@ def _checked_password(password: str, user: User) -> str:
     return password
 
 
+# What a person types about a user, shown on pages and in the audit trail.
+_TYPED_USER_FIELDS = ("username", "first_name", "last_name", "email")
+
+
 def _username_taken(username: str):
     return lambda: errors.already_exists(f"The username {username!r} is taken.")
 
@@ -72,6 +76,7 @@ def user_create(
     entity: Entity | None = None,
 ) -> User:
     require_account_manager(actor, doing="manage users")
+    check_names({"username": username, "email": email}, *_TYPED_USER_FIELDS)
     check_role_links(role=role, clearing_firm=clearing_firm, entity=entity)
     user = User(username=username, email=email, role=role, clearing_firm=clearing_firm, entity=entity)
     _set_role_flags(user)
@@ -101,6 +106,7 @@ def user_update(*, actor: Actor, user: User, **changes) -> User:
     unknown = sorted(set(changes) - USER_CHANGEABLE)
     if unknown:
         raise TypeError(f"user_update() cannot change {', '.join(unknown)}")
+    check_names(changes, *_TYPED_USER_FIELDS)
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         before = snapshot(user)

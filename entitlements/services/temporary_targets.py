@@ -50,6 +50,7 @@ from dropcopy_admin.models import (
 )
 from dropcopy_admin.services.audit import Actor, audit_record, audit_record_changes, audit_record_created, snapshot
 from dropcopy_admin.services.common import (
+    check_text,
     client_administrator_emails,
     require_account_manager,
     require_client_may_write,
@@ -184,6 +185,7 @@ def certification_decide(*, actor: Actor, certification: Certification, passed: 
     note = (note or "").strip()
     if not note:
         raise errors.InvalidInput.field("note", "A note is required.")
+    check_text("note", note, multiline=True)
     with transaction.atomic():
         certification = Certification.objects.select_for_update().get(pk=certification.pk)
         if certification.status != CertificationStatus.REQUESTED:
