@@ -40,8 +40,9 @@ The five checks, as the gateway decides them:
 ``midweek_logon``
     A client logon on the target (its stream, per market segment for MSGW) whose MsgSeqNum is
     lower than expected gets the Logout with 789 (NextExpectedMsgSeqNum); a later client logon on
-    the same stream with exactly that MsgSeqNum is answered with a Logon. The gateway remembers
-    the 789 it sent in memory until the next successful client logon on that stream.
+    the same stream with exactly that MsgSeqNum is answered with a Logon. The gateway keeps the
+    789 it sent on the stream's row (``SequenceStream.midweek_expected_seq_num``) until the next
+    successful client logon on that stream, so a gateway restarted in between still knows it.
 """
 
 import logging
@@ -52,7 +53,8 @@ from dropcopy_admin.certification_checklist import ChecklistState, checklist_rec
 from dropcopy_admin.choices import CertificationCheckName
 from dropcopy_admin.fix.messages import Message
 
-from .connection import Connection, StreamKey
+from . import store
+from .connection import Connection
 from .store import Database
 
 log = logging.getLogger(__name__)
@@ -80,33 +82,50 @@ def _record(*, target_id: int, name: str, at, detail: str) -> None:
         log.exception("cannot record certification check %s of target %s", name, target_id)
 
 
-def note_low_logon(session: Connection, midweek_expected: dict[StreamKey, int], expected: int) -> None:
-    """A client logon on an AutoCert+ target got the Logout with 789 ``expected`` (mid-week flow).
+def note_low_logon(session: Connection, expected: int) -> None:
+    """A client logon on an AutoCert+ target gets the Logout with 789 ``expected`` (mid-week flow).
 
-    ``midweek_expected`` is the gateway's memory of the 789 sent on each stream.
+    The number is kept on the session's stream row, written on the gateway's database thread before
+    the Logout (which is stored on the same thread before it is written).
     """
-    if session.address.autocert and not session.probe:
-        midweek_expected[session.stream_key] = expected
+    if session.address.autocert and not session.probe and session.state is not None:
+        session.state.midweek_expected_seq_num = expected
+        session.db.submit(store.stream_remember_midweek_expected, state=session.state, seq_num=expected)
 
 
 async def checklist_start(
-    session: Connection, midweek_expected: dict[StreamKey, int], *, access_key_id: str, heartbeat: int, seq: int, at
+    session: Connection, *, access_key_id: str, heartbeat: int, seq: int, at
 ) -> "Checklist | None":
     """The checklist of a client session that just passed every logon check, or None (not AutoCert+).
 
-    The session sends the TestRequest CME sends after a Logon on AutoCert+ once it has a checklist.
+    The 789 kept on the session's stream is spent by this logon, whatever its target. The session
+    sends the TestRequest CME sends after a Logon on AutoCert+ once it has a checklist.
     """
-    expected = midweek_expected.pop(session.stream_key, None)
     if not session.address.autocert or session.probe:
+        _midweek_expected_spend(session)
         return None
     state = await session.db.run(checklist_load, target_id=session.address.target_id)
-    if state is None or session.closed:  # closed: its client went before the Logon was answered
+    if session.closed:  # its client went before the Logon was answered: nothing spent, nothing recorded
+        return None
+    expected = _midweek_expected_spend(session)
+    if state is None:
         return None
     checklist = Checklist(session.db, target_id=session.address.target_id, heartbeat=heartbeat, state=state)
     checklist.record(Check.SIGNED_LOGON, at, f"Logon 34={seq}, key {access_key_id}")
     if expected is not None and seq == expected:
         checklist.record(Check.MIDWEEK_LOGON, at, f"Logout with 789={expected}, then Logon 34={seq} accepted")
     return checklist
+
+
+def _midweek_expected_spend(session: Connection) -> int | None:
+    """The 789 kept on the session's stream, forgotten from now on; None when there is none."""
+    state = session.state
+    if state is None or state.midweek_expected_seq_num is None:
+        return None
+    expected = state.midweek_expected_seq_num
+    state.midweek_expected_seq_num = None
+    session.db.submit(store.stream_forget_midweek_expected, state=state)
+    return expected
 
 
 class Checklist:

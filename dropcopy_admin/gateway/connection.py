@@ -37,7 +37,6 @@ class SessionHost(Protocol):
     """What a session needs of the gateway that accepted it."""
 
     db: store.Database
-    midweek_expected: dict[StreamKey, int]  # the 789 sent on each AutoCert+ stream (R9)
 
     def current_address(self, address: Address) -> Address | None: ...
 

@@ -36,7 +36,6 @@ class Gateway:
         self.listeners: dict[tuple[str, int], asyncio.Server] = {}
         self.sessions: set[Session] = set()
         self.streams: dict[tuple[int, int | None], Session] = {}
-        self.midweek_expected: dict[tuple[int, int | None], int] = {}  # 789 sent on AutoCert+ (R9)
         self._stopping: asyncio.Event | None = None
         self.synced = threading.Event()
         self.bind_failures: dict[tuple[str, int], str] = {}

@@ -256,12 +256,12 @@ class Session(Connection):
             self.next_outgoing = self.state.next_outgoing
             if seq < self.next_incoming:
                 expected = self.next_incoming
-                certification.note_low_logon(self, self.host.midweek_expected, expected)
+                certification.note_low_logon(self, expected)
                 await self.logout(f"MsgSeqNum too low, expecting {expected}", extra=((789, expected),))
                 raise SessionClosed
             self.next_incoming = seq + 1
             self.checklist = await certification.checklist_start(
-                self, self.host.midweek_expected, access_key_id=access_key_id, heartbeat=self.heartbeat, seq=seq, at=now
+                self, access_key_id=access_key_id, heartbeat=self.heartbeat, seq=seq, at=now
             )
         if self.closed:
             raise SessionClosed

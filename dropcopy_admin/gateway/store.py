@@ -48,6 +48,7 @@ class StreamState:
     next_incoming: int
     next_outgoing: int
     reset_at: dt.datetime
+    midweek_expected_seq_num: int | None = None  # the 789 sent on the AutoCert+ mid-week logon (R9)
 
 
 def stream_load(*, target_id: int, market_segment: int | None, at: dt.datetime) -> StreamState:
@@ -70,6 +71,20 @@ def stream_load(*, target_id: int, market_segment: int | None, at: dt.datetime) 
         next_incoming=stream.next_incoming,
         next_outgoing=stream.next_outgoing,
         reset_at=stream.reset_at,
+        midweek_expected_seq_num=stream.midweek_expected_seq_num,
+    )
+
+
+def stream_remember_midweek_expected(*, state: StreamState, seq_num: int) -> None:
+    """Keep the 789 sent in a Logout on the stream until its next successful client logon (R9)."""
+    SequenceStream.objects.filter(target_id=state.target_id, market_segment=state.market_segment).update(
+        midweek_expected_seq_num=seq_num
+    )
+
+
+def stream_forget_midweek_expected(*, state: StreamState) -> None:
+    SequenceStream.objects.filter(target_id=state.target_id, market_segment=state.market_segment).update(
+        midweek_expected_seq_num=None
     )
 
 

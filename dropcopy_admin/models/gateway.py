@@ -10,7 +10,10 @@ class SequenceStream(models.Model):
 
     ``next_incoming`` is the MsgSeqNum expected from the client, ``next_outgoing`` the one the
     gateway sends next. Both start again from 1 at the weekly start-up; ``reset_at`` is the start-up
-    the stream belongs to.
+    the stream belongs to. ``midweek_expected_seq_num`` is the NextExpectedMsgSeqNum (789) the
+    gateway last sent in a Logout to a client logon with a MsgSeqNum too low on an AutoCert+ target
+    (the mid-week logon check, R9), kept until the stream's next successful client logon, so a
+    gateway started in between still knows it.
     """
 
     target = models.ForeignKey(TargetSession, on_delete=models.CASCADE, related_name="sequence_streams")
@@ -18,6 +21,7 @@ class SequenceStream(models.Model):
     next_incoming = models.PositiveIntegerField(default=1)
     next_outgoing = models.PositiveIntegerField(default=1)
     reset_at = models.DateTimeField()
+    midweek_expected_seq_num = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

@@ -11,7 +11,7 @@ from dropcopy_admin import clock
 from dropcopy_admin.choices import CertificationCheckName as Check
 from dropcopy_admin.choices import CertificationStatus, TargetStatus, TemporaryKind
 from dropcopy_admin.fix.messages import Message, build_logout
-from dropcopy_admin.models import AuditEvent, SentMessage, TargetSession
+from dropcopy_admin.models import AuditEvent, SentMessage, SequenceStream, TargetSession
 from entitlements.models import Certification, CertificationCheck
 from entitlements.services.checklist import certification_check_record
 
@@ -289,6 +289,28 @@ def test_a_logout_with_789_then_a_logon_with_that_number_counts(certification, c
     cert_logged_on(cert_served, seq=expected)
 
     wait_passed(certification, Check.MIDWEEK_LOGON)
+
+
+@REAL_DB
+def test_the_789_survives_a_gateway_restart_between_the_logout_and_the_next_logon(
+    certification, cert_served, cert_gateway, start_gateway
+):
+    log_out(cert_logged_on(cert_served))
+    low = cert_served.client()
+    low.logon(key=cert_served.key, secret=cert_served.secret, seq=1)
+    (logout,) = low.wait_closed()
+    expected = logout.get_int(789)
+
+    cert_gateway.stop()
+    stream = SequenceStream.objects.get(target=cert_served.target)
+    assert stream.midweek_expected_seq_num == expected
+    start_gateway()
+    cert_logged_on(cert_served, seq=expected)
+
+    times = wait_passed(certification, Check.MIDWEEK_LOGON)
+    assert times[Check.MIDWEEK_LOGON] == clock.now()
+    stream.refresh_from_db()
+    assert stream.midweek_expected_seq_num is None  # spent by the logon
 
 
 # --- what records nothing -------------------------------------------------------------------
