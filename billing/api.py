@@ -138,8 +138,10 @@ class BillingRunViewSet(_MonthLookupMixin, viewsets.GenericViewSet):
         return visible(self.request.user, BillingRun)
 
     def perform_content_negotiation(self, request, force=False):
-        # Exports answer files, not JSON: never refuse them for their Accept header.
-        return super().perform_content_negotiation(request, force=force or self.action.startswith("export"))
+        # Exports answer files, not JSON: never refuse them for their Accept header. A method the
+        # route does not offer has no action (None): it is answered 405 in JSON like any other.
+        is_export = (self.action or "").startswith("export")
+        return super().perform_content_negotiation(request, force=force or is_export)
 
     @extend_schema(operation_id="billing_runs_list", description="Every billing run, newest month first.")
     def list(self, request):
