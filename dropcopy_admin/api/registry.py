@@ -29,7 +29,7 @@ from .common import (
     VisibleViewSet,
 )
 from .filters import StrictBooleanFilter, visible_choices
-from .permissions import VISIBLE_ROWS, only_account_managers
+from .permissions import VISIBLE_ROWS, only_account_managers, roles_may
 
 # --- auth -----------------------------------------------------------------------------------
 
@@ -195,6 +195,12 @@ class EntityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleVie
             create="Only account managers may register entities.",
             partial_update="Only account managers may change entities.",
         ),
+        # An entity's billing is for account managers, finance and the entity's own client (the
+        # only entity a client sees); a clearing firm sees entities, never what they pay.
+        roles_may(
+            (Role.ACCOUNT_MANAGER, Role.FINANCE, Role.CLIENT),
+            fee_preview="Your role has no access to what entities pay.",
+        ),
     ]
 
     def create(self, request):
@@ -208,10 +214,11 @@ class EntityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleVie
         return Response(EntitySerializer(entity).data)
 
     @extend_schema(
-        responses={200: FeePreviewSerializer, 404: ErrorSerializer},
+        responses={200: FeePreviewSerializer, 403: ErrorSerializer, 404: ErrorSerializer},
         description="The entity's production groups billable this Chicago month (closed ones included) and "
         "what one more would cost this month (R12, R13): give `monthly_fee` as `confirmed_monthly_fee` "
-        "when creating a PRODUCTION group.",
+        "when creating a PRODUCTION group. For account managers, finance and the entity's own client; "
+        "a clearing firm is refused (403 `permission_denied`).",
     )
     @action(detail=True, methods=["get"], url_path="fee-preview")
     def fee_preview(self, request, pk=None):
