@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from dropcopy_admin.api.exceptions import api_not_found
 from dropcopy_admin.api.urls import api_root
 from dropcopy_admin.api.urls import router as core_api_router
+from dropcopy_admin.logons import RateLimitedPasswordResetView
 from entitlements.api.urls import router as entitlements_api_router
 
 urlpatterns = [
@@ -12,8 +13,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("billing.urls")),
     path("api/v1/", include("dropcopy_admin.api.urls")),
+    path("api/v1/", include("dropcopy_admin.api.tokens")),
     path("api/v1/", include("entitlements.api.urls")),
     path("api/v1/", include([api_root(core_api_router, entitlements_api_router)])),
+    # Django's password reset, at most one mail per user per DROPCOPY PASSWORD_RESET_MAIL_INTERVAL_MINUTES.
+    path("accounts/password_reset/", RateLimitedPasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("portal/", include("entitlements.urls")),
     re_path(r"^api/", api_not_found),

@@ -2,9 +2,10 @@
 
 import django_filters
 from django.contrib.auth.validators import UnicodeUsernameValidator
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -44,21 +45,34 @@ class TokenSerializer(serializers.Serializer):
 
 
 class TokenView(APIView):
+    """A token for a username and password: a logon, so failed ones count towards the throttle
+    (dropcopy_admin/logons.py) like the portal's and the admin's."""
+
     authentication_classes = []
     permission_classes = [AllowAny]
 
     @extend_schema(
         request=TokenRequestSerializer,
-        responses={200: TokenSerializer, 400: ErrorSerializer},
+        responses={
+            200: TokenSerializer,
+            400: ErrorSerializer,
+            429: OpenApiResponse(
+                ErrorSerializer,
+                description="`throttled`: too many failed logons for this username or from this address; "
+                "the `Retry-After` header gives the seconds to wait.",
+            ),
+        },
         auth=[],
     )
     def post(self, request):
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        try:
+            token = users.api_token_create(request=request._request, **serializer.validated_data)
+        except users.LogonsThrottled as refusal:
+            raise Throttled(wait=refusal.retry_after, detail=refusal.detail) from refusal
         # The answer carries the token: no cache or proxy may keep it.
-        return Response(
-            {"token": users.api_token_create(**serializer.validated_data)}, headers={"Cache-Control": "no-store"}
-        )
+        return Response({"token": token}, headers={"Cache-Control": "no-store"})
 
 
 # --- users ----------------------------------------------------------------------------------

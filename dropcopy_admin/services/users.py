@@ -1,13 +1,19 @@
 """Users, their roles, and API tokens (only a digest of a token is stored)."""
 
+import datetime as dt
 import hashlib
 import secrets
+from dataclasses import dataclass
+from http import HTTPStatus
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
+from django.http import HttpRequest
 
 from dropcopy_admin import clock, errors
 from dropcopy_admin.choices import Role
@@ -127,13 +133,17 @@ def user_update(*, actor: Actor, user: User, **changes) -> User:
 
 
 def user_set_password(*, actor: Actor, user: User, password: str | None) -> User:
-    """Set a user's password, or with ``None`` turn password login off (account managers).
+    """Set a user's password, or with ``None`` turn password login off (account managers); every
+    API token of the user ends with the old password.
 
     Audited as ``set_password`` with the user as it stands: the hash is never recorded.
     """
     require_account_manager(actor, doing="manage users")
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
+        # Before the save, so the trail names who changed the password (PasswordChangeEndsApiTokens
+        # would name the user) as the one who ended the tokens.
+        api_tokens_revoke_all(actor=actor, user=user)
         if password is None:
             user.set_unusable_password()
         else:
@@ -148,22 +158,153 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def api_token_create(*, username: str, password: str) -> str:
-    """Issue a new token for valid credentials; the token itself is never stored."""
-    user = authenticate(username=username, password=password)
+# What a token issued by auth/token/ (a logon with a password) is called when it is given no name.
+LOGON_TOKEN_NAME = "Logon token"
+
+
+class LogonsThrottled(errors.DomainError):
+    """429 ``throttled``: too many failed logons for this username or from this address."""
+
+    code = "throttled"
+    status = HTTPStatus.TOO_MANY_REQUESTS
+
+    def __init__(self):
+        self.retry_after = logon_lockout_seconds()
+        minutes = -(-self.retry_after // 60)
+        super().__init__(f"Too many failed logons; try again in {minutes} minutes.")
+
+
+def logon_lockout_seconds() -> int:
+    """How long a username or an address waits after its last failed logon once locked out."""
+    return int(settings.AXES_COOLOFF_TIME.total_seconds())
+
+
+def _token_lifetime(lifetime_days: int | None) -> dt.timedelta:
+    longest = settings.DROPCOPY["API_TOKEN_MAX_LIFETIME_DAYS"]
+    days = settings.DROPCOPY["API_TOKEN_LIFETIME_DAYS"] if lifetime_days is None else lifetime_days
+    if not 1 <= days <= longest:
+        raise errors.InvalidInput.field("lifetime_days", f"A token lives from 1 to {longest} days.")
+    return dt.timedelta(days=days)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new token: ``token`` is shown once and never stored, ``api_token`` is what is kept."""
+
+    token: str
+    api_token: ApiToken
+
+
+def api_token_issue(*, user: User, name: str, lifetime_days: int | None = None) -> IssuedToken:
+    """A new named token for ``user``, ending after ``lifetime_days`` (DROPCOPY
+    ``API_TOKEN_LIFETIME_DAYS`` when not given); audited as ``create`` (never the token or its digest)."""
+    lifetime = _token_lifetime(lifetime_days)
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    with transaction.atomic():
+        api_token = ApiToken.objects.create(
+            user=user, name=name, digest=_digest(token), created_at=now, expires_at=now + lifetime
+        )
+        audit_record(actor=user, action="create", instance=api_token)
+    return IssuedToken(token=token, api_token=api_token)
+
+
+def api_token_create(
+    *,
+    username: str,
+    password: str,
+    request: HttpRequest | None = None,
+    name: str = LOGON_TOKEN_NAME,
+    lifetime_days: int | None = None,
+) -> str:
+    """Issue a new token for valid credentials; the token itself is never stored.
+
+    With the ``request``, the logon counts towards the throttle on failed logons (django-axes):
+    once a username or an address is locked out, even the right password is refused
+    (``LogonsThrottled``) until it has waited.
+    """
+    user = authenticate(request, username=username, password=password)
+    if user is None and getattr(request, "axes_locked_out", False):
+        raise LogonsThrottled()
     if user is None or not user.is_active:
         raise errors.InvalidInput(
             "Unable to log in with the given username and password.",
             code="invalid_credentials",
         )
-    token = secrets.token_urlsafe(32)
-    ApiToken.objects.create(user=user, digest=_digest(token), created_at=clock.now())
-    return token
+    return api_token_issue(user=user, name=name, lifetime_days=lifetime_days).token
+
+
+def _note_use(api_token: ApiToken, now: dt.datetime) -> None:
+    """Keep ``last_used_at``, written at most once per DROPCOPY ``API_TOKEN_LAST_USED_RESOLUTION_SECONDS``
+    (not on every request); the conditional update keeps concurrent requests from writing it twice."""
+    resolution = dt.timedelta(seconds=settings.DROPCOPY["API_TOKEN_LAST_USED_RESOLUTION_SECONDS"])
+    if api_token.last_used_at is not None and now - api_token.last_used_at < resolution:
+        return
+    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - resolution)
+    ApiToken.objects.filter(stale, pk=api_token.pk).update(last_used_at=now)
 
 
 def api_token_user(*, token: str) -> User | None:
-    """The active user a token belongs to, or ``None``."""
+    """The active user a working token (not revoked, not expired) belongs to, or ``None``."""
     match = ApiToken.objects.select_related("user").filter(digest=_digest(token)).first()
-    if match is None or not match.user.is_active:
+    now = clock.now()
+    if match is None or not match.works_at(now):
         return None
+    _note_use(match, now)
     return match.user
+
+
+def _revoke(*, actor: Actor, api_token: ApiToken, at: dt.datetime) -> None:
+    before = snapshot(api_token)
+    api_token.revoked_at = at
+    api_token.save(update_fields=["revoked_at"])
+    audit_record(actor=actor, action="revoke", instance=api_token, before=before, after=snapshot(api_token))
+
+
+def api_token_revoke(*, actor: User, api_token: ApiToken) -> ApiToken:
+    """End a token (its owner only; anyone else is told it does not exist). Revoking a revoked
+    token changes nothing."""
+    if api_token.user_id != actor.pk:
+        raise errors.NotFound("No such API token.")
+    with transaction.atomic():
+        api_token = ApiToken.objects.select_for_update().get(pk=api_token.pk)
+        if api_token.revoked_at is None:
+            _revoke(actor=actor, api_token=api_token, at=clock.now())
+    return api_token
+
+
+def api_tokens_revoke_all(*, actor: Actor, user: User) -> int:
+    """End every token of ``user`` not yet revoked (a password change); how many were ended."""
+    with transaction.atomic():
+        now = clock.now()
+        live = list(ApiToken.objects.select_for_update().filter(user=user, revoked_at__isnull=True))
+        for api_token in live:
+            _revoke(actor=actor, api_token=api_token, at=now)
+    return len(live)
+
+
+class PasswordChangeEndsApiTokens:
+    """A password validator that checks nothing: Django tells it of every password change
+    (``password_changed``, after ``set_password`` and ``save``), from ``user_set_password``,
+    the admin's and the portal's password change pages and a password reset alike, and it ends
+    the user's API tokens (recorded as done by the user)."""
+
+    def validate(self, password, user=None) -> None:
+        return None
+
+    def password_changed(self, password, user=None) -> None:
+        if user is not None and user.pk is not None:
+            api_tokens_revoke_all(actor=user, user=user)
+
+    def get_help_text(self) -> str:
+        return "Changing the password ends every API token of the user."
+
+
+def user_password_reset_mail_claim(*, user: User) -> bool:
+    """Whether a password-reset mail may go to ``user`` now: at most one per DROPCOPY
+    ``PASSWORD_RESET_MAIL_INTERVAL_MINUTES``. A yes claims the slot (a conditional update, so two
+    requests at once cannot both send)."""
+    now = clock.now()
+    interval = dt.timedelta(minutes=settings.DROPCOPY["PASSWORD_RESET_MAIL_INTERVAL_MINUTES"])
+    due = Q(password_reset_mailed_at__isnull=True) | Q(password_reset_mailed_at__lte=now - interval)
+    return User.objects.filter(due, pk=user.pk).update(password_reset_mailed_at=now) == 1

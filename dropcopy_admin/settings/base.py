@@ -5,6 +5,7 @@ local settings start the embedded PostgreSQL under ``var/postgres`` and the test
 machine's at 127.0.0.1:5432. Without ``CELERY_BROKER_URL`` Celery tasks run in-process.
 """
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
@@ -35,6 +36,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    "axes",  # the throttle on failed logons (dropcopy_admin/logons.py)
     "dropcopy_admin.apps.ScheduledTasksConfig",  # django_celery_beat
     "dropcopy_admin",
     "entitlements",
@@ -52,6 +54,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # turns a locked-out logon into dropcopy_admin.logons.lockout_response
 ]
 
 ROOT_URLCONF = "dropcopy_admin.urls"
@@ -59,6 +62,21 @@ WSGI_APPLICATION = "dropcopy_admin.wsgi.application"
 AUTH_USER_MODEL = "dropcopy_admin.User"
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/portal/"
+AUTHENTICATION_BACKENDS = [
+    "dropcopy_admin.logons.LogonThrottleBackend",  # first: refuses locked-out usernames and addresses
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed logons (token endpoint, portal and admin login alike) are counted per username and per
+# address; the fifth locks that username, or that address, out until 15 minutes have passed since
+# its last failure (a failure while locked out starts the 15 minutes again).
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = dt.timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "dropcopy_admin.logons.lockout_response"
+AXES_RESET_ON_SUCCESS = False  # a right password from an address does not wipe that address's failures
+AXES_DISABLE_ACCESS_LOG = True  # failures only: no row per successful logon
+AXES_ENABLE_ADMIN = False  # the admin shows the registry; failed logons are in the logs
+AXES_VERBOSE = False
 
 TEMPLATES = [
     {
@@ -97,6 +115,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Checks nothing: told of every password change, it ends the user's API tokens.
+    {"NAME": "dropcopy_admin.services.users.PasswordChangeEndsApiTokens"},
 ]
 
 LANGUAGE_CODE = "en-us"
@@ -171,6 +191,7 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "dropcopy_admin.choices.Role",
         "GroupStatusEnum": "dropcopy_admin.choices.GroupStatus",
         "AddressRoleEnum": "dropcopy_admin.choices.AddressRole",
+        "ApiTokenStatusEnum": "dropcopy_admin.models.users.ApiTokenStatus",
     },
 }
 
@@ -271,6 +292,10 @@ DROPCOPY = {
     # R19: the synthetic feed; temporary targets get it continuously, feed_synthetic on demand
     "SYNTHETIC_FEED_RATE_PER_SECOND": env.float("DROPCOPY_SYNTHETIC_FEED_RATE", default=1.0),
     "SYNTHETIC_FEED_REQUEST_RATE_PER_SECOND": 50.0,  # feed_synthetic's default --rate
+    "API_TOKEN_LIFETIME_DAYS": env.int("DROPCOPY_API_TOKEN_LIFETIME_DAYS", default=30),  # unless the token says
+    "API_TOKEN_MAX_LIFETIME_DAYS": 365,
+    "API_TOKEN_LAST_USED_RESOLUTION_SECONDS": 60,  # last_used_at written at most once a minute
+    "PASSWORD_RESET_MAIL_INTERVAL_MINUTES": 15,  # at most one password-reset mail per user in this time
 }
 # Fernet key(s) encrypting stored Secret Keys (R11); comma-separated to rotate, the first encrypts.
 # Empty here: settings/local.py supplies a development key, production.py requires one.
