@@ -106,8 +106,12 @@ class ImportErrorSerializer(serializers.Serializer):
 
 
 class ImportResultSerializer(serializers.Serializer):
-    created = serializers.IntegerField()
-    errors = ImportErrorSerializer(many=True)
+    created = serializers.IntegerField(help_text="Good rows stored")
+    bad_rows = serializers.IntegerField(help_text="Every bad row, listed in `errors` or not")
+    errors = ImportErrorSerializer(
+        many=True,
+        help_text=f"The first {source_sessions.IMPORT_ERRORS_LISTED} bad rows, in file order (the header is line 1)",
+    )
 
 
 class SourceSessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleViewSet):
@@ -139,6 +143,12 @@ class SourceSessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Vis
         return Response(SourceSessionSerializer(session).data)
 
     @extend_schema(
+        description=(
+            "Stores every good row and reports the bad ones: `bad_rows` counts them all, `errors` lists "
+            f"the first {source_sessions.IMPORT_ERRORS_LISTED} by line with their code, each detail at most "
+            f"{source_sessions.IMPORT_DETAIL_MAX_CHARACTERS} characters. A file that is too large, not "
+            "UTF-8, not CSV or without the header is refused whole (400 `invalid` on `file`)."
+        ),
         request={"multipart/form-data": ImportRequestSerializer},
         responses={
             200: ImportResultSerializer,

@@ -2,7 +2,9 @@
 
 import csv
 import io
+import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -10,6 +12,7 @@ from django.db import IntegrityError, transaction
 
 from dropcopy_admin import clock, errors
 from dropcopy_admin.choices import LIVE_MEMBERSHIP_STATUSES, GatewayType
+from dropcopy_admin.errors import DomainError
 from dropcopy_admin.models import CgwGateway, ClearingFirm, Gfid, SourceSession, Venue
 
 from .audit import Actor, audit_record, audit_record_created
@@ -159,65 +162,119 @@ IMPORT_HEADER = (
 )
 
 
+CLEARING_FIRM_CODE_LENGTH = 3
+"""A clearing firm's code is 3 uppercase letters or digits (services/registry.py)."""
+
+IMPORT_ERRORS_LISTED = 100
+"""The answer lists the first this many bad rows, and counts them all (``bad_rows``)."""
+
+IMPORT_DETAIL_MAX_CHARACTERS = 300
+"""A listed error's detail is cut to this many characters (it may quote a long cell)."""
+
+IMPORT_BATCH_ROWS = 2000
+"""Rows read, and their GFIDs, clearing firms and SenderCompIDs looked up, this many at a time."""
+
+
 @dataclass
 class ImportResult:
     created: int = 0
+    bad_rows: int = 0
     errors: list[dict] = field(default_factory=list)
+
+    def add_error(self, line: int, error: DomainError) -> None:
+        """Count a bad row; list it while fewer than ``IMPORT_ERRORS_LISTED`` are."""
+        self.bad_rows += 1
+        if len(self.errors) < IMPORT_ERRORS_LISTED:
+            detail = error.detail
+            if len(detail) > IMPORT_DETAIL_MAX_CHARACTERS:
+                detail = detail[: IMPORT_DETAIL_MAX_CHARACTERS - 1] + "…"
+            self.errors.append({"line": line, "code": error.code, "detail": detail})
 
 
 @dataclass
 class _Lookups:
+    """What rows are checked against. Venues and iLink gateways are few and read once; GFIDs,
+    clearing firms and stored SenderCompIDs are read for each batch of rows (``load_batch``), so
+    a file of a million distinct codes never makes a million-long query or set."""
+
     venues: dict[str, Venue]
     cgw_gateways: dict[tuple[str, str, str], CgwGateway]
-    gfids: dict[tuple[str, str], Gfid]
-    clearing_firms: dict[str, ClearingFirm]
-    existing: set[tuple[str, str]]
+    gfids: dict[tuple[str, str], Gfid] = field(default_factory=dict)
+    clearing_firms: dict[str, ClearingFirm] = field(default_factory=dict)
+    existing: set[tuple[str, str]] = field(default_factory=set)
+    claimed: set[tuple[str, str]] = field(default_factory=set)
+    """(environment, SenderCompID) of the good rows so far in this file."""
 
-
-def _read_rows(data: bytes) -> list[tuple[int, list[str]]]:
-    if len(data) > settings.DROPCOPY["SOURCE_SESSION_IMPORT_MAX_BYTES"]:
-        raise errors.InvalidInput.field("file", "The file is larger than the import accepts.")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise errors.InvalidInput.field("file", "The file is not UTF-8 text.") from exc
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader, None)
-        if header is None or tuple(cell.strip().lower() for cell in header) != IMPORT_HEADER:
-            raise errors.InvalidInput.field("file", "The header must be: " + ",".join(IMPORT_HEADER))
-        return [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
-    except csv.Error as exc:
-        raise errors.InvalidInput.field("file", f"The file is not valid CSV: {exc}") from exc
-
-
-def _load_lookups(rows: list[tuple[int, list[str]]]) -> _Lookups:
-    columns = (
-        list(
-            zip(
-                *(row for _, row in rows if len(row) == len(IMPORT_HEADER)),
-                strict=False,
-            )
+    @classmethod
+    def reference(cls) -> "_Lookups":
+        return cls(
+            venues={venue.pk: venue for venue in Venue.objects.all()},
+            cgw_gateways={(g.venue_id, g.environment, g.code): g for g in CgwGateway.objects.all()},
         )
-        or [()] * 7
-    )
-    # A NUL byte cannot reach PostgreSQL; such a value matches nothing and its row is reported.
-    gfid_codes = {code.strip() for code in columns[5] if "\x00" not in code}
-    firm_codes = {code.strip() for code in columns[6] if code.strip() and "\x00" not in code}
-    sender_comp_ids = {code.strip() for code in columns[0] if "\x00" not in code}
-    return _Lookups(
-        venues={venue.pk: venue for venue in Venue.objects.all()},
-        cgw_gateways={(g.venue_id, g.environment, g.code): g for g in CgwGateway.objects.all()},
-        gfids={
-            (g.venue_id, g.code): g for g in Gfid.objects.filter(code__in=gfid_codes).select_related("clearing_firm")
-        },
-        clearing_firms={f.code: f for f in ClearingFirm.objects.filter(code__in=firm_codes)},
-        existing=set(
+
+    def _could_be(self, code: str, lengths: set[int]) -> bool:
+        """Whether ``code`` has the form of a stored code (uppercase letters or digits, one of
+        ``lengths`` long): anything else matches nothing and is not looked up."""
+        return len(code) in lengths and _SENDER_COMP_ID.match(code) is not None
+
+    def load_batch(self, rows: list[tuple[int, list[str]]]) -> None:
+        """The GFIDs, clearing firms and stored sessions these rows name (known GFIDs and firms kept)."""
+        gfid_lengths = {venue.gfid_length for venue in self.venues.values()}
+        sender_comp_id_lengths = {venue.sender_comp_id_length for venue in self.venues.values()}
+        complete = [[cell.strip() for cell in row] for _, row in rows if len(row) == len(IMPORT_HEADER)]
+        gfid_codes = {row[5] for row in complete if self._could_be(row[5], gfid_lengths)}
+        firm_codes = {row[6] for row in complete if self._could_be(row[6], {CLEARING_FIRM_CODE_LENGTH})} - set(
+            self.clearing_firms
+        )
+        sender_comp_ids = {row[0] for row in complete if self._could_be(row[0], sender_comp_id_lengths)}
+        known_gfid_codes = {code for _, code in self.gfids}
+        for gfid in Gfid.objects.filter(code__in=gfid_codes - known_gfid_codes).select_related("clearing_firm"):
+            self.gfids[(gfid.venue_id, gfid.code)] = gfid
+        for firm in ClearingFirm.objects.filter(code__in=firm_codes):
+            self.clearing_firms[firm.code] = firm
+        self.existing = set(
             SourceSession.objects.filter(sender_comp_id__in=sender_comp_ids).values_list(
                 "environment", "sender_comp_id"
             )
-        ),
-    )
+        )
+
+
+def _check_size(data: bytes) -> None:
+    if len(data) > settings.DROPCOPY["SOURCE_SESSION_IMPORT_MAX_BYTES"]:
+        raise errors.InvalidInput.field("file", "The file is larger than the import accepts.")
+
+
+def _read_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
+    """The file's non-blank rows after its header, with their line numbers, read as they are used.
+
+    The bytes are decoded as they are read, never copied whole; a file that is not UTF-8 or not
+    CSV, wherever the fault, is refused whole (nothing is written before the last row is read).
+    """
+    reader = csv.reader(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline=""))
+    first = True
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            row = None
+        except UnicodeDecodeError as exc:
+            raise errors.InvalidInput.field("file", "The file is not UTF-8 text.") from exc
+        except csv.Error as exc:
+            raise errors.InvalidInput.field("file", f"The file is not valid CSV: {exc}") from exc
+        if first:
+            if row is None or tuple(cell.strip().lower() for cell in row) != IMPORT_HEADER:
+                raise errors.InvalidInput.field("file", "The header must be: " + ",".join(IMPORT_HEADER))
+            first = False
+            continue
+        if row is None:
+            return
+        if any(cell.strip() for cell in row):
+            yield reader.line_num, row
+
+
+def _batches(rows: Iterator[tuple[int, list[str]]]) -> Iterator[list[tuple[int, list[str]]]]:
+    while batch := list(itertools.islice(rows, IMPORT_BATCH_ROWS)):
+        yield batch
 
 
 def _session_from_row(row: list[str], lookups: _Lookups, now) -> SourceSession:
@@ -270,7 +327,7 @@ def _session_from_row(row: list[str], lookups: _Lookups, now) -> SourceSession:
         gfid=gfid,
         clearing_firm=clearing_firm,
     )
-    if (environment, sender_comp_id) in lookups.existing:
+    if (environment, sender_comp_id) in lookups.existing or (environment, sender_comp_id) in lookups.claimed:
         raise _sender_comp_id_taken(environment, sender_comp_id)()
     return SourceSession(
         sender_comp_id=sender_comp_id,
@@ -285,27 +342,31 @@ def _session_from_row(row: list[str], lookups: _Lookups, now) -> SourceSession:
 
 
 def source_sessions_import(*, actor: Actor, data: bytes, attempts: int = 3) -> ImportResult:
-    """Store every good row of a CSV file and report every bad one by line, with its code.
+    """Store every good row of a CSV file and report the bad ones by line, with their code.
 
-    Lookups are made in bulk up front and good rows inserted in bulk, with their audit rows, in
-    one transaction. A row taken meanwhile by a racing import makes the insert fail whole; the file
-    is then checked again against what is stored now.
+    Every bad row is counted (``bad_rows``); the first ``IMPORT_ERRORS_LISTED`` are listed, so a
+    file of bad rows answers small. The file is read as it is checked, a batch of rows at a time,
+    its lookups made per batch; the good rows are inserted in bulk, with their audit rows, in one
+    transaction. A row taken meanwhile by a racing import makes the insert fail whole; the file is
+    then checked again against what is stored now.
     """
     require_account_manager(actor, doing="import source sessions")
-    rows = _read_rows(data)
+    _check_size(data)
     for attempt in range(attempts):
         result = ImportResult()
-        lookups = _load_lookups(rows)
+        lookups = _Lookups.reference()
         now = clock.now()
         sessions: list[SourceSession] = []
-        for line, row in rows:
-            try:
-                session = _session_from_row(row, lookups, now)
-            except errors.DomainError as error:
-                result.errors.append({"line": line, "code": error.code, "detail": error.detail})
-                continue
-            lookups.existing.add((session.environment, session.sender_comp_id))
-            sessions.append(session)
+        for batch in _batches(_read_rows(data)):
+            lookups.load_batch(batch)
+            for line, row in batch:
+                try:
+                    session = _session_from_row(row, lookups, now)
+                except errors.DomainError as error:
+                    result.add_error(line, error)
+                    continue
+                lookups.claimed.add((session.environment, session.sender_comp_id))
+                sessions.append(session)
         try:
             with transaction.atomic():
                 SourceSession.objects.bulk_create(sessions, batch_size=2000)

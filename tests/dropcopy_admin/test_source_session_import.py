@@ -1,10 +1,13 @@
 """source-sessions/import/: a CSV file of sessions; good rows stored, bad rows reported by line."""
 
+import tracemalloc
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from dropcopy_admin.models import AuditEvent, SourceSession
+from dropcopy_admin.services import source_sessions
 from tests import factories
 from tests.support import assert_error
 
@@ -30,7 +33,8 @@ def csv_text(*rows: str, header: str = HEADER) -> str:
 def imported(response) -> dict:
     assert response.status_code == 200, response.content
     body = response.json()
-    assert set(body) == {"created", "errors"}
+    assert set(body) == {"created", "bad_rows", "errors"}
+    assert body["bad_rows"] >= len(body["errors"])
     for item in body["errors"]:
         assert set(item) == {"line", "code", "detail"} and item["detail"]
     return body
@@ -68,7 +72,7 @@ def test_good_rows_are_stored_with_the_gfids_clearing_firm_by_default(am_api, gf
             ),
         )
     )
-    assert body == {"created": 5, "errors": []}
+    assert body == {"created": 5, "bad_rows": 0, "errors": []}
     stored = {s.sender_comp_id: s for s in SourceSession.objects.select_related("cgw_gateway")}
     assert set(stored) == {"S01ACMN", "S02ACMN", "X01BT0017", "E01EB10", "E02EB10"}
     assert stored["S01ACMN"].clearing_firm == clearing_firm
@@ -184,17 +188,17 @@ def test_blank_lines_are_skipped_but_counted(am_api, gfids):
 def test_cells_are_trimmed_and_header_case_and_bom_are_tolerated(am_api, gfids):
     content = "\ufeff" + HEADER.upper() + "\r\n S01ACMN , CME ,PRODUCTION, MSGW ,, ACM , \r\n"
     body = imported(upload(am_api, content))
-    assert body == {"created": 1, "errors": []}
+    assert body == {"created": 1, "bad_rows": 0, "errors": []}
     assert SourceSession.objects.get().sender_comp_id == "S01ACMN"
 
 
 def test_quoted_cells_are_read_as_csv(am_api, gfids):
     body = imported(upload(am_api, csv_text('"S01ACMN","CME","PRODUCTION","MSGW","","ACM",""')))
-    assert body == {"created": 1, "errors": []}
+    assert body == {"created": 1, "bad_rows": 0, "errors": []}
 
 
 def test_header_only_file_creates_nothing(am_api):
-    assert imported(upload(am_api, csv_text())) == {"created": 0, "errors": []}
+    assert imported(upload(am_api, csv_text())) == {"created": 0, "bad_rows": 0, "errors": []}
 
 
 def test_nul_bytes_in_a_row_are_reported_not_a_server_error(am_api, gfids):
@@ -300,6 +304,98 @@ def test_large_import_stores_every_row(am_api, gfids):
     session_ids = [a + b + c for a in digits for b in digits for c in digits][:1500]
     rows = [f"{sid}ACMN,CME,PRODUCTION,MSGW,,ACM," for sid in session_ids]
     body = imported(upload(am_api, csv_text(*rows)))
-    assert body == {"created": 1500, "errors": []}
+    assert body == {"created": 1500, "bad_rows": 0, "errors": []}
     assert SourceSession.objects.count() == 1500
     assert AuditEvent.objects.filter(object_type="sourcesession", action="import").count() == 1500
+
+
+# --- bounded answers: a file of bad rows (issue 13) ------------------------------------------
+
+
+def bad_rows(count: int) -> list[str]:
+    """``count`` bad rows of three kinds, each with its own values (no lookup is answered twice)."""
+    kinds = (
+        lambda i: f"S{i:06d}N,ICE,PRODUCTION,MSGW,,ACM,",  # venue_not_supported
+        lambda i: f"S{i % 100:02d}ACMN,CME,PRODUCTION,MSGW,,{i:07d},",  # invalid: no such GFID
+        lambda i: f"Z{i:09d}ACM,CME,PRODUCTION,MSGW,,ACM,",  # sender_comp_id_mismatch: too long
+    )
+    return [kinds[i % 3](i) for i in range(count)]
+
+
+def test_a_file_of_bad_rows_lists_the_first_hundred_counts_them_all_and_answers_small(am_api, gfids, settings):
+    rows = ["S01ACMN,CME,PRODUCTION,MSGW,,ACM,", *bad_rows(300_000), "E01EB10,EBS,PRODUCTION,MSGW,,EB1,"]
+    content = csv_text(*rows).encode()
+    assert len(content) <= settings.DROPCOPY["SOURCE_SESSION_IMPORT_MAX_BYTES"]
+    response = upload(am_api, content)
+    body = imported(response)
+    assert body["created"] == 2
+    assert body["bad_rows"] == 300_000
+    assert len(body["errors"]) == source_sessions.IMPORT_ERRORS_LISTED == 100
+    assert [item["line"] for item in body["errors"]] == list(range(3, 103))
+    assert [item["code"] for item in body["errors"][:3]] == [
+        "venue_not_supported",
+        "invalid",
+        "sender_comp_id_mismatch",
+    ]
+    assert len(response.content) < 20_000
+    assert set(SourceSession.objects.values_list("sender_comp_id", flat=True)) == {"S01ACMN", "E01EB10"}
+
+
+def test_reading_a_file_of_bad_rows_holds_no_error_for_each_row(account_manager, gfids):
+    """The service itself, its memory traced: what it holds is bounded by the listed errors and a
+    batch of rows, not by the file (about 1 MB here; its rows alone, held at once, would take
+    several times that)."""
+    content = csv_text(*bad_rows(30_000)).encode()
+    tracemalloc.start()
+    try:
+        result = source_sessions.source_sessions_import(actor=account_manager, data=content)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (result.created, result.bad_rows, len(result.errors)) == (0, 30_000, 100)
+    assert peak < 4 * 1024 * 1024
+
+
+def test_a_listed_detail_quoting_a_long_cell_is_cut_short(am_api, gfids):
+    long_code = "G" * 100_000
+    body = imported(upload(am_api, csv_text(f"S01ACMN,CME,PRODUCTION,MSGW,,{long_code},")))
+    (error,) = body["errors"]
+    assert error["code"] == "invalid"
+    assert len(error["detail"]) == source_sessions.IMPORT_DETAIL_MAX_CHARACTERS
+    assert error["detail"].startswith("gfid: No CME GFID 'GGG") and error["detail"].endswith("…")
+
+
+def test_rows_are_checked_against_each_other_and_the_stored_gfids_across_batches(am_api, client_entity, gfids):
+    """A GFID code on two venues, and a SenderCompID taken many batches earlier in the same file."""
+    factories.GfidFactory(code="ACM", venue=factories.venue("EBS"), entity=client_entity, clearing_firm=None)
+    filler = bad_rows(3 * source_sessions.IMPORT_BATCH_ROWS)
+    rows = [
+        "S01ACMN,CME,PRODUCTION,MSGW,,ACM,",
+        *filler,
+        "E01ACM0,EBS,PRODUCTION,MSGW,,ACM,",  # the EBS GFID of the same code, batches later
+        "S01ACMN,CME,PRODUCTION,CGW,CGW1,ACM,",  # taken by the first row
+        "S01ACMN,CME,CERT,MSGW,,ACM,",  # another environment
+    ]
+    body = imported(upload(am_api, csv_text(*rows)))
+    last_line = len(rows) + 1
+    assert body["created"] == 3
+    assert body["bad_rows"] == len(filler) + 1
+    assert SourceSession.objects.get(sender_comp_id="E01ACM0").gfid.venue_id == "EBS"
+    assert set(SourceSession.objects.values_list("sender_comp_id", "environment")) == {
+        ("S01ACMN", "PRODUCTION"),
+        ("E01ACM0", "PRODUCTION"),
+        ("S01ACMN", "CERT"),
+    }
+    listed = {item["line"] for item in body["errors"]}
+    assert last_line - 1 not in listed  # only the first hundred are listed
+    again = imported(upload(am_api, csv_text("S02ACMN,CME,PRODUCTION,MSGW,,ACM,", *rows[-3:])))
+    assert again["created"] == 1
+    assert codes_by_line(again) == {3: "already_exists", 4: "already_exists", 5: "already_exists"}
+
+
+def test_a_fault_of_encoding_deep_in_a_large_file_refuses_it_whole(am_api, gfids):
+    rows = ["S01ACMN,CME,PRODUCTION,MSGW,,ACM,", *bad_rows(50_000)]
+    content = csv_text(*rows).encode() + "S02ACMN,CME,PRODUCTION,MSGW,,ACM,Clé\n".encode("latin-1")
+    body = assert_error(upload(am_api, content), 400, "invalid")
+    assert body["errors"]["file"]
+    assert not SourceSession.objects.exists()
