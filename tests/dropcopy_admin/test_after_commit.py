@@ -99,3 +99,22 @@ def test_the_tasks_the_services_queue_are_registered_under_their_names():
 
     assert PROVISION_TARGET in current_app.tasks
     assert VERIFY_TARGETS in current_app.tasks
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_task_that_cannot_be_queued_is_logged_and_the_commit_stands(caplog):
+    with transaction.atomic():
+        after_commit.queue_task("tests.no_such_task", 1)
+
+    assert "Could not queue tests.no_such_task(1,) after the commit" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_callback_that_fails_is_logged_and_the_commit_stands(caplog):
+    def refused(**kwargs):
+        raise ConnectionRefusedError("the mail server is down")
+
+    with transaction.atomic():
+        after_commit.call(refused, note="x")
+
+    assert "refused failed after the commit" in caplog.text
