@@ -2,11 +2,16 @@
 
 The worker runs as a subprocess on the pytest test database (``test_…``) and consumes a queue of
 its own on a dedicated Redis database, which is flushed before it starts; the test process sends
-its tasks there. Tests using it need ``django_db(transaction=True, serialized_rollback=True)``:
+its tasks there. It is a prefork worker with one child, as in production, so a test can kill the
+child mid-task; ``worker_hooks`` (loaded into the worker only) lets a test pause provisioning and
+points the worker's mail at a port where the test's mail server is down until it starts.
+Tests using it need ``django_db(transaction=True, serialized_rollback=True)``:
 the worker only sees committed rows.
 """
 
+import contextlib
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+import kombu.pools
 import pytest
 import redis
 from django.conf import settings
@@ -33,9 +39,21 @@ STOP_TIMEOUT = 15.0
 class Worker:
     process: subprocess.Popen
     log_path: Path
+    queue: str
+    smtp_port: int
 
     def log(self) -> str:
         return self.log_path.read_text()
+
+    def broker(self) -> redis.Redis:
+        """The worker's Redis database (its broker), where ``worker_hooks`` reads its switches."""
+        return redis.Redis.from_url(BROKER_URL)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def _database_url() -> str:
@@ -80,10 +98,13 @@ def _use_broker(**changes) -> dict:
     """Point the app at another broker and routing; returns what it was, for the restore."""
     previous = {key: app.conf[key] for key in changes}
     app.conf.update(**changes)
-    # Connections, producers and routes are cached from the configuration: drop them.
+    # Connections, producers and routes are cached from the configuration: drop them. The pools
+    # are kombu's, shared per broker address: a pool closed here would be found again, closed,
+    # when the app comes back to that address, so kombu's registry of pools is emptied too.
     if app._pool is not None:
         app._pool.force_close_all()
         app._pool = None
+    kombu.pools.reset()
     amqp = app.amqp
     amqp._producer_pool = None
     amqp.__dict__.pop("router", None)
@@ -93,12 +114,13 @@ def _use_broker(**changes) -> dict:
 
 @pytest.fixture(scope="session")
 def _worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
-    """A ``celery worker --pool=solo`` subprocess on the test database, for the whole session.
+    """A ``celery worker`` subprocess (one prefork child) on the test database, for the whole session.
 
     The app's broker and routing point at it from the first test that needs it to the end of the
     session; whether tasks go there or run eagerly is ``celery_worker``'s choice, per test.
     """
     redis.Redis.from_url(BROKER_URL).flushdb()
+    smtp_port = _free_port()
     log_path = tmp_path_factory.mktemp("celery") / "worker.log"
     env = {
         **os.environ,
@@ -107,12 +129,24 @@ def _worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
         "CELERY_BROKER_URL": BROKER_URL,
         # Tasks the worker itself queues (verification after provisioning) stay on its queue.
         "CELERY_TASK_DEFAULT_QUEUE": QUEUE,
+        "DROPCOPY_TEST_SMTP_PORT": str(smtp_port),
         "PYTHONUNBUFFERED": "1",
     }
     previous = _use_broker(broker_url=BROKER_URL, task_routes={"*": {"queue": QUEUE}})
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [str(CELERY), "-A", "dropcopy_admin", "worker", "--pool=solo", "--loglevel=INFO", "-Q", QUEUE],
+            [
+                str(CELERY),
+                "-A",
+                "dropcopy_admin",
+                "worker",
+                "--pool=prefork",
+                "--concurrency=1",
+                "--include=tests.integration.worker_hooks",
+                "--loglevel=INFO",
+                "-Q",
+                QUEUE,
+            ],
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -120,7 +154,7 @@ def _worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
         )
     try:
         _wait_until_ready(process, log_path)
-        yield Worker(process, log_path)
+        yield Worker(process, log_path, QUEUE, smtp_port)
     finally:
         _stop(process)
         _use_broker(**previous)
@@ -136,3 +170,19 @@ def celery_worker(_worker_process):
         yield _worker_process
     finally:
         app.conf.task_always_eager = eager
+
+
+@pytest.fixture
+def broker_down(celery_worker):
+    """``with broker_down():`` — within the block the app sends its tasks to a port where nothing
+    listens, as when the broker is down; the worker's broker is back after it."""
+
+    @contextlib.contextmanager
+    def down():
+        previous = _use_broker(broker_url=f"redis://127.0.0.1:{_free_port()}/{REDIS_DB}")
+        try:
+            yield
+        finally:
+            _use_broker(**previous)
+
+    return down
