@@ -20,7 +20,7 @@ from dropcopy_admin.choices import Role
 from dropcopy_admin.models import ApiToken, ClearingFirm, Entity, User
 
 from .audit import Actor, audit_record, snapshot
-from .common import check_names, require_account_manager, save_unique
+from .common import check_names, check_text, require_account_manager, save_unique
 
 FINANCE_GROUP = "finance"
 
@@ -198,6 +198,7 @@ class IssuedToken:
 def api_token_issue(*, user: User, name: str, lifetime_days: int | None = None) -> IssuedToken:
     """A new named token for ``user``, ending after ``lifetime_days`` (DROPCOPY
     ``API_TOKEN_LIFETIME_DAYS`` when not given); audited as ``create`` (never the token or its digest)."""
+    check_text("name", name)
     lifetime = _token_lifetime(lifetime_days)
     token = secrets.token_urlsafe(32)
     now = clock.now()

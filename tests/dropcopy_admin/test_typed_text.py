@@ -15,7 +15,7 @@ from dropcopy_admin.services.registry import (
     entity_create,
     entity_update,
 )
-from dropcopy_admin.services.users import user_create, user_update
+from dropcopy_admin.services.users import api_token_issue, user_create, user_update
 from tests import factories
 from tests.support import assert_invalid, database_contents
 
@@ -146,6 +146,11 @@ def test_new_user_username_and_email(account_manager, field, character):
 @pytest.mark.parametrize("character", ["\x85", "\u2066"])
 def test_changed_user_names_and_email(account_manager, client_user, field, character):
     refused_on(field, lambda: user_update(actor=account_manager, user=client_user, **{field: f"x{character}y"}))
+
+
+@pytest.mark.parametrize("character", ["\x06", "\u202e"])
+def test_api_token_name(client_user, character):
+    refused_on("name", lambda: api_token_issue(user=client_user, name=f"CI{character} pipeline"))
 
 
 def test_ordinary_names_are_still_written(account_manager, client_user, client_entity):
