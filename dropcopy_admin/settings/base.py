@@ -236,6 +236,14 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "entitlements.tasks.warn_expiring_test_targets",
         "schedule": 3600.0,  # R10: two days before expiry, once per target (and once after a renewal)
     },
+    "queue-unfinished-target-work": {
+        "task": "dropcopy_admin.tasks.queue_unfinished_target_work",
+        "schedule": 60.0,  # provisioning or a check asked for 2 minutes ago and not done is queued again
+    },
+    "send-outgoing-emails": {
+        "task": "dropcopy_admin.tasks.send_outgoing_emails",
+        "schedule": 60.0,  # e-mails the mail server did not take are tried again, with back-off
+    },
     "create-previous-month-run": {
         "task": "billing.tasks.create_previous_month_run",
         # R12: on the 1st; 06:15 UTC is after Chicago midnight in both CST and CDT.
