@@ -25,7 +25,7 @@ holds, so two runs at once close or warn nothing twice.
 import datetime as dt
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 
@@ -55,6 +55,7 @@ from dropcopy_admin.services.common import (
     require_account_manager,
     require_client_may_write,
 )
+from dropcopy_admin.services.mail import outgoing_emails_queue
 from dropcopy_admin.services.reference import check_gateway_type
 from dropcopy_admin.services.targets import target_open, targets_close
 from dropcopy_admin.services.verification import VERIFIABLE_STATUSES, VERIFY_TARGETS
@@ -67,7 +68,6 @@ __all__ = [
     "new_release_target_renew",
     "new_release_target_request",
     "new_release_targets_warn_expiring",
-    "send_new_release_target_expiry_notices",
     "temporary_target_rescind",
     "temporary_targets_expire",
     "temporary_targets_verify_ready",
@@ -299,9 +299,9 @@ def temporary_targets_expire(*, actor: Actor) -> int:
         if not due:
             return 0
         targets_close(actor=actor, targets=due, at=now)
-        expired_test_targets = [t.pk for t in due if t.temporary == TemporaryKind.NEW_RELEASE]
+        expired_test_targets = [t for t in due if t.temporary == TemporaryKind.NEW_RELEASE]
         if expired_test_targets:
-            after_commit.call(send_new_release_target_expiry_notices, target_ids=expired_test_targets, expired=True)
+            outgoing_emails_queue(new_release_target_expiry_emails(expired_test_targets, expired=True))
     return len(due)
 
 
@@ -309,7 +309,9 @@ def new_release_targets_warn_expiring(*, actor: Actor) -> int:
     """E-mail the entity's administrators of New Release targets expiring within two days (R10).
 
     Once per target and expiry date (``expiry_warned_at``, reset by a renewal); rows another run
-    holds are skipped. The e-mails go out after the commit. The number warned of.
+    holds are skipped. The e-mails are written with the transaction and go out after the commit;
+    one the mail server does not take is sent later (``dropcopy_admin.services.mail``). The number
+    warned of.
     """
     now = clock.now()
     horizon = now + _hours("NEW_RELEASE_TARGET_EXPIRY_WARNING_HOURS")
@@ -331,15 +333,13 @@ def new_release_targets_warn_expiring(*, actor: Actor) -> int:
             target.expiry_warned_at = now
         TargetSession.objects.bulk_update(due, ["expiry_warned_at"])
         audit_record_changes(actor=actor, action="warn_expiry", changes=changes)
-        ids = [target.pk for target in due]
-        if ids:
-            after_commit.call(send_new_release_target_expiry_notices, target_ids=ids, expired=False)
+        if due:
+            outgoing_emails_queue(new_release_target_expiry_emails(due, expired=False))
     return len(due)
 
 
-def send_new_release_target_expiry_notices(*, target_ids: list[int], expired: bool) -> None:
+def new_release_target_expiry_emails(targets: list[TargetSession], *, expired: bool) -> list[EmailMessage]:
     """One message per target to its entity's active client administrators."""
-    targets = list(TargetSession.objects.filter(pk__in=target_ids).order_by("pk"))
     recipients = client_administrator_emails(target.entity_id for target in targets)
     messages = []
     for target in targets:
@@ -367,8 +367,7 @@ def send_new_release_target_expiry_notices(*, target_ids: list[int], expired: bo
                 to=recipients[target.entity_id],
             )
         )
-    if messages:
-        get_connection().send_messages(messages)
+    return messages
 
 
 # --- verification at ready_at (R16) -----------------------------------------------------------
