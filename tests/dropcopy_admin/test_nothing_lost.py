@@ -6,19 +6,21 @@ import datetime as dt
 import socket
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.db import transaction
 from django.test import override_settings
 
 from dropcopy_admin import after_commit, clock
 from dropcopy_admin.choices import Role, TargetStatus
-from dropcopy_admin.models import AuditEvent, OutgoingEmail, TargetSession
+from dropcopy_admin.models import AuditEvent, Membership, OutgoingEmail, TargetSession
 from dropcopy_admin.services.audit import SystemActor
 from dropcopy_admin.services.keys import key_pair_create, key_pairs_warn_expiring
 from dropcopy_admin.services.mail import outgoing_emails_send, retry_delay
 from dropcopy_admin.services.targets import target_provision, target_provision_request
 from dropcopy_admin.services.verification import UNFINISHED_AFTER, target_verify_request, targets_verify
 from dropcopy_admin.tasks import queue_unfinished_target_work, send_outgoing_emails
+from entitlements import notifications
 from tests import factories
 from tests.dropcopy_admin.test_provisioning import approved_target
 
@@ -214,3 +216,26 @@ def test_a_rolled_back_warning_leaves_no_e_mail():
 
     assert not OutgoingEmail.objects.exists()
     assert mail.outbox == []
+
+
+def test_a_decision_notice_the_mail_server_did_not_take_is_sent_later_once():
+    target = approved_target()
+    membership = Membership.objects.select_related("requested_by").get(target=target)
+    assert membership.requested_by.email
+
+    with mail_server_down():
+        notifications.send_decisions(membership_ids=[membership.pk])  # what the approval's commit runs
+
+    assert OutgoingEmail.objects.filter(sent_at__isnull=True, attempts=1).count() >= 1
+    clock.advance(dt.timedelta(minutes=1))
+    sent = send_outgoing_emails.apply().get()
+    assert sent == OutgoingEmail.objects.count() == len(mail.outbox)
+    assert send_outgoing_emails.apply().get() == 0
+    assert any(membership.requested_by.email in message.to for message in mail.outbox)
+
+
+def test_the_sweep_and_the_e_mails_run_every_minute():
+    schedule = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+
+    assert schedule["dropcopy_admin.tasks.queue_unfinished_target_work"] == 60.0
+    assert schedule["dropcopy_admin.tasks.send_outgoing_emails"] == 60.0
