@@ -12,7 +12,8 @@ from dropcopy_admin.models import CgwGateway, PortRange, SegmentGateway, Venue
 from .audit import Actor, audit_record
 from .common import require_account_manager, save_unique, update_fields
 
-# The codes a request may name, read once (choices' ``.values`` builds a new list at each call).
+# The codes a request may name, read once (choices' ``.values`` builds a new list at each call);
+# a value that is not a string (a list or an object from JSON) is simply not one of them.
 VENUE_CODES = frozenset(VenueCode.values)
 GATEWAY_TYPES = frozenset(GatewayType.values)
 ENVIRONMENTS = frozenset(Environment.values)
@@ -21,21 +22,21 @@ ENVIRONMENTS = frozenset(Environment.values)
 def venue_get(*, code) -> Venue:
     """The venue with ``code``; anything else is ``venue_not_supported`` (R1)."""
     # Only a known code reaches the database (a NUL byte in a query would be a 500 on PostgreSQL).
-    venue = Venue.objects.filter(pk=code).first() if code in VENUE_CODES else None
+    venue = Venue.objects.filter(pk=code).first() if isinstance(code, str) and code in VENUE_CODES else None
     if venue is None:
         raise errors.venue_not_supported(code)
     return venue
 
 
 def check_gateway_type(*, venue: Venue, gateway_type: str, field: str = "gateway_type") -> None:
-    if gateway_type not in GATEWAY_TYPES:
+    if not isinstance(gateway_type, str) or gateway_type not in GATEWAY_TYPES:
         raise errors.InvalidInput.field(field, f'"{gateway_type}" is not a valid choice.')
     if not venue.offers(gateway_type):
         raise errors.gateway_type_not_supported(venue.code, gateway_type)
 
 
 def check_environment(*, environment: str, field: str = "environment") -> None:
-    if environment not in ENVIRONMENTS:
+    if not isinstance(environment, str) or environment not in ENVIRONMENTS:
         raise errors.InvalidInput.field(field, f'"{environment}" is not a valid choice.')
 
 
