@@ -149,8 +149,9 @@ class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
 class ApiTokenAdmin(ReadOnlyModelAdmin):
     """Only a token's digest is stored, and not even that is shown."""
 
-    list_display = ["__str__", "user", "created_at", "last_used_at"]
+    list_display = ["__str__", "name", "user", "created_at", "expires_at", "last_used_at", "revoked_at"]
     list_select_related = ["user"]
-    search_fields = ["user__username"]
-    fields = ["user", "created_at", "last_used_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["user__username", "name"]
+    fields = ["user", "name", "created_at", "expires_at", "last_used_at", "revoked_at"]
     date_hierarchy = "created_at"
