@@ -5,13 +5,14 @@ an audited save, so the admin leaves the same audit trail (R18) as the API. Doma
 never deleted: groups are closed and memberships ended, by admin actions that call the services.
 """
 
-from . import audit, gateway_processes, groups, keys, parties, reference, sessions, site, targets, users
+from . import audit, gateway_processes, groups, keys, mail, parties, reference, sessions, site, targets, users
 
 __all__ = [
     "audit",
     "gateway_processes",
     "groups",
     "keys",
+    "mail",
     "parties",
     "reference",
     "sessions",
