@@ -85,14 +85,16 @@ class BillingRunCreateSerializer(serializers.Serializer):
 
 
 class BillingLineSerializer(serializers.ModelSerializer):
-    corrects_month = serializers.SerializerMethodField(help_text="The month an adjustment corrects, `YYYY-MM`")
+    corrects_month = serializers.SerializerMethodField(
+        help_text="The month an adjustment corrects, `YYYY-MM`; null on a group's line"
+    )
 
     class Meta:
         model = BillingLine
         fields = ["id", "entity", "bill_to", "group", "amount", "reason", "corrects_month", "note"]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_corrects_month(self, line: BillingLine) -> str | None:
         return _yyyy_mm(line.corrects_month)
 

@@ -7,7 +7,7 @@ shape, the same way for every endpoint, present and future:
 - 400 ``invalid`` (and the domain's 400 codes): a request body, or a list's query parameters;
 - 401 ``not_authenticated``: anything that needs credentials;
 - 403 ``permission_denied``: anything that needs credentials (a role that may not, a CSRF refusal);
-- 404 ``not_found``: a path naming an object;
+- 404 ``not_found``: a path naming an object, or a list's ``?page=`` past its last page;
 - 409: a write that the state of things may refuse (``already_exists``, ``invalid_transition``, …);
 - 415 ``unsupported_media_type``: a request body.
 
@@ -34,6 +34,11 @@ ERROR_DESCRIPTIONS = {
     409: "A conflict with the state of things: `already_exists`, `invalid_transition`, `group_closed`, …",
     415: "`unsupported_media_type`: the body is not in a media type the operation accepts.",
 }
+LIST_NOT_FOUND = "`not_found`: `?page=` names a page past the last one."
+NESTED_LIST_NOT_FOUND = (
+    "`not_found`: the object in the path does not exist or the caller may not see it, "
+    "or `?page=` names a page past the last one."
+)
 
 
 class DropCopyAutoSchema(AutoSchema):
@@ -50,7 +55,7 @@ class DropCopyAutoSchema(AutoSchema):
             statuses.append(400)
         if needs_credentials:
             statuses += [401, 403]
-        if names_object:
+        if names_object or is_list:
             statuses.append(404)
         if needs_credentials and self.method in _WRITE_METHODS:
             statuses.append(409)
@@ -58,16 +63,23 @@ class DropCopyAutoSchema(AutoSchema):
             statuses.append(415)
         return statuses
 
+    def error_description(self, status: int) -> str:
+        """The standard words for ``status``; a list's 404 is a page past its last one."""
+        if status == 404 and self.method == "GET" and self._is_list_view():
+            return NESTED_LIST_NOT_FOUND if uritemplate.variables(self.path) else LIST_NOT_FOUND
+        return ERROR_DESCRIPTIONS[status]
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         if direction != "response":
             return responses
         for status in self.error_statuses():
             code = str(status)
+            description = self.error_description(status)
             if code not in responses:
                 responses[code] = self._get_response_for_code(
-                    OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[status]), code
+                    OpenApiResponse(ErrorSerializer, description=description), code
                 )
             elif not responses[code].get("description"):
-                responses[code]["description"] = ERROR_DESCRIPTIONS[status]
+                responses[code]["description"] = description
         return dict(sorted(responses.items()))
