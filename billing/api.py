@@ -17,7 +17,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from dropcopy_admin.api.common import ErrorSerializer
+from dropcopy_admin.api.common import ErrorSerializer, VisibleIdField
 from dropcopy_admin.api.filters import visible_choices
 from dropcopy_admin.api.permissions import role_sees, roles_may
 from dropcopy_admin.choices import Role
@@ -241,7 +241,7 @@ class BillingLineViewSet(_MonthLookupMixin, mixins.ListModelMixin, viewsets.Gene
 
 
 class AdjustmentCreateSerializer(serializers.Serializer):
-    entity = serializers.PrimaryKeyRelatedField(queryset=Entity.objects.all())
+    entity = VisibleIdField(Entity)
     corrects_month = MonthField(help_text="The month corrected, `YYYY-MM`")
     amount = serializers.DecimalField(max_digits=10, decimal_places=2)
     note = serializers.CharField(max_length=500)
@@ -276,7 +276,7 @@ class BillingAdjustmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         "A closed current run is 409 `billing_period_closed`.",
     )
     def create(self, request):
-        serializer = AdjustmentCreateSerializer(data=request.data)
+        serializer = AdjustmentCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         line = billing_adjustment_create(actor=request.user, **serializer.validated_data)
         return Response(BillingLineSerializer(line).data, status=status.HTTP_201_CREATED)
