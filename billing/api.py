@@ -18,7 +18,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from dropcopy_admin.api.common import ErrorSerializer, VisibleIdField
-from dropcopy_admin.api.filters import visible_choices
+from dropcopy_admin.api.filters import VisibleIdFilter
 from dropcopy_admin.api.permissions import role_sees, roles_may
 from dropcopy_admin.choices import Role
 from dropcopy_admin.errors import NotFound
@@ -100,8 +100,8 @@ class BillingLineSerializer(serializers.ModelSerializer):
 
 
 class BillingLineFilter(django_filters.FilterSet):
-    entity = django_filters.ModelChoiceFilter(queryset=visible_choices(Entity))
-    bill_to = django_filters.ModelChoiceFilter(queryset=visible_choices(Entity))
+    entity = VisibleIdFilter(Entity)
+    bill_to = VisibleIdFilter(Entity)
 
     class Meta:
         model = BillingLine

@@ -2,8 +2,11 @@
 
 import django_filters
 from django import forms
+from django_filters.fields import ModelChoiceField
 
 from dropcopy_admin.selectors.visibility import visible
+
+from .common import whole_number_id
 
 
 class _StrictBooleanField(forms.Field):
@@ -32,3 +35,21 @@ def visible_choices(model):
         return rows if rows is not None else model._default_manager.none()
 
     return choices
+
+
+class _VisibleIdField(ModelChoiceField):
+    """An id written in ASCII digits (``１`` or `` 1`` is malformed, not id 1), looked up among visible rows."""
+
+    def to_python(self, value):
+        if value not in self.empty_values and whole_number_id(value) is None:
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
+class VisibleIdFilter(django_filters.ModelChoiceFilter):
+    """``?group=7``: rows tied to one object the caller may see; a malformed or invisible id is 400 ``invalid``."""
+
+    field_class = _VisibleIdField
+
+    def __init__(self, model, **kwargs):
+        super().__init__(queryset=visible_choices(model), **kwargs)

@@ -23,7 +23,7 @@ from .common import (
     VisibleViewSet,
     reject_unchangeable,
 )
-from .filters import visible_choices
+from .filters import VisibleIdFilter
 
 
 class GroupSerializer(VenueFirstMixin, serializers.ModelSerializer):
@@ -86,11 +86,11 @@ class GroupCloseSerializer(serializers.Serializer):
 
 
 class GroupFilter(django_filters.FilterSet):
-    entity = django_filters.ModelChoiceFilter(queryset=visible_choices(Entity))
+    entity = VisibleIdFilter(Entity)
     venue = django_filters.ChoiceFilter(choices=VenueCode.choices)
     environment = django_filters.ChoiceFilter(choices=Environment.choices)
     status = django_filters.ChoiceFilter(choices=GroupStatus.choices)
-    front_end_system = django_filters.ModelChoiceFilter(queryset=visible_choices(FrontEndSystem))
+    front_end_system = VisibleIdFilter(FrontEndSystem)
 
     class Meta:
         model = DropCopyGroup

@@ -29,7 +29,7 @@ from .common import (
     VisibleIdField,
     VisibleViewSet,
 )
-from .filters import StrictBooleanFilter, visible_choices
+from .filters import StrictBooleanFilter, VisibleIdFilter
 from .permissions import VISIBLE_ROWS, only_account_managers, roles_may
 
 # --- auth -----------------------------------------------------------------------------------
@@ -192,7 +192,7 @@ class FeePreviewSerializer(serializers.Serializer):
 
 class EntityFilter(django_filters.FilterSet):
     self_service = StrictBooleanFilter()
-    clearing_firm = django_filters.ModelChoiceFilter(queryset=visible_choices(ClearingFirm))
+    clearing_firm = VisibleIdFilter(ClearingFirm)
 
     class Meta:
         model = Entity
@@ -258,8 +258,8 @@ class GfidSerializer(VenueFirstMixin, serializers.ModelSerializer):
 
 class GfidFilter(django_filters.FilterSet):
     venue = django_filters.ChoiceFilter(choices=VenueCode.choices)
-    entity = django_filters.ModelChoiceFilter(queryset=visible_choices(Entity))
-    clearing_firm = django_filters.ModelChoiceFilter(queryset=visible_choices(ClearingFirm))
+    entity = VisibleIdFilter(Entity)
+    clearing_firm = VisibleIdFilter(ClearingFirm)
     admin_control = StrictBooleanFilter()
 
     class Meta:

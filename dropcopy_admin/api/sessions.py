@@ -30,7 +30,7 @@ from .common import (
     VisibleIdField,
     VisibleViewSet,
 )
-from .filters import visible_choices
+from .filters import VisibleIdFilter
 from .permissions import VISIBLE_ROWS, only_account_managers
 
 
@@ -79,8 +79,8 @@ class SourceSessionFilter(django_filters.FilterSet):
     venue = django_filters.ChoiceFilter(choices=VenueCode.choices)
     environment = django_filters.ChoiceFilter(choices=Environment.choices)
     gateway_type = django_filters.ChoiceFilter(choices=GatewayType.choices)
-    gfid = django_filters.ModelChoiceFilter(queryset=visible_choices(Gfid))
-    clearing_firm = django_filters.ModelChoiceFilter(queryset=visible_choices(ClearingFirm))
+    gfid = VisibleIdFilter(Gfid)
+    clearing_firm = VisibleIdFilter(ClearingFirm)
 
     class Meta:
         model = SourceSession
@@ -187,7 +187,7 @@ class FrontEndSystemSerializer(serializers.ModelSerializer):
 
 
 class FrontEndSystemFilter(django_filters.FilterSet):
-    entity = django_filters.ModelChoiceFilter(queryset=visible_choices(Entity))
+    entity = VisibleIdFilter(Entity)
 
     class Meta:
         model = FrontEndSystem

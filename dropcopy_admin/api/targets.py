@@ -16,7 +16,7 @@ from dropcopy_admin.services.verification import target_verify_request
 from entitlements.services.temporary_targets import new_release_target_renew
 
 from .common import ErrorSerializer, VenueField, VisibleViewSet
-from .filters import visible_choices
+from .filters import VisibleIdFilter
 from .permissions import VISIBLE_ROWS, only_account_managers
 
 
@@ -94,7 +94,7 @@ def targets_with_live_addresses(rows=None):
 
 
 class TargetFilter(django_filters.FilterSet):
-    group = django_filters.ModelChoiceFilter(queryset=visible_choices(DropCopyGroup))
+    group = VisibleIdFilter(DropCopyGroup)
     status = django_filters.ChoiceFilter(choices=TargetStatus.choices)
     gateway_type = django_filters.ChoiceFilter(choices=GatewayType.choices)
     environment = django_filters.ChoiceFilter(choices=Environment.choices)

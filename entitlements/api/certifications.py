@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from dropcopy_admin import errors
 from dropcopy_admin.api.common import ErrorSerializer, VenueField, VenueFirstMixin, VisibleIdField, VisibleViewSet
-from dropcopy_admin.api.filters import visible_choices
+from dropcopy_admin.api.filters import VisibleIdFilter
 from dropcopy_admin.api.permissions import VISIBLE_ROWS, only_account_managers
 from dropcopy_admin.choices import CertificationCheckName, CertificationStatus, GatewayType, VenueCode
 from dropcopy_admin.models import Entity, FrontEndSystem
@@ -66,8 +66,8 @@ class CertificationNoteSerializer(serializers.Serializer):
 
 
 class CertificationFilter(django_filters.FilterSet):
-    entity = django_filters.ModelChoiceFilter(queryset=visible_choices(Entity))
-    front_end_system = django_filters.ModelChoiceFilter(queryset=visible_choices(FrontEndSystem))
+    entity = VisibleIdFilter(Entity)
+    front_end_system = VisibleIdFilter(FrontEndSystem)
     venue = django_filters.ChoiceFilter(choices=VenueCode.choices)
     gateway_type = django_filters.ChoiceFilter(choices=GatewayType.choices)
     status = django_filters.ChoiceFilter(choices=CertificationStatus.choices)

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from dropcopy_admin import errors
 from dropcopy_admin.api.common import ErrorSerializer, VisibleIdField, VisibleViewSet
-from dropcopy_admin.api.filters import StrictBooleanFilter, visible_choices
+from dropcopy_admin.api.filters import StrictBooleanFilter, VisibleIdFilter
 from dropcopy_admin.api.permissions import VISIBLE_ROWS, roles_gate, roles_may
 from dropcopy_admin.choices import MembershipStatus, Role
 from dropcopy_admin.models import DropCopyGroup, Membership, SourceSession, TargetSession
@@ -98,9 +98,9 @@ class BulkDecisionResultsSerializer(serializers.Serializer):
 class MembershipFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=MembershipStatus.choices)
     auto_approved = StrictBooleanFilter()
-    group = django_filters.ModelChoiceFilter(queryset=visible_choices(DropCopyGroup))
-    source_session = django_filters.ModelChoiceFilter(queryset=visible_choices(SourceSession))
-    target = django_filters.ModelChoiceFilter(queryset=visible_choices(TargetSession))
+    group = VisibleIdFilter(DropCopyGroup)
+    source_session = VisibleIdFilter(SourceSession)
+    target = VisibleIdFilter(TargetSession)
 
     class Meta:
         model = Membership

@@ -191,3 +191,27 @@ def test_a_body_over_the_size_limit_is_400_invalid_in_the_envelope(account_manag
     assert response["Content-Type"] == "application/json"
     body = assert_error(response, 400, "invalid")
     assert "1,024 bytes" in body["detail"]
+
+
+# --- ids in filters ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("written", ["full-width", "{pk}.0", "{pk}.9", " {pk}"])
+@pytest.mark.parametrize("path", ["/api/v1/memberships/?group=", "/api/v1/targets/?group="])
+def test_an_id_in_a_filter_is_a_whole_number_in_ascii_digits(am_api, client_entity, path, written):
+    group = factories.GroupFactory(entity=client_entity)
+    factories.MembershipFactory(group=group)
+    value = full_width(group.pk) if written == "full-width" else written.format(pk=group.pk)
+
+    assert_invalid(am_api.get(path + value), "group")
+
+
+def test_an_id_in_a_filter_in_ascii_digits_filters(am_api, client_entity):
+    group = factories.GroupFactory(entity=client_entity)
+    factories.MembershipFactory(group=group)
+    factories.MembershipFactory()
+
+    response = am_api.get(f"/api/v1/memberships/?group={group.pk}")
+
+    assert response.status_code == 200
+    assert [row["group"] for row in response.json()["results"]] == [group.pk]
