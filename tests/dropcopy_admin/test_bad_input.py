@@ -215,3 +215,22 @@ def test_an_id_in_a_filter_in_ascii_digits_filters(am_api, client_entity):
 
     assert response.status_code == 200
     assert [row["group"] for row in response.json()["results"]] == [group.pk]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", f"{GROUPS}{2**64}/"),
+        ("post", f"{GROUPS}{10**30}/close/"),
+        ("get", f"/api/v1/targets/{2**64}/keys/"),
+        ("post", f"/api/v1/targets/{2**64}/keys/{2**64}/revoke/"),
+        ("get", f"/api/v1/entities/{2**64}/fee-preview/"),
+        ("post", f"/api/v1/memberships/{2**64}/approve/"),
+    ],
+)
+def test_an_id_in_a_path_too_large_for_any_row_is_404(am_api, method, path):
+    assert_error(getattr(am_api, method)(path, {}, format="json"), 404, "not_found")
+
+
+def test_an_id_in_a_filter_too_large_for_any_row_is_invalid(am_api):
+    assert_invalid(am_api.get(f"/api/v1/memberships/?group={2**64}"), "group")
