@@ -362,21 +362,29 @@ def target_provision(*, actor: Actor, target_id: int) -> TargetSession:
         return TargetSession.objects.get(pk=target_id)  # closed meanwhile
     with transaction.atomic():
         target = TargetSession.objects.select_for_update().get(pk=target_id)
-        if target.status in (TargetStatus.PENDING, TargetStatus.FAILED) or target.provisioning_error_code:
-            before = snapshot(target)
+        # One UPDATE of the row in this transaction: a second one would make PostgreSQL check the
+        # row's foreign keys again (its version is this transaction's own), taking a share lock
+        # on the group that an approval holding the group and waiting for this target deadlocks on.
+        changed = []
+        before = snapshot(target)
+        provisioned = target.status in (TargetStatus.PENDING, TargetStatus.FAILED) or target.provisioning_error_code
+        if provisioned:
             if target.status in (TargetStatus.PENDING, TargetStatus.FAILED):
                 target.status = TargetStatus.PROVISIONED
             target.provisioning_error_code = ""
             target.provisioning_error_detail = ""
-            target.save(update_fields=["status", "provisioning_error_code", "provisioning_error_detail"])
-            audit_record(actor=actor, action="provision", instance=target, before=before)
+            changed += ["status", "provisioning_error_code", "provisioning_error_detail"]
         now = clock.now()
-        requests = (target.provisioning_requested_at, target.verification_requested_at)
-        target.provisioning_requested_at = None
+        if target.provisioning_requested_at is not None:
+            target.provisioning_requested_at = None
+            changed.append("provisioning_requested_at")
         if target.verification_requested_at is None and (target.ready_at is None or target.ready_at <= now):
             target.verification_requested_at = now
-        if (target.provisioning_requested_at, target.verification_requested_at) != requests:
-            target.save(update_fields=["provisioning_requested_at", "verification_requested_at"])
+            changed.append("verification_requested_at")
+        if changed:
+            target.save(update_fields=changed)
+        if provisioned:
+            audit_record(actor=actor, action="provision", instance=target, before=before)
     return target
 
 

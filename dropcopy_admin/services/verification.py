@@ -239,16 +239,22 @@ def targets_verify(
             checks.extend(_check_row(target.pk, result) for result in target_results)
             new_status = status_from_results(target_results)
             statuses[target.pk] = new_status
+            # One UPDATE per row in this transaction (a second would re-check the row's foreign
+            # keys and share-lock its group, which an approval may hold while it waits for us).
+            # The check asked for before this run started is done; one asked for since stays asked.
+            changed = []
+            before = snapshot(target)
             if target.status != new_status:
-                before = snapshot(target)
                 target.status = new_status
-                target.save(update_fields=["status"])
+                changed.append("status")
+            if target.verification_requested_at is not None and target.verification_requested_at <= started_at:
+                target.verification_requested_at = None
+                changed.append("verification_requested_at")
+            if changed:
+                target.save(update_fields=changed)
+            if "status" in changed:
                 audit_record(actor=actor, action="verify", instance=target, before=before)
         ConnectivityCheck.objects.bulk_create(checks, batch_size=2000)
-        # The checks asked for before this run started are done; one asked for since stays asked.
-        TargetSession.objects.filter(pk__in=statuses, verification_requested_at__lte=started_at).update(
-            verification_requested_at=None
-        )
     not_served = sorted({job.target_id for job in jobs if job.address_id not in served} & set(statuses))
     return Verification(statuses=statuses, skipped=sorted(skipped), checks=len(checks), not_served=not_served)
 
