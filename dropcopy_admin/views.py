@@ -35,7 +35,10 @@ def _is_api(request) -> bool:
 
 def _api_error(status: int) -> JsonResponse:
     code, detail = _API_ERRORS[status]
-    return JsonResponse({"code": code, "detail": detail}, status=status)
+    body = {"code": code, "detail": detail}
+    if code == "invalid":  # the contract: every 400 invalid names what is at fault
+        body["errors"] = {"non_field_errors": [detail]}
+    return JsonResponse(body, status=status)
 
 
 def _server_error_detail(request_id: str) -> str:
