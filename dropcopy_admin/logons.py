@@ -5,16 +5,24 @@ django-axes counts failed logons per username and per address (``AXES_LOCKOUT_PA
 once either reaches ``AXES_FAILURE_LIMIT`` every logon for that username or from that address is
 refused, even with the right password, until ``AXES_COOLOFF_TIME`` has passed since its last
 failure. The API answers 429 ``throttled`` with ``Retry-After``; the login pages a page in words.
+
+The second factor: after the password, a user with an authenticator app (or whose role must have
+one, DROPCOPY ``MFA_REQUIRED_ROLES``) can do nothing but give a code, or enrol, on the security
+page (``SecondFactorMiddleware``); this holds for the portal's login and the admin's alike. API
+tokens are not concerned: a token request carries no session.
 """
 
+from urllib.parse import urlencode
+
 from axes.backends import AxesStandaloneBackend
+from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.views import PasswordResetView
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from dropcopy_admin.services import users
+from dropcopy_admin.services import mfa, users
 
 API_PREFIX = "/api/"
 
@@ -73,3 +81,42 @@ class RateLimitedPasswordResetForm(PasswordResetForm):
 
 class RateLimitedPasswordResetView(PasswordResetView):
     form_class = RateLimitedPasswordResetForm
+
+
+class SecondFactorMiddleware:
+    """Sends a user logged on with a password alone to the security page until they give a code
+    (or, when their role requires a second factor and they have none, until they enrol).
+
+    Under /api/ such a session is answered 403 in the API's envelope instead.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if self._second_factor_missing(request.user) and not self._always_open(request.path):
+            return self._second_factor_asked(request)
+        return self.get_response(request)
+
+    @staticmethod
+    def _second_factor_missing(user) -> bool:
+        if not user.is_authenticated or user.is_verified():
+            return False
+        return mfa.mfa_enabled(user) or mfa.mfa_required(user)
+
+    @staticmethod
+    def _always_open(path: str) -> bool:
+        open_paths = (reverse("portal:security"), reverse("logout"), reverse("admin:logout"), reverse("login"))
+        return path in open_paths or path.startswith(settings.STATIC_URL)
+
+    @staticmethod
+    def _second_factor_asked(request) -> HttpResponse:
+        if request.path.startswith(API_PREFIX):
+            return JsonResponse(
+                {
+                    "code": "permission_denied",
+                    "detail": "Give the code from your authenticator app on the portal first, or use an API token.",
+                },
+                status=403,
+            )
+        return HttpResponseRedirect(f"{reverse('portal:security')}?{urlencode({'next': request.get_full_path()})}")

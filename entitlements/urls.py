@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views, views_temporary
+from . import views, views_security, views_temporary
 
 app_name = "portal"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("approvals/", views.approval_queue_list, name="approval-queue"),
     path("approvals/decide/", views.approval_queue_decide, name="approval-decide"),
     path("approvals/export.csv", views.approval_queue_export, name="approval-export"),
+    path("security/", views_security.security_page, name="security"),
     path("certifications/", views_temporary.certifications_page, name="certifications"),
     path("test-targets/", views_temporary.test_targets_page, name="test-targets"),
     path("targets/<int:target_id>/key-pair/", views_temporary.key_pair_generate, name="key-pair-generate"),

@@ -9,6 +9,7 @@ is ``visible``'s decision; a domain error becomes a message on the page, never a
 import base64
 import datetime as dt
 
+from django.conf import settings
 from django.contrib import messages
 from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,7 +24,7 @@ from dropcopy_admin.models import (
     TargetSession,
 )
 from dropcopy_admin.selectors.visibility import visible
-from dropcopy_admin.services import keys
+from dropcopy_admin.services import keys, mfa
 
 from .forms_temporary import CertificationRequestForm, NewReleaseTargetRequestForm
 from .selectors import (
@@ -126,17 +127,55 @@ def test_targets_page(request):
 _PAGE_OF_KIND = {TemporaryKind.NEW_RELEASE: "portal:test-targets", TemporaryKind.AUTOCERT: "portal:certifications"}
 
 
+# The step-up: when the user last confirmed who they are, in seconds since the epoch.
+IDENTITY_CONFIRMED_AT = "identity_confirmed_at"
+
+
+def _identity_recently_confirmed(request) -> bool:
+    confirmed_at = request.session.get(IDENTITY_CONFIRMED_AT)
+    valid_for = dt.timedelta(minutes=settings.DROPCOPY["STEP_UP_VALID_MINUTES"]).total_seconds()
+    return isinstance(confirmed_at, int | float) and 0 <= clock.now().timestamp() - confirmed_at <= valid_for
+
+
+def _identity_step_up(request, target):
+    """None once the user has confirmed who they are (the password, or a code when enrolled) within
+    the last few minutes; else the small form asking for it, posting back to the same action."""
+    if _identity_recently_confirmed(request):
+        return None
+    enrolled = mfa.mfa_enabled(request.user)
+    answered = "confirm_identity" in request.POST
+    if answered and mfa.identity_confirm(
+        request=request,
+        user=request.user,
+        password=request.POST.get("password", ""),
+        code=request.POST.get("code", ""),
+    ):
+        request.session[IDENTITY_CONFIRMED_AT] = clock.now().timestamp()
+        return None
+    context = {
+        "target": target,
+        "enrolled": enrolled,
+        "refused": answered,
+        "back_url_name": _PAGE_OF_KIND[target.temporary],
+    }
+    return render(request, "portal/identity_step_up.html", context, status=400 if answered else 200)
+
+
 @client_required
 @require_POST
 @never_cache
 def key_pair_generate(request, target_id: int):
     """Create a key pair and show its Secret Key and key file in this answer only (R11).
 
-    The key file travels inside the page as a ``data:`` URL, so no later request can serve the
-    secret again; the answer is never cached.
+    The user first confirms who they are (``_identity_step_up``). The key file travels inside the
+    page as a ``data:`` URL, so no later request can serve the secret again; the answer is never
+    cached.
     """
     targets = visible(request.user, TargetSession).filter(temporary__isnull=False).select_related("entity")
     target = get_object_or_404(targets, pk=target_id)
+    step_up = _identity_step_up(request, target)
+    if step_up is not None:
+        return step_up
     try:
         created = keys.key_pair_create(actor=request.user, target=target)
     except errors.DomainError as error:

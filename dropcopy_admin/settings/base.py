@@ -37,6 +37,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "csp",
     "axes",  # the throttle on failed logons (dropcopy_admin/logons.py)
+    "django_otp",  # the second factor at logon and the step-up (dropcopy_admin/services/mfa.py)
+    "django_otp.plugins.otp_totp",  # authenticator apps' one-time codes
+    "django_otp.plugins.otp_static",  # recovery codes, each used once
     "dropcopy_admin.apps.ScheduledTasksConfig",  # django_celery_beat
     "dropcopy_admin",
     "entitlements",
@@ -52,6 +55,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): the second factor given
+    "dropcopy_admin.logons.SecondFactorMiddleware",  # asks for it, or for enrolment, before anything else
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # turns a locked-out logon into dropcopy_admin.logons.lockout_response
@@ -304,9 +309,12 @@ DROPCOPY = {
     "API_TOKEN_MAX_LIFETIME_DAYS": 365,
     "API_TOKEN_LAST_USED_RESOLUTION_SECONDS": 60,  # last_used_at written at most once a minute
     "PASSWORD_RESET_MAIL_INTERVAL_MINUTES": 15,  # at most one password-reset mail per user in this time
+    "MFA_REQUIRED_ROLES": [],  # roles that must enrol a second factor (production: account managers, finance)
+    "STEP_UP_VALID_MINUTES": 5,  # a confirmed identity lets key pairs be generated for this long
 }
 # Fernet key(s) encrypting stored Secret Keys (R11); comma-separated to rotate, the first encrypts.
 # Empty here: settings/local.py supplies a development key, production.py requires one.
 DROPCOPY_KEY_ENCRYPTION_KEY = env("DROPCOPY_KEY_ENCRYPTION_KEY", default="")
+OTP_TOTP_ISSUER = "Drop Copy Manager"  # the name authenticator apps show beside the account
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -3,7 +3,7 @@
 from dropcopy_admin.crypto import fernet_from
 
 from .base import *
-from .base import database_from_url, env
+from .base import DROPCOPY, database_from_url, env
 
 DEBUG = False
 DATABASES = {"default": database_from_url(env("DATABASE_URL"))}
@@ -25,3 +25,6 @@ EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.s
 # Encrypts stored Secret Keys (R11): required, and checked now rather than at the first key pair.
 DROPCOPY_KEY_ENCRYPTION_KEY = env("DROPCOPY_KEY_ENCRYPTION_KEY")
 fernet_from(DROPCOPY_KEY_ENCRYPTION_KEY)
+
+# A second factor (an authenticator app's code) at every logon of these roles; they enrol first.
+DROPCOPY["MFA_REQUIRED_ROLES"] = ["account_manager", "finance"]

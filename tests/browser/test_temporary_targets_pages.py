@@ -15,6 +15,7 @@ from dropcopy_admin.services.keys import KEY_FILE_HEADER
 from entitlements.models import Certification
 from entitlements.services import temporary_targets
 from tests import factories
+from tests.browser.conftest import PASSWORD
 
 pytestmark = [
     pytest.mark.browser,
@@ -52,8 +53,13 @@ def test_client_requests_a_test_target_and_downloads_its_key_once(log_in, client
     assert row.get_by_test_id("address").count() == 2
     assert f":{target.port}" in row.inner_text()
 
+    # The step-up: the password again before the key pair is generated.
+    row.get_by_role("button", name=f"Generate key pair for {target.target_comp_id}").click()
+    assert page.get_by_role("heading", name="Confirm it is you").is_visible()
+    assert not KeyPair.objects.filter(target=target, is_probe=False).exists()
+    page.get_by_label("Password").fill(PASSWORD)
     with page.expect_response(lambda response: "/key-pair/" in response.url) as answer:
-        row.get_by_role("button", name=f"Generate key pair for {target.target_comp_id}").click()
+        page.get_by_role("button", name="Confirm and generate key pair").click()
     assert "no-store" in answer.value.headers["cache-control"]
     key_pair = KeyPair.objects.get(target=target, is_probe=False)
     assert page.get_by_role("heading", name=f"Key pair created for {target.target_comp_id}").is_visible()

@@ -35,6 +35,8 @@ TEST_TARGETS = reverse("portal:test-targets")
 TEMPORARY_TARGETS = reverse("portal:temporary-targets")
 NOW = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
 SYSTEM = SystemActor("portal_tests")
+# The step-up's answer: the password again (the user has no authenticator app).
+IDENTITY_CONFIRMED = {"confirm_identity": "1", "password": "s3cret-Pa55word"}  # tests.factories.UserFactory's
 DATA_URL = re.compile(r'href="data:text/csv;charset=utf-8;base64,([A-Za-z0-9+/=]+)"')
 
 
@@ -308,7 +310,7 @@ class TestKeyPairs:
     def test_the_secret_is_shown_once_with_its_key_file_and_never_cached(self, client, client_user, client_entity):
         target = new_test_target(client_entity)
         client.force_login(client_user)
-        response = client.post(key_pair_url(target))
+        response = client.post(key_pair_url(target), IDENTITY_CONFIRMED)
         assert response.status_code == 200
         assert "no-store" in response["Cache-Control"]
         key_pair = KeyPair.objects.get(target=target, is_probe=False)
@@ -335,7 +337,7 @@ class TestKeyPairs:
     def test_a_certifications_target_takes_a_key_too(self, client, client_user, client_entity):
         target = certification(client_entity).target
         client.force_login(client_user)
-        response = client.post(key_pair_url(target))
+        response = client.post(key_pair_url(target), IDENTITY_CONFIRMED)
         assert response.status_code == 200
         secret = response.context["secret_key"]
         assert f'href="{CERTIFICATIONS}"' in response.content.decode()
@@ -354,7 +356,7 @@ class TestKeyPairs:
         target = new_test_target(client_entity)
         temporary_targets.temporary_target_rescind(actor=account_manager, target=target)
         client.force_login(client_user)
-        response = client.post(key_pair_url(target), follow=True)
+        response = client.post(key_pair_url(target), IDENTITY_CONFIRMED, follow=True)
         assert response.redirect_chain == [(TEST_TARGETS, 302)]
         assert message_texts(response) == [f"Target {target.target_comp_id} is closed; it takes no new key pair."]
         assert not KeyPair.objects.filter(target=target, is_probe=False).exists()
