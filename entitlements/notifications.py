@@ -15,7 +15,7 @@ from django.core.mail import EmailMessage
 from dropcopy_admin.choices import Role
 from dropcopy_admin.models import Membership, User
 from dropcopy_admin.services.common import client_administrator_emails
-from dropcopy_admin.services.mail import outgoing_emails_queue
+from dropcopy_admin.services.mail import outgoing_emails_send_now
 
 
 def _line(membership: Membership) -> str:
@@ -38,7 +38,7 @@ def _load(membership_ids: list[int]) -> list[Membership]:
 
 def _send(messages: list[EmailMessage]) -> None:
     if messages:
-        outgoing_emails_queue(messages)
+        outgoing_emails_send_now(messages)
 
 
 def send_pending_digest(*, membership_ids: list[int]) -> None:

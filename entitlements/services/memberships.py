@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
-from dropcopy_admin import clock, errors
+from dropcopy_admin import after_commit, clock, errors
 from dropcopy_admin.choices import LIVE_MEMBERSHIP_STATUSES, MembershipStatus, Role
 from dropcopy_admin.models import DropCopyGroup, Membership, SourceSession, User
 from dropcopy_admin.services.audit import Actor, audit_record, audit_record_changes, audit_record_created, snapshot
@@ -137,7 +137,7 @@ def memberships_request(*, actor: User, group: DropCopyGroup, sessions: list[Sou
         audit_record_created(actor=actor, instances=created, action="request")
         pending = [m for m in created if m.status == MembershipStatus.PENDING]
         if pending:
-            notifications.send_pending_digest(membership_ids=[m.pk for m in pending])
+            after_commit.call(notifications.send_pending_digest, membership_ids=[m.pk for m in pending])
     return outcomes
 
 
@@ -308,7 +308,7 @@ def memberships_decide(
         audit_record_changes(actor=actor, action=decision, changes=changes)
         if decided:
             ids = [m.pk for m in decided]
-            notifications.send_decisions(membership_ids=ids)
+            after_commit.call(notifications.send_decisions, membership_ids=ids)
     return outcomes
 
 
