@@ -40,7 +40,7 @@ def test_the_key_pair_list_without_secrets_may_be_cached(client_api, target):  #
 def test_the_portal_page_showing_a_new_secret_key_is_not_stored(client, client_user, client_entity):
     test_target = new_test_target(client_entity)
     client.force_login(client_user)
-    response = client.post(key_pair_url(test_target))
+    response = client.post(key_pair_url(test_target), {"confirm_identity": "1", "password": "s3cret-Pa55word"})
     assert response.status_code == 200
     assert response.context["secret_key"] in response.content.decode()
     assert no_store(response)
