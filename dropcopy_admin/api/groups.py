@@ -44,7 +44,7 @@ class GroupSerializer(VenueFirstMixin, serializers.ModelSerializer):
         write_only=True,
         required=False,
         allow_null=True,
-        help_text="Required for PRODUCTION: the `monthly_fee` of the entity's fee preview (R13); ignored otherwise",
+        help_text="Required for PRODUCTION: the `monthly_fee` of the entity's fee preview; ignored otherwise",
     )
     opened_at = StrictDateTimeField(required=False, help_text="Account managers may give an earlier time")
 
@@ -123,8 +123,8 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleView
             409: ErrorSerializer,
         },
         description="Open a group. A PRODUCTION group needs `confirmed_monthly_fee` equal to the `monthly_fee` "
-        "of `entities/{id}/fee-preview/` (400 `invalid` when missing, 409 `fee_changed` when stale, R13) and a "
-        "passed certification of its front-end system for its venue (409 `certification_required`, R9).",
+        "of `entities/{id}/fee-preview/` (400 `invalid` when missing, 409 `fee_changed` when stale) and a "
+        "passed certification of its front-end system for its venue (409 `certification_required`).",
     )
     def create(self, request):
         groups.group_require_writer(request.user)

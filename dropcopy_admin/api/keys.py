@@ -54,14 +54,14 @@ KEY_ID = OpenApiParameter("key_id", OpenApiTypes.INT, OpenApiParameter.PATH, des
 @extend_schema_view(
     list=extend_schema(
         parameters=[TARGET_ID],
-        description="The target's key pairs, live and past, by id; never a secret (R11).",
+        description="The target's key pairs, live and past, by id; never a secret.",
     ),
     create=extend_schema(
         parameters=[TARGET_ID],
         request=EMPTY_BODY,
         responses={201: CreatedKeyPairSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
         description="Create a key pair; its `secret_key` and `key_file` are in this answer only. A second "
-        "live pair makes the older expire in 4 weeks; a third revokes the oldest at once (R11). A closed "
+        "live pair makes the older expire in 4 weeks; a third revokes the oldest at once. A closed "
         "target is 409 `invalid_transition`; a client whose entity may not self-serve is 403.",
     ),
 )
@@ -99,7 +99,7 @@ class KeyPairViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         parameters=[TARGET_ID, KEY_ID],
         request=EMPTY_BODY,
         responses={200: KeyPairSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
-        description="Revoke a key pair now (R11); sessions using it are logged out. A revoked or expired "
+        description="Revoke a key pair now; sessions using it are logged out. A revoked or expired "
         "pair is 409 `invalid_transition`.",
     )
     def revoke(self, request, **_kwargs):

@@ -230,7 +230,7 @@ class EntityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleVie
     @extend_schema(
         responses={200: FeePreviewSerializer, 403: ErrorSerializer, 404: ErrorSerializer},
         description="The entity's production groups billable this Chicago month (closed ones included) and "
-        "what one more would cost this month (R12, R13): give `monthly_fee` as `confirmed_monthly_fee` "
+        "what one more would cost this month: give `monthly_fee` as `confirmed_monthly_fee` "
         "when creating a PRODUCTION group. For account managers, finance and the entity's own client; "
         "a clearing firm is refused (403 `permission_denied`).",
     )

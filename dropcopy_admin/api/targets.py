@@ -125,7 +125,7 @@ class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleVie
         parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The target's id")],
         request={"application/json": {"type": "object", "description": "No fields; may be empty or `{}`"}},
         responses={202: TargetSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
-        description="Queue a connectivity verification of every address of the target (R16); answers 202 "
+        description="Queue a connectivity verification of every address of the target; answers 202 "
         "with the target as it is now (its `status` changes when the checks are done). Account managers only; "
         "a client who sees the target gets 403. A pending or closed target, or a temporary target before its "
         "`ready_at`, is 409 `invalid_transition`.",
@@ -140,7 +140,7 @@ class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleVie
         operation_id="targets_checks_list",
         parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The target's id")],
         responses={200: ConnectivityCheckSerializer(many=True), 404: ErrorSerializer},
-        description="The target's connectivity checks (R16), one per address probed, newest first.",
+        description="The target's connectivity checks, one per address probed, newest first.",
     )
     @action(detail=True, methods=["get"], filter_backends=[], serializer_class=ConnectivityCheckSerializer)
     def checks(self, request, pk=None):
@@ -155,7 +155,7 @@ class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, VisibleVie
         request={"application/json": {"type": "object", "description": "No fields; may be empty or `{}`"}},
         responses={200: TargetSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
         description="Renew a live New Release test target before it expires: 7 × 24 hours are added to its "
-        "`expires_at` (R10). Account managers only; a client who sees the target gets 403. An expired, closed "
+        "`expires_at`. Account managers only; a client who sees the target gets 403. An expired, closed "
         "or AutoCert+ target is 409 `invalid_transition`.",
     )
     @action(detail=True, methods=["post"], filter_backends=[], pagination_class=None)

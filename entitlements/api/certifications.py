@@ -99,7 +99,7 @@ class CertificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Vis
 
     @extend_schema(
         responses={201: CertificationSerializer, 400: ErrorSerializer, 403: ErrorSerializer, 409: ErrorSerializer},
-        description="Request the certification of a front-end system for a venue and gateway type (R9): a "
+        description="Request the certification of a front-end system for a venue and gateway type: a "
         "temporary AutoCert+ target of the entity opens, ready in 48 hours and expiring 14 days after the "
         "request. A second `requested` certification of the same system, venue and gateway type is 409 "
         "`already_exists`.",
@@ -125,7 +125,7 @@ class CertificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Vis
         parameters=[CERTIFICATION_ID],
         request=CertificationNoteSerializer,
         responses={200: CertificationSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
-        description="Pass a `requested` certification, with a note (account managers, R9); its AutoCert+ "
+        description="Pass a `requested` certification, with a note (account managers); its AutoCert+ "
         "target is rescinded. Another status is 409 `invalid_transition`.",
     )
     @action(detail=True, methods=["post"], url_path="pass", url_name="pass", filter_backends=[], pagination_class=None)
@@ -136,7 +136,7 @@ class CertificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Vis
         parameters=[CERTIFICATION_ID],
         request=CertificationNoteSerializer,
         responses={200: CertificationSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
-        description="Fail a `requested` certification, with a note (account managers, R9); its AutoCert+ "
+        description="Fail a `requested` certification, with a note (account managers); its AutoCert+ "
         "target is rescinded. Another status is 409 `invalid_transition`.",
     )
     @action(detail=True, methods=["post"], filter_backends=[], pagination_class=None)

@@ -136,9 +136,11 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Visibl
             403: ErrorSerializer,
             409: ErrorSerializer,
         },
-        description="Open a group. A PRODUCTION group needs `confirmed_monthly_fee` equal to the `monthly_fee` "
-        "of `entities/{id}/fee-preview/` (400 `invalid` when missing, 409 `fee_changed` when stale, R13) and a "
-        "passed certification of its front-end system for its venue (409 `certification_required`, R9).",
+        description="Request a source session for a group. It is approved at once when no clearing firm "
+        "needs to decide (no guaranteeing firm, the entity's own GFID with admin control, or the entity is the "
+        "guaranteeing firm) and its session placed on a target; otherwise it waits, `pending`, for the "
+        "guaranteeing clearing firm. A session already pending or approved in the group is 409 "
+        "`duplicate_membership`; another venue or environment is 409 `venue_mismatch` / `environment_mismatch`.",
     )
     def create(self, request):
         reject_named_target(request.data)
@@ -162,7 +164,7 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Visibl
     @extend_schema(
         request=BulkRequestSerializer,
         responses={200: BulkRequestResultsSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
-        description="Request many sessions for one group; each item succeeds or fails on its own (R8). "
+        description="Request many sessions for one group; each item succeeds or fails on its own. "
         "A missing or invisible group is 400 `invalid`, a closed one 409 `group_closed`; a session id "
         "the caller may not see is that item's `invalid` error.",
     )
@@ -188,7 +190,7 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Visibl
     @extend_schema(
         request=BulkDecisionSerializer,
         responses={200: BulkDecisionResultsSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
-        description="Approve, reject or revoke many memberships; each item succeeds or fails on its own (R6, R8). "
+        description="Approve, reject or revoke many memberships; each item succeeds or fails on its own. "
         "An id the caller may not see is that item's `not_found` error.",
     )
     @action(detail=False, methods=["post"], url_path="bulk-decide")
@@ -223,7 +225,7 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Visibl
     @extend_schema(
         request=DecisionSerializer,
         responses={200: MembershipSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
-        description="Approve a pending request; its session is placed on a target (R6, R8).",
+        description="Approve a pending request; its session is placed on a target.",
     )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
@@ -232,7 +234,7 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Visibl
     @extend_schema(
         request=DecisionSerializer,
         responses={200: MembershipSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
-        description="Reject a pending request, with a reason (R8).",
+        description="Reject a pending request, with a reason.",
     )
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
@@ -241,7 +243,7 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Visibl
     @extend_schema(
         request=DecisionSerializer,
         responses={200: MembershipSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
-        description="Revoke an approval, with a reason; its target slot is freed (R6, R8).",
+        description="Revoke an approval, with a reason; its target slot is freed.",
     )
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk=None):
@@ -257,7 +259,7 @@ class TargetPreviewViewSet(VisibleViewSet):
     @extend_schema(
         request=TargetPreviewRequestSerializer,
         responses={200: TargetPreviewSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
-        description="Where each session would land if approved now, and how many targets would open (R6). "
+        description="Where each session would land if approved now, and how many targets would open. "
         "Writes nothing. An id the caller may not see is 400 `invalid`; a closed group is 409 `group_closed`.",
     )
     @action(detail=True, methods=["post"], url_path="target-preview")

@@ -42,7 +42,7 @@ class NewReleaseTargetViewSet(VisibleViewSet):
     @extend_schema(
         request=NewReleaseTargetRequestSerializer,
         responses={201: TargetSerializer, 400: ErrorSerializer, 403: ErrorSerializer, 409: ErrorSerializer},
-        description="Request a New Release test target (R10): ready 48 hours from now or at `requested_start` "
+        description="Request a New Release test target: ready 48 hours from now or at `requested_start` "
         "if later, expiring 7 days after it is ready; provisioned in the background. A `requested_start` in "
         "the past is 400 `invalid`.",
     )
