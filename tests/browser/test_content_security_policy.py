@@ -8,6 +8,7 @@ it violates the following Content Security Policy directive …"), which the tes
 import pytest
 
 from dropcopy_admin.choices import GatewayType
+from tests.browser.conftest import PASSWORD
 from tests.browser.test_temporary_targets_pages import new_test_target
 
 pytestmark = [
@@ -72,6 +73,8 @@ def test_the_client_portal_pages_render_with_their_style_sheet(log_in, live_serv
         # The portal's sheet is loaded from static files: the site header is dark ink.
         assert page.locator("header.site").evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(29, 39, 51)"
     page.get_by_role("button", name=f"Generate key pair for {target.target_comp_id}").click()
+    page.get_by_label("Password").fill(PASSWORD)  # the step-up before a key pair
+    page.get_by_role("button", name="Confirm and generate key pair").click()
     page.wait_for_load_state("networkidle")
     assert target.target_comp_id in page.get_by_role("heading", level=1).inner_text()
     assert page.locator(".panel.warning").evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(255, 248, 225)"

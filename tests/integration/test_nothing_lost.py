@@ -47,17 +47,17 @@ def test_an_approval_while_the_broker_is_down_is_provisioned_once_it_is_back_and
     target.refresh_from_db()
     assert target.status == TargetStatus.PENDING, "the provisioning task could not be queued"
     assert target.provisioning_requested_at is not None, "but the request is kept on the target"
-    assert queue_unfinished_target_work.apply().get() == {"provisioning": [], "verification": []}, "not yet due"
+    assert queue_unfinished_target_work.apply().result == {"provisioning": [], "verification": []}, "not yet due"
 
     clock.advance(UNFINISHED_AFTER + dt.timedelta(seconds=1))
-    requeued = queue_unfinished_target_work.apply().get()
+    requeued = queue_unfinished_target_work.apply().result
 
     assert requeued["provisioning"] == [target.pk]
     target = wait_for(provisioned(membership), what="the worker to provision the target the sweep queued again")
     assert target.provisioning_requested_at is None
     assert target.addresses.filter(released=False).count() == 2
     assert AuditEvent.objects.filter(object_type="target", object_id=target.pk, action="provision").count() == 1
-    assert queue_unfinished_target_work.apply().get()["provisioning"] == [], "done: nothing to queue again"
+    assert queue_unfinished_target_work.apply().result["provisioning"] == [], "done: nothing to queue again"
 
 
 def test_a_worker_child_killed_mid_provisioning_gives_the_task_back_and_nothing_is_allocated_twice(
