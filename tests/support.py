@@ -81,3 +81,22 @@ def cases(table) -> list:
         for method, path, body, answers, *send_as in table
         for role, answer in answers.items()
     ]
+
+
+def assert_table_answer(request, world, method, path, body, role, answer, send_as) -> None:
+    """One row of a permission table for one role: the answer it gives, and nothing written at all."""
+    from dropcopy_admin.models import AuditEvent
+
+    api = request.getfixturevalue(API_OF_ROLE[role])
+    url = API + path.format(**world)
+    audit_rows = AuditEvent.objects.count()
+    before = database_contents()
+    response = send(api, method, url, body(world) if callable(body) else body, send_as)
+    status, code, detail = answer
+    assert response.status_code == status, response.content
+    if code is not None:
+        assert response.json()["code"] == code
+    if detail is not None:
+        assert response.json()["detail"] == detail
+    assert AuditEvent.objects.count() == audit_rows  # nothing was written
+    assert database_contents() == before

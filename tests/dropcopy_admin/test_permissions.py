@@ -19,8 +19,6 @@ from dropcopy_admin.services import reference, users
 from tests import factories
 from tests.support import (
     AM,
-    API,
-    API_OF_ROLE,
     CLEARING,
     CLIENT,
     FINANCE,
@@ -30,10 +28,9 @@ from tests.support import (
     NOT_NOW,
     READ,
     UNSUPPORTED,
+    assert_table_answer,
     cases,
-    database_contents,
     refused,
-    send,
 )
 
 pytestmark = pytest.mark.django_db
@@ -364,19 +361,7 @@ TABLE = [
 
 @pytest.mark.parametrize(("method", "path", "body", "role", "answer", "send_as"), cases(TABLE))
 def test_each_role_gets_the_answer_the_table_gives(request, world, method, path, body, role, answer, send_as):
-    api = request.getfixturevalue(API_OF_ROLE[role])
-    url = API + path.format(**world)
-    audit_rows = AuditEvent.objects.count()
-    before = database_contents()
-    response = send(api, method, url, body(world) if callable(body) else body, send_as)
-    status, code, detail = answer
-    assert response.status_code == status, response.content
-    if code is not None:
-        assert response.json()["code"] == code
-    if detail is not None:
-        assert response.json()["detail"] == detail
-    assert AuditEvent.objects.count() == audit_rows  # nothing was written
-    assert database_contents() == before
+    assert_table_answer(request, world, method, path, body, role, answer, send_as)
 
 
 # --- users ------------------------------------------------------------------------------------

@@ -6,20 +6,17 @@ not self-serve, the requester deciding its own request) stays with the endpoint'
 import pytest
 
 from dropcopy_admin.choices import Role
-from dropcopy_admin.models import AuditEvent
 from entitlements.services import memberships as services
 from tests import factories
 from tests.support import (
-    API_OF_ROLE,
     INVALID,
     MISSING,
     NO_ACCESS,
     NOT_NOW,
     READ,
+    assert_table_answer,
     cases,
-    database_contents,
     refused,
-    send,
 )
 
 from .support import guaranteed_session
@@ -116,16 +113,4 @@ TABLE = [
 
 @pytest.mark.parametrize(("method", "path", "body", "role", "answer", "send_as"), cases(TABLE))
 def test_each_role_gets_the_answer_the_table_gives(request, world, method, path, body, role, answer, send_as):
-    api = request.getfixturevalue(API_OF_ROLE[role])
-    url = API + path.format(**world)
-    audit_rows = AuditEvent.objects.count()
-    before = database_contents()
-    response = send(api, method, url, body(world) if callable(body) else body, send_as)
-    status, code, detail = answer
-    assert response.status_code == status, response.content
-    if code is not None:
-        assert response.json()["code"] == code
-    if detail is not None:
-        assert response.json()["detail"] == detail
-    assert AuditEvent.objects.count() == audit_rows  # nothing was written
-    assert database_contents() == before
+    assert_table_answer(request, world, method, path, body, role, answer, send_as)
