@@ -50,7 +50,7 @@ if not may_create:
 endef
 export POSTGRES_CHECK
 
-.PHONY: help venv run test crawl lint bench check-deploy chromium redis
+.PHONY: help venv run test crawl lint bench check-deploy chromium redis axe
 
 help:
 	@echo "make run           start the product on http://$(ADDRESS)/ (embedded PostgreSQL unless DATABASE_URL is set)"
@@ -125,6 +125,17 @@ chromium:
 	  $$sudo apt-get install -y chromium
 	fi
 
+# axe-core, the accessibility checker the browser tests run on every portal page: from the npm
+# registry, pinned, under var/node (not committed; installed again only when missing).
+AXE_VERSION := 4.14.1
+axe:
+	@if [ ! -f var/node/node_modules/axe-core/axe.min.js ] || \
+	   [ "$$(node -p "require('./var/node/node_modules/axe-core/package.json').version" 2>/dev/null)" != "$(AXE_VERSION)" ]; then
+	  echo "Installing axe-core $(AXE_VERSION) from the npm registry into var/node"
+	  mkdir -p var/node
+	  npm install --silent --no-audit --no-fund --prefix var/node axe-core@$(AXE_VERSION)
+	fi
+
 # Redis for the integration tests' Celery worker: the machine's when it answers, otherwise Debian's
 # redis-server started here (installed when missing), kept in memory only.
 redis: venv
@@ -147,7 +158,7 @@ redis: venv
 
 # The suite runs on DATABASE_URL when it answers, else the machine's PostgreSQL at 127.0.0.1:5432,
 # else the embedded server (started here and stopped again).
-test: venv chromium redis
+test: venv chromium redis axe
 	@read -r url started < <($(EMBEDDED_POSTGRES) choose "$${DATABASE_URL:-}" "$(MACHINE_DATABASE_URL)")
 	[ -n "$$url" ] || { echo "No PostgreSQL answered and the embedded one did not start" >&2; exit 1; }
 	if [ "$$started" = started ]; then trap '$(EMBEDDED_POSTGRES) stop' EXIT; fi

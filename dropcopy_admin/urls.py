@@ -19,7 +19,7 @@ urlpatterns = [
     # Django's password reset, at most one mail per user per DROPCOPY PASSWORD_RESET_MAIL_INTERVAL_MINUTES.
     path("accounts/password_reset/", RateLimitedPasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("portal/", include("entitlements.urls")),
+    path("portal/", include("dropcopy_admin.portal_urls")),
     re_path(r"^api/", api_not_found),
 ]
 

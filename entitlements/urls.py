@@ -1,13 +1,13 @@
-"""The portal's pages for users who are not staff."""
+"""Entitlements' portal pages; ``dropcopy_admin/portal_urls.py`` joins them under /portal/."""
 
 from django.urls import path
 
-from . import views, views_security, views_temporary
-
-app_name = "portal"
+from . import views, views_requests, views_security, views_temporary
 
 urlpatterns = [
     path("", views.portal_home, name="home"),
+    path("requests/", views_requests.my_requests_page, name="requests"),
+    path("approvals/history/", views_requests.decision_history_page, name="decision-history"),
     path("approvals/", views.approval_queue_list, name="approval-queue"),
     path("approvals/decide/", views.approval_queue_decide, name="approval-decide"),
     path("approvals/export.csv", views.approval_queue_export, name="approval-export"),

@@ -49,8 +49,11 @@ clearing_firm_required = page_for(Role.CLEARING_FIRM, "The approval queue is for
 @login_required
 @require_GET
 def portal_home(request):
-    if role_of(request.user) == Role.CLEARING_FIRM:
+    role = role_of(request.user)
+    if role == Role.CLEARING_FIRM:
         return redirect("portal:approval-queue")
+    if role == Role.CLIENT:
+        return redirect("portal:requests")
     return render(request, "portal/home.html")
 
 

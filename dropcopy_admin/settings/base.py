@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    "django_htmx",  # request.htmx: the portal's partial updates (htmx itself is in static/vendor/htmx)
     "axes",  # the throttle on failed logons (dropcopy_admin/logons.py)
     "django_otp",  # the second factor at logon and the step-up (dropcopy_admin/services/mfa.py)
     "django_otp.plugins.otp_totp",  # authenticator apps' one-time codes
@@ -58,6 +59,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): the second factor given
     "dropcopy_admin.logons.SecondFactorMiddleware",  # asks for it, or for enrolment, before anything else
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # turns a locked-out logon into dropcopy_admin.logons.lockout_response
 ]

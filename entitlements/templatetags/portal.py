@@ -3,6 +3,7 @@
 import datetime as dt
 
 from django import template
+from django.urls import reverse
 from django.utils.formats import date_format
 
 from dropcopy_admin.choices import Role
@@ -47,3 +48,13 @@ def role_label(user) -> str:
 def user_role(user) -> str:
     """The user's effective role code ("" for anonymous), for choosing what the layout offers."""
     return role_of(user) or ""
+
+
+@register.inclusion_tag("portal/includes/nav_link.html", takes_context=True)
+def nav_link(context, url_name: str, label: str) -> dict:
+    """One entry of the main navigation, marked as the current page when the request is under it."""
+    request = context["request"]
+    url = reverse(url_name)
+    home = reverse("portal:home")
+    current = request.path == url if url == home else request.path.startswith(url)
+    return {"url": url, "label": label, "current": current}

@@ -69,3 +69,63 @@ def log_in(page, live_server):
         return page
 
     return log_in
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+AXE_SOURCE = os.path.join(ROOT, "var", "node", "node_modules", "axe-core", "axe.min.js")
+SCREENSHOTS = os.path.join(ROOT, "var", "screenshots")
+WIDTHS = {"wide": (1280, 900), "narrow": (390, 844)}
+# axe-core's impacts that fail a page; "minor" and "moderate" findings are printed, not failed.
+FAILING_IMPACTS = {"serious", "critical"}
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    if not os.path.exists(AXE_SOURCE):
+        pytest.fail("axe-core is not installed (`make test` installs it: make axe)")
+    with open(AXE_SOURCE, encoding="utf-8") as source:
+        return source.read()
+
+
+def accessibility_violations(page, axe_source: str) -> list[dict]:
+    """axe-core's serious and critical violations on the page as it is now.
+
+    The script is evaluated through the DevTools protocol, which the page's Content-Security-Policy
+    does not govern, so the page under test keeps its real policy.
+    """
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(axe_source)
+    results = page.evaluate(
+        "() => axe.run(document, {resultTypes: ['violations']})"
+        ".then(r => r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))})))"
+    )
+    return [violation for violation in results if violation["impact"] in FAILING_IMPACTS]
+
+
+@pytest.fixture
+def look(page, axe_source):
+    """``look(name)``: check the page with axe-core and screenshot it at 1,280 and 390 pixels wide.
+
+    Both widths are checked (a layout can fail only when narrow); the screenshots go to
+    var/screenshots/<name>-wide.png and <name>-narrow.png for a reviewer, and the viewport is put
+    back as it was.
+    """
+    os.makedirs(SCREENSHOTS, exist_ok=True)
+
+    def look(name: str, target=None):
+        target = target or page
+        before = target.viewport_size
+        found = {}
+        for label, (width, height) in WIDTHS.items():
+            target.set_viewport_size({"width": width, "height": height})
+            target.wait_for_timeout(50)
+            target.screenshot(path=os.path.join(SCREENSHOTS, f"{name}-{label}.png"), full_page=True)
+            violations = accessibility_violations(target, axe_source)
+            if violations:
+                found[label] = violations
+        if before:
+            target.set_viewport_size(before)
+        assert found == {}, f"accessibility violations on {name} ({target.url}): {found}"
+
+    return look

@@ -148,7 +148,7 @@ class TestLogon:
         _, recovery_codes = enrolled(client_user)
         first = logged_on_with_password(client_user)
         assert first.post(SECURITY, {"code": recovery_codes[0], "next": "/portal/"}).url == "/portal/"
-        assert first.get("/portal/").status_code == 200
+        assert first.get("/portal/requests/").status_code == 200
         assert StaticToken.objects.filter(device__user=client_user).count() == 9
 
         again = logged_on_with_password(client_user)
@@ -205,7 +205,7 @@ class TestRequiredRoles:
             device = TOTPDevice.objects.get(user=user)
             assert browser.post(SECURITY, {"step": "confirm", "code": code_for(device)}).status_code == 200
             assert browser.get("/portal/").status_code == 200
-        assert logged_on_with_password(client_user).get("/portal/").status_code == 200
+        assert logged_on_with_password(client_user).get("/portal/requests/").status_code == 200
 
     def test_production_settings_require_it_of_account_managers_and_finance(self):
         env = _production_env()

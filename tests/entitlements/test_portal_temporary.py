@@ -125,7 +125,8 @@ class TestAccess:
 
     def test_nav_links_follow_the_role(self, client, client_user, account_manager):
         client.force_login(client_user)
-        page = client.get(reverse("portal:home")).content.decode()
+        # A client's home is My Requests.
+        page = client.get(reverse("portal:home"), follow=True).content.decode()
         assert f'href="{CERTIFICATIONS}"' in page
         assert f'href="{TEST_TARGETS}"' in page
         assert f'href="{TEMPORARY_TARGETS}"' not in page

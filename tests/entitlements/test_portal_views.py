@@ -86,11 +86,19 @@ class TestAccess:
         assert response.status_code == 302
         assert response["Location"] == QUEUE
 
-    def test_portal_home_shows_other_roles_a_short_page(self, client, client_user):
+    def test_portal_home_sends_a_client_to_my_requests(self, client, client_user):
         client.force_login(client_user)
         response = client.get("/portal/")
+        assert response.status_code == 302
+        assert response["Location"] == "/portal/requests/"
+        page = client.get("/portal/requests/").content.decode()
+        assert "Client administrator, Acme Trading (ACME)" in page
+
+    def test_portal_home_shows_staff_a_short_page(self, client, finance_user):
+        client.force_login(finance_user)
+        response = client.get("/portal/")
         assert response.status_code == 200
-        assert "Client administrator, Acme Trading (ACME)" in response.content.decode()
+        assert "Exchange staff work in the" in response.content.decode()
 
     def test_logout_is_a_post_back_to_the_login_page(self, client, clearing_user):
         client.force_login(clearing_user)
