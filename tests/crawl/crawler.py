@@ -24,12 +24,12 @@ from django.shortcuts import resolve_url
 from django.test import Client, RequestFactory
 from django.urls import NoReverseMatch, Resolver404, URLPattern, URLResolver, resolve, reverse
 
+from dropcopy_admin import portal_urls
 from dropcopy_admin.api import urls as api_urls
 from dropcopy_admin.choices import TargetStatus
 from dropcopy_admin.management.commands.seed_demo import DEMO_PASSWORD
-from dropcopy_admin.models import TargetSession, User
+from dropcopy_admin.models import DropCopyGroup, KeyPair, TargetSession, User
 from dropcopy_admin.selectors.visibility import visible
-from entitlements import urls as portal_urls
 
 LINKS_PER_CHANGELIST = 30  # filter, sort, facet and page links followed on one changelist
 LINKS_PER_PORTAL_PAGE = 30
@@ -502,7 +502,8 @@ class Crawl:
     # --- the portal --------------------------------------------------------------------------
 
     def crawl_portal(self) -> None:
-        """Every page of entitlements/urls.py: shown (GET), posted empty, its forms submitted, its links followed."""
+        """Every page of dropcopy_admin/portal_urls.py: shown (GET), posted empty, its forms submitted,
+        its links followed."""
         anonymous = self.user is None
         for pattern in portal_urls.urlpatterns:
             url = self._portal_url(pattern)
@@ -527,7 +528,7 @@ class Crawl:
     def _portal_url(self, pattern) -> str | None:
         arguments = {}
         for argument in pattern.pattern.converters:
-            seeded = self._seeded_object_for(argument)
+            seeded = self._seeded_object_for(argument, pattern.name)
             if seeded is None:
                 self.problems.append(
                     f"{self.role}: portal page {pattern.name} takes {argument}, for which the crawl knows no "
@@ -537,14 +538,22 @@ class Crawl:
             arguments[argument] = seeded.pk
         return reverse(f"portal:{pattern.name}", kwargs=arguments)
 
-    def _seeded_object_for(self, argument: str):
-        """The object a portal page's id names: the first live temporary target this login can see."""
-        if argument != "target_id":
+    def _seeded_object_for(self, argument: str, page: str):
+        """The object a portal page's id names: the first live one of its kind this login can see
+        (a temporary target for the temporary targets' pages), else the first of the demo's."""
+        if argument == "target_id":
+            candidates = TargetSession.objects.exclude(status=TargetStatus.CLOSED)
+            if "temporary" in page:
+                candidates = candidates.filter(temporary__isnull=False)
+        elif argument == "group_id":
+            candidates = DropCopyGroup.objects.filter(closed_at__isnull=True)
+        elif argument == "key_pair_id":
+            candidates = KeyPair.objects.filter(revoked_at__isnull=True, is_probe=False)
+        else:
             return None
-        targets = TargetSession.objects.filter(temporary__isnull=False).exclude(status=TargetStatus.CLOSED)
-        seen = visible(self.user, TargetSession) if self.user is not None else None
-        mine = seen.filter(pk__in=targets.values("pk")).order_by("pk").first() if seen is not None else None
-        return mine or targets.order_by("pk").first()
+        seen = visible(self.user, candidates.model) if self.user is not None else None
+        mine = seen.filter(pk__in=candidates.values("pk")).order_by("pk").first() if seen is not None else None
+        return mine or candidates.order_by("pk").first()
 
     # --- the API -----------------------------------------------------------------------------
 
