@@ -16,6 +16,7 @@ from dropcopy_admin import clock
 from dropcopy_admin.fix.messages import SessionHeader, Value, build_acceptor_message, build_drop_copy_envelope
 
 from . import store
+from .presence import LiveFigures
 from .registry import Address
 
 SENDER_COMP_ID = "CME"
@@ -37,6 +38,7 @@ class SessionHost(Protocol):
     """What a session needs of the gateway that accepted it."""
 
     db: store.Database
+    figures: LiveFigures  # counted per message, published every few seconds (presence.py)
 
     def current_address(self, address: Address) -> Address | None: ...
 

@@ -4,12 +4,16 @@ Verification (R16) runs in other processes: it reads these rows to know whether 
 gateway listens on a target's addresses yet. ``Presence`` writes only when something changed — a
 listener opened or closed — plus ``last_seen_at`` every ``LAST_SEEN_EVERY``; the ORM functions run
 on the gateway's database thread (``store.Database``).
+
+The live figures the dashboard shows (``LiveFigures``) are counted in memory by the sessions — a
+counter bumped per message, never a query — and written with ``last_seen_at``, in the same update.
 """
 
 import datetime as dt
 import logging
 import os
 import socket
+from dataclasses import dataclass, field
 
 from django.db import transaction
 
@@ -19,6 +23,43 @@ from dropcopy_admin.models.gateway_processes import GONE_AFTER, LAST_SEEN_EVERY,
 from .store import Database
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class LiveFigures:
+    """What the gateway counts as it serves: today's (UTC) ResendRequests and refused logons, and
+    the last Heartbeat received. Bumped in memory by the sessions; published by ``Presence``."""
+
+    day: dt.date = field(default_factory=lambda: clock.now().date())
+    resend_requests: int = 0
+    refused_logons: int = 0
+    last_heartbeat_at: dt.datetime | None = None
+
+    def _today(self, at: dt.datetime) -> None:
+        if at.date() != self.day:
+            self.day, self.resend_requests, self.refused_logons = at.date(), 0, 0
+
+    def resend_requested(self) -> None:
+        self._today(clock.now())
+        self.resend_requests += 1
+
+    def logon_refused(self) -> None:
+        self._today(clock.now())
+        self.refused_logons += 1
+
+    def heartbeat_received(self, at: dt.datetime) -> None:
+        self.last_heartbeat_at = at
+
+    def published(self, *, at: dt.datetime, sessions_logged_on: int) -> dict:
+        """The figures as the process row holds them, at ``at``."""
+        self._today(at)
+        return {
+            "sessions_logged_on": sessions_logged_on,
+            "last_heartbeat_at": self.last_heartbeat_at,
+            "resend_requests_today": self.resend_requests,
+            "refused_logons_today": self.refused_logons,
+            "published_at": at,
+        }
 
 
 def gateway_process_register(*, name: str, host: str, pid: int, at: dt.datetime) -> int:
@@ -37,6 +78,7 @@ def served_addresses_record(
     at: dt.datetime,
     listening: int,
     replace: bool = False,
+    figures: dict | None = None,
 ) -> None:
     """Record the addresses (id → target id) the process started serving and those it stopped.
 
@@ -57,19 +99,21 @@ def served_addresses_record(
             batch_size=2000,
         )
         GatewayProcess.objects.filter(pk=process_id).update(
-            last_seen_at=at, listening_addresses=listening, stopped_at=None
+            last_seen_at=at, listening_addresses=listening, stopped_at=None, **(figures or {})
         )
 
 
-def gateway_process_seen(*, process_id: int, at: dt.datetime) -> None:
-    GatewayProcess.objects.filter(pk=process_id).update(last_seen_at=at)
+def gateway_process_seen(*, process_id: int, at: dt.datetime, figures: dict | None = None) -> None:
+    GatewayProcess.objects.filter(pk=process_id).update(last_seen_at=at, **(figures or {}))
 
 
 def gateway_process_stop(*, process_id: int, at: dt.datetime) -> None:
     """The process stops serving: its addresses are no longer served, the row says when it stopped."""
     with transaction.atomic():
         ServedAddress.objects.filter(process_id=process_id).delete()
-        GatewayProcess.objects.filter(pk=process_id).update(last_seen_at=at, stopped_at=at, listening_addresses=0)
+        GatewayProcess.objects.filter(pk=process_id).update(
+            last_seen_at=at, stopped_at=at, listening_addresses=0, sessions_logged_on=0, published_at=at
+        )
 
 
 class Presence:
@@ -81,9 +125,11 @@ class Presence:
         self.process_id: int | None = None
         self.recorded: dict[int, int] = {}  # address id → target id, as the table holds them
         self.written_at: dt.datetime | None = None
+        self.figures = LiveFigures()
 
-    async def record(self, serving: dict[int, int]) -> None:
-        """Bring the rows up to ``serving`` (address id → target id of every open listener)."""
+    async def record(self, serving: dict[int, int], *, sessions_logged_on: int = 0) -> None:
+        """Bring the rows up to ``serving`` (address id → target id of every open listener), and
+        publish the live figures with ``sessions_logged_on`` whenever the row is written."""
         at = clock.now()
         if self.process_id is None:
             self.process_id = await self.db.run(
@@ -94,6 +140,7 @@ class Presence:
         away = since_written >= GONE_AFTER  # counted as gone meanwhile: write everything again
         started = serving if away else {key: value for key, value in serving.items() if key not in self.recorded}
         stopped = set() if away else set(self.recorded) - set(serving)
+        figures = self.figures.published(at=at, sessions_logged_on=sessions_logged_on)
         if away or started or stopped:
             await self.db.run(
                 served_addresses_record,
@@ -103,9 +150,10 @@ class Presence:
                 at=at,
                 listening=len(serving),
                 replace=away,
+                figures=figures,
             )
         elif since_written >= LAST_SEEN_EVERY:
-            await self.db.run(gateway_process_seen, process_id=self.process_id, at=at)
+            await self.db.run(gateway_process_seen, process_id=self.process_id, at=at, figures=figures)
         else:
             return
         self.recorded, self.written_at = dict(serving), at

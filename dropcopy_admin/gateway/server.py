@@ -17,7 +17,7 @@ import threading
 from dropcopy_admin import clock
 
 from .feed import FeedManager
-from .presence import Presence
+from .presence import LiveFigures, Presence
 from .registry import Address, Snapshot, snapshot_load
 from .session import Session
 from .store import Database
@@ -60,7 +60,8 @@ class Gateway:
             elif session.logged_on and not snapshot.key_is_live(current.target_id, session.access_key_id):
                 session.kick("The Access Key ID of this session was revoked or has expired")
         try:
-            await self.presence.record(self.serving())
+            logged_on = sum(1 for session in self.sessions if session.logged_on and not session.probe)
+            await self.presence.record(self.serving(), sessions_logged_on=logged_on)
         except Exception:  # written again on the next read; serving sessions goes on
             log.exception("recording the served addresses failed")
         try:
@@ -126,6 +127,11 @@ class Gateway:
             holder.drop()
         self.streams[session.stream_key] = session
         return True
+
+    @property
+    def figures(self) -> LiveFigures:
+        """The live figures the sessions count, published with the process row (``presence``)."""
+        return self.presence.figures
 
     def session_logged_on(self, session: Session) -> None:
         self.feeds.session_logged_on(session)

@@ -156,6 +156,7 @@ class Session(Connection):
         return self.checklist is None or self.checklist.write_envelope(seq)
 
     async def refuse_logon(self, reason: str) -> None:
+        self.host.figures.logon_refused()
         with contextlib.suppress(SessionClosed):
             await self.send_unsequenced("5", [(58, reason)])
         await self._close_transport()
@@ -298,10 +299,13 @@ class Session(Connection):
             return
         self._received(max(seq, self.next_incoming - 1))
         if msg_type == "0":
+            if not self.probe:
+                self.host.figures.heartbeat_received(self.last_received)
             return
         if msg_type == "1":
             await self.send("0", [(112, Echoed(message.get(112) or b""))])
         elif msg_type == "2":
+            self.host.figures.resend_requested()
             await resend.resend_request(self, message, seq, answered=self._resend_answered)
         elif msg_type == "5":
             await self.logout("Logout acknowledged")

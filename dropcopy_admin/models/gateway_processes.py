@@ -6,8 +6,10 @@ it stops cleanly. A process not seen for ``GONE_AFTER`` died without saying so a
 not running. After each registry read that opens or closes listeners, the process records the
 addresses it now listens on (``ServedAddress``: which target, since when); rows of addresses it
 stops serving are deleted. Verification (R16) reads these rows to know when a new target can be
-checked. The process row is also where the gateway publishes its statistics
-(``listening_addresses`` for now).
+checked. The process row is also where the gateway publishes its live figures, batched with the
+``last_seen_at`` write (never a write per message): the addresses it listens on, the client sessions
+logged on, the last Heartbeat received, and today's (UTC) ResendRequests and refused logons, with
+``published_at`` saying when they were last written. The account managers' dashboard reads them.
 """
 
 import datetime as dt
@@ -41,6 +43,13 @@ class GatewayProcess(models.Model):
     last_seen_at = models.DateTimeField(help_text="Refreshed every few seconds while the process runs")
     stopped_at = models.DateTimeField(null=True, blank=True, help_text="Set when the process stops cleanly")
     listening_addresses = models.PositiveIntegerField(default=0, help_text="Target addresses it listens on")
+    sessions_logged_on = models.PositiveIntegerField(default=0, help_text="Client sessions logged on")
+    last_heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a Heartbeat was last received from a client session"
+    )
+    resend_requests_today = models.PositiveIntegerField(default=0, help_text="ResendRequests received today (UTC)")
+    refused_logons_today = models.PositiveIntegerField(default=0, help_text="Logons refused today (UTC)")
+    published_at = models.DateTimeField(null=True, blank=True, help_text="When the process last wrote these figures")
 
     objects = GatewayProcessQuerySet.as_manager()
 

@@ -140,3 +140,37 @@ def test_the_admin_lists_gateway_processes_and_what_they_serve_read_only(db, cli
     assert target.target_comp_id in addresses and address.ip in addresses
     assert detail.status_code == 200
     assert client.get(reverse("admin:dropcopy_admin_gatewayprocess_add")).status_code == 403
+
+
+@REAL_DB
+def test_the_gateway_publishes_its_live_figures_with_last_seen_not_per_message(served, gateway):
+    """Sessions logged on, the last Heartbeat, today's ResendRequests and refused logons: counted
+    in memory, written with ``last_seen_at`` every few seconds (the dashboard shows them)."""
+    client = served.logged_on()
+    client.heartbeat()
+    client.resend_request(1, 0)
+    client.receive_type("4")
+    refused = served.client()
+    refused.logon(key="UNKNOWNKEY0000000000", secret=served.secret)
+    assert refused.receive().msg_type == "5"
+    client.test_request("SYNC")  # the heartbeat and the resend request were read before this answer
+    client.receive_type("0")
+    process = GatewayProcess.objects.get()
+    assert process.resend_requests_today == 0, "nothing is written per message"
+
+    clock.advance(LAST_SEEN_EVERY)
+    gateway.wait_refreshed()
+    gateway.wait_refreshed()
+
+    process.refresh_from_db()
+    assert process.sessions_logged_on == 1
+    assert process.last_heartbeat_at == WEDNESDAY
+    assert (process.resend_requests_today, process.refused_logons_today) == (1, 1)
+    assert process.published_at == WEDNESDAY + LAST_SEEN_EVERY
+
+    clock.advance(dt.timedelta(days=1))  # a new UTC day: today's counts start again
+    gateway.wait_refreshed()
+    gateway.wait_refreshed()
+    process.refresh_from_db()
+    assert (process.resend_requests_today, process.refused_logons_today) == (0, 0)
+    client.close()
