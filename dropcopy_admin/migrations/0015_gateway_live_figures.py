@@ -4,35 +4,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dropcopy_admin', '0014_gateway_remembers_789'),
+        ("dropcopy_admin", "0014_gateway_remembers_789"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='gatewayprocess',
-            name='last_heartbeat_at',
-            field=models.DateTimeField(blank=True, help_text='When a Heartbeat was last received from a client session', null=True),
+            model_name="gatewayprocess",
+            name="last_heartbeat_at",
+            field=models.DateTimeField(
+                blank=True, help_text="When a Heartbeat was last received from a client session", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='gatewayprocess',
-            name='published_at',
-            field=models.DateTimeField(blank=True, help_text='When the process last wrote these figures', null=True),
+            model_name="gatewayprocess",
+            name="published_at",
+            field=models.DateTimeField(blank=True, help_text="When the process last wrote these figures", null=True),
         ),
         migrations.AddField(
-            model_name='gatewayprocess',
-            name='refused_logons_today',
-            field=models.PositiveIntegerField(default=0, help_text='Logons refused today (UTC)'),
+            model_name="gatewayprocess",
+            name="refused_logons_today",
+            field=models.PositiveIntegerField(default=0, help_text="Logons refused today (UTC)"),
         ),
         migrations.AddField(
-            model_name='gatewayprocess',
-            name='resend_requests_today',
-            field=models.PositiveIntegerField(default=0, help_text='ResendRequests received today (UTC)'),
+            model_name="gatewayprocess",
+            name="resend_requests_today",
+            field=models.PositiveIntegerField(default=0, help_text="ResendRequests received today (UTC)"),
         ),
         migrations.AddField(
-            model_name='gatewayprocess',
-            name='sessions_logged_on',
-            field=models.PositiveIntegerField(default=0, help_text='Client sessions logged on'),
+            model_name="gatewayprocess",
+            name="sessions_logged_on",
+            field=models.PositiveIntegerField(default=0, help_text="Client sessions logged on"),
         ),
     ]
