@@ -66,3 +66,15 @@ class DecisionForm(forms.Form):
     def __init__(self, *args, memberships, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["memberships"].queryset = memberships
+
+
+class PreviewForm(forms.Form):
+    """Which pending request of the queue to preview (``?preview=<id>``)."""
+
+    preview = forms.ModelChoiceField(queryset=Membership.objects.none())
+
+    def __init__(self, *args, memberships, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["preview"].queryset = memberships.select_related(
+            "group", "group__entity", "source_session", "source_session__cgw_gateway"
+        )

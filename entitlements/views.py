@@ -10,22 +10,22 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse, QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from dropcopy_admin import clock, errors
 from dropcopy_admin.api.permissions import page_for
-from dropcopy_admin.choices import Role
+from dropcopy_admin.choices import GatewayType, Role
 from dropcopy_admin.models import Membership
 from dropcopy_admin.selectors.visibility import role_of, visible
 from dropcopy_admin.spreadsheets import safe_csv_cell as _csv_cell
 
 from .choices import Decision
-from .forms import DecisionForm, QueueFilterForm
-from .selectors import approval_queue, approval_queue_entities, request_age
-from .services.memberships import memberships_decide
+from .forms import DecisionForm, PreviewForm, QueueFilterForm
+from .selectors import approval_queue, approval_queue_entities, approval_queue_pending, request_age
+from .services.memberships import memberships_decide, targets_preview
 
 QUEUE_PAGE_SIZE = 100
 EXPORT_HEADER = [
@@ -64,6 +64,8 @@ def _filter_form(request) -> QueueFilterForm:
 @clearing_firm_required
 @require_GET
 def approval_queue_list(request):
+    if "preview" in request.GET:
+        return _request_preview(request)
     filter_form = _filter_form(request)
     filters = filter_form.filters()
     page = Paginator(approval_queue(user=request.user, filters=filters), QUEUE_PAGE_SIZE).get_page(
@@ -89,6 +91,47 @@ def approval_queue_list(request):
             "pending_lifetime_days": settings.DROPCOPY["PENDING_REQUEST_LIFETIME_DAYS"],
         },
     )
+
+
+def _request_preview(request):
+    """What approving one pending request now would do: the partial (htmx) or a plain page."""
+    form = PreviewForm(request.GET, memberships=approval_queue_pending(user=request.user))
+    if not form.is_valid():
+        raise Http404("No such pending request in your queue.")
+    membership = form.cleaned_data["preview"]
+    context = {"membership": membership, "outcome": _preview_outcome(membership)}
+    if request.htmx:
+        return render(request, "portal/includes/request_preview.html", context)
+    return render(request, "portal/includes/request_preview_page.html", context)
+
+
+def _preview_outcome(membership) -> dict:
+    """The plan of approving ``membership`` now, in words: the target it joins or opens, or why not."""
+    session = membership.source_session
+    try:
+        plan = targets_preview(group=membership.group, sessions=[session])
+    except errors.DomainError as error:
+        return {"refused": True, "text": f"Approving it now would be refused: {error.for_people}"}
+    placement = plan.placements[0]
+    if placement.error is not None:
+        return {"refused": True, "text": f"Approving it now would be refused: {placement.error.for_people}"}
+    if placement.target is not None:
+        target = placement.target
+        return {
+            "refused": False,
+            "text": (
+                f"Joins target {target.target_comp_id} ({target.used:,} of {target.capacity:,} used)"
+                f" of the group {membership.group.name}."
+            ),
+        }
+    if session.gateway_type == GatewayType.CGW and session.cgw_gateway is not None:
+        where = f"iLink gateway {session.cgw_gateway.code} ({session.venue_id}, {session.get_environment_display()})"
+    else:
+        where = f"{session.venue_id} {session.get_environment_display()}"
+    return {
+        "refused": False,
+        "text": f"Opens a new {session.gateway_type} target for {where} in the group {membership.group.name}.",
+    }
 
 
 def _query_with(query, **changes) -> str:

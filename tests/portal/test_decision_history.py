@@ -1,6 +1,8 @@
 """The clearing firm's decision history: its own decisions only (no auto-approval, no other firm's),
 filters, sorting, exports, bad values, a constant number of queries."""
 
+import datetime as dt
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -10,7 +12,7 @@ from dropcopy_admin import clock
 from dropcopy_admin.choices import MembershipStatus, Role
 from tests import factories
 
-from .helpers import NOW, csv_rows, membership, xlsx_rows
+from .helpers import NOW, csv_rows, membership, target, xlsx_rows
 
 URL = reverse("portal:decision-history")
 
@@ -122,3 +124,60 @@ def test_a_constant_number_of_queries(logged_in, decided):
         response = logged_in.get(URL)
     assert len(response.context["table"].page_rows()) == 31
     assert len(many) == len(one)
+
+
+# --- the approval queue's preview of what approving would open ---------------------------------
+
+QUEUE = reverse("portal:approval-queue")
+
+
+@pytest.fixture
+def pending(client_entity, client_user, clearing_firm):
+    return membership(entity=client_entity, firm=clearing_firm, requester=client_user)
+
+
+def test_the_queue_links_the_history_and_a_preview_per_request(logged_in, pending):
+    body = logged_in.get(QUEUE).content.decode()
+    assert URL in body
+    assert f"?preview={pending.pk}" in body
+
+
+def test_preview_of_a_request_that_opens_a_new_cgw_target(logged_in, pending):
+    response = logged_in.get(QUEUE, {"preview": pending.pk}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "<h1>" not in body
+    assert "Opens a new CGW target for iLink gateway CGW1 (CME, Production)" in body
+    plain = logged_in.get(QUEUE, {"preview": pending.pk}).content.decode()
+    assert "<h1>What approving would open</h1>" in plain
+    assert pending.source_session.sender_comp_id in plain
+
+
+def test_preview_of_a_request_that_joins_an_existing_target(logged_in, pending):
+    existing = target(
+        entity=pending.group.entity,
+        group=pending.group,
+        gateway_type="CGW",
+        cgw_gateway=pending.source_session.cgw_gateway,
+        used=412,
+        capacity=1000,
+    )
+    body = logged_in.get(QUEUE, {"preview": pending.pk}, headers={"HX-Request": "true"}).content.decode()
+    assert f"Joins target {existing.target_comp_id} (412 of 1,000 used)" in body
+    assert type(pending).objects.get(pk=pending.pk).status == MembershipStatus.PENDING  # nothing written
+
+
+def test_preview_of_a_request_that_would_be_refused(logged_in, pending):
+    pending.group.status = "closed"
+    pending.group.closed_at = pending.group.opened_at + dt.timedelta(minutes=1)
+    pending.group.save()
+    body = logged_in.get(QUEUE, {"preview": pending.pk}, headers={"HX-Request": "true"}).content.decode()
+    assert "Approving it now would be refused:" in body
+    assert "group_closed" not in body
+
+
+def test_preview_of_another_firms_request_or_a_bad_id_is_not_found(logged_in, client_entity, client_user):
+    theirs = membership(entity=client_entity, firm=factories.ClearingFirmFactory(), requester=client_user)
+    assert logged_in.get(QUEUE, {"preview": theirs.pk}).status_code == 404
+    assert logged_in.get(QUEUE, {"preview": "abc"}).status_code == 404
+    assert logged_in.get(QUEUE, {"preview": "99999999999999999999"}).status_code == 404
