@@ -1,4 +1,10 @@
-"""Registering iLink source sessions (R5), one by one or by CSV import."""
+"""Registering iLink source sessions (R5), one by one or by CSV import.
+
+Account managers register any session. A client administrator registers sessions only under its
+own entity's GFIDs, only where its entity may self-serve (R3a), and only with the GFID's own
+guaranteeing clearing firm (naming another would move who approves its memberships, R8):
+``_check_client_gfid`` and ``_check_client_firm``, run on each session and on each imported row.
+"""
 
 import csv
 import io
@@ -11,12 +17,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from dropcopy_admin import clock, errors
-from dropcopy_admin.choices import LIVE_MEMBERSHIP_STATUSES, GatewayType
+from dropcopy_admin.choices import LIVE_MEMBERSHIP_STATUSES, GatewayType, Role
 from dropcopy_admin.errors import DomainError
-from dropcopy_admin.models import CgwGateway, ClearingFirm, Gfid, SourceSession, Venue
+from dropcopy_admin.models import CgwGateway, ClearingFirm, Entity, Gfid, SourceSession, User, Venue
 
 from .audit import Actor, audit_record, audit_record_created
-from .common import require_account_manager, update_fields
+from .common import require_account_manager, require_client_may_write, update_fields
 from .reference import check_environment, check_gateway_type
 
 _SENDER_COMP_ID = re.compile(r"^[A-Z0-9]+$")
@@ -70,6 +76,37 @@ def check_source_session(
         )
 
 
+def _registering_entity(actor: Actor, *, doing: str) -> Entity | None:
+    """The client's entity when ``actor`` is a client administrator; ``None`` for an account manager
+    (or the system), who registers under any GFID. Any other role is refused."""
+    if not isinstance(actor, User) or actor.is_account_manager:
+        return None
+    if actor.effective_role != Role.CLIENT or actor.entity_id is None:
+        raise errors.PermissionDenied(f"Only account managers and client administrators may {doing}.")
+    return actor.entity
+
+
+def _check_client_gfid(*, actor: Actor, entity: Entity, venue: Venue, gfid_code: str, gfid: Gfid | None) -> None:
+    """A client registers under its own entity's GFIDs (another entity's reads as a missing one),
+    where its entity may self-serve (R3a)."""
+    if gfid is None or gfid.entity_id != entity.pk:
+        message = f"GFID {gfid_code} is not one of {entity.code}'s {venue.code} GFIDs."
+        raise errors.NotFound(message, errors={"gfid": [message]})
+    require_client_may_write(actor, entity=entity, venue_code=venue.pk)
+
+
+def _check_client_firm(*, gfid: Gfid, clearing_firm: ClearingFirm | None) -> None:
+    """A client's session is guaranteed by its GFID's clearing firm: naming another would change
+    who approves its memberships (R8)."""
+    if clearing_firm != gfid.clearing_firm:
+        guarantor = gfid.clearing_firm.code if gfid.clearing_firm is not None else "no clearing firm"
+        message = (
+            f"Sessions under GFID {gfid.code} are guaranteed by {guarantor}; "
+            "only your account manager may register one with another clearing firm."
+        )
+        raise errors.PermissionDenied(message, errors={"clearing_firm": [message]})
+
+
 def _sender_comp_id_taken(environment: str, sender_comp_id: str):
     return lambda: errors.already_exists(f"SenderCompID {sender_comp_id} already exists in {environment}.")
 
@@ -85,7 +122,11 @@ def source_session_create(
     cgw_gateway: CgwGateway | None = None,
     clearing_firm=GFID_DEFAULT,
 ) -> SourceSession:
-    require_account_manager(actor, doing="register source sessions")
+    entity = _registering_entity(actor, doing="register source sessions")
+    if entity is not None:
+        _check_client_gfid(actor=actor, entity=entity, venue=venue, gfid_code=gfid.code, gfid=gfid)
+        if clearing_firm is not GFID_DEFAULT:
+            _check_client_firm(gfid=gfid, clearing_firm=clearing_firm)
     if clearing_firm is GFID_DEFAULT:
         clearing_firm = gfid.clearing_firm
     session = SourceSession(
@@ -185,10 +226,21 @@ class ImportResult:
         """Count a bad row; list it while fewer than ``IMPORT_ERRORS_LISTED`` are."""
         self.bad_rows += 1
         if len(self.errors) < IMPORT_ERRORS_LISTED:
-            detail = error.detail
-            if len(detail) > IMPORT_DETAIL_MAX_CHARACTERS:
-                detail = detail[: IMPORT_DETAIL_MAX_CHARACTERS - 1] + "…"
-            self.errors.append({"line": line, "code": error.code, "detail": detail})
+            self.errors.append(
+                {
+                    "line": line,
+                    "code": error.code,
+                    "detail": _cut(error.detail),
+                    # The same in words for the portal's pages (the API's serializer leaves it out).
+                    "for_people": _cut(error.for_people),
+                }
+            )
+
+
+def _cut(detail: str) -> str:
+    if len(detail) > IMPORT_DETAIL_MAX_CHARACTERS:
+        return detail[: IMPORT_DETAIL_MAX_CHARACTERS - 1] + "…"
+    return detail
 
 
 @dataclass
@@ -277,7 +329,11 @@ def _batches(rows: Iterator[tuple[int, list[str]]]) -> Iterator[list[tuple[int, 
         yield batch
 
 
-def _session_from_row(row: list[str], lookups: _Lookups, now) -> SourceSession:
+def _session_from_row(
+    row: list[str], lookups: _Lookups, now, *, actor: Actor = None, entity: Entity | None = None
+) -> SourceSession:
+    """The row's session, or the error that refuses it. ``entity``: the client administrator's
+    entity, whose own GFIDs alone it may register under (``None`` for an account manager)."""
     if len(row) != len(IMPORT_HEADER):
         raise errors.InvalidInput(f"Expected {len(IMPORT_HEADER)} columns, found {len(row)}.")
     (
@@ -310,12 +366,16 @@ def _session_from_row(row: list[str], lookups: _Lookups, now) -> SourceSession:
                 f"No {venue.code} {environment} gateway {gateway_code!r}.",
             )
     gfid = lookups.gfids.get((venue.pk, gfid_code))
+    if entity is not None:
+        _check_client_gfid(actor=actor, entity=entity, venue=venue, gfid_code=gfid_code, gfid=gfid)
     if gfid is None:
         raise errors.InvalidInput.field("gfid", f"No {venue.code} GFID {gfid_code!r}.")
     if firm_code:
         clearing_firm = lookups.clearing_firms.get(firm_code)
         if clearing_firm is None:
             raise errors.InvalidInput.field("clearing_firm", f"No clearing firm {firm_code!r}.")
+        if entity is not None:
+            _check_client_firm(gfid=gfid, clearing_firm=clearing_firm)
     else:
         clearing_firm = gfid.clearing_firm
     check_source_session(
@@ -344,13 +404,14 @@ def _session_from_row(row: list[str], lookups: _Lookups, now) -> SourceSession:
 def source_sessions_import(*, actor: Actor, data: bytes, attempts: int = 3) -> ImportResult:
     """Store every good row of a CSV file and report the bad ones by line, with their code.
 
-    Every bad row is counted (``bad_rows``); the first ``IMPORT_ERRORS_LISTED`` are listed, so a
-    file of bad rows answers small. The file is read as it is checked, a batch of rows at a time,
-    its lookups made per batch; the good rows are inserted in bulk, with their audit rows, in one
-    transaction. A row taken meanwhile by a racing import makes the insert fail whole; the file is
-    then checked again against what is stored now.
+    A client administrator's rows are its own entity's (``_check_client_gfid``), checked against
+    the same per-batch lookups. Every bad row is counted (``bad_rows``); the first
+    ``IMPORT_ERRORS_LISTED`` are listed, so a file of bad rows answers small. The file is read as
+    it is checked, a batch of rows at a time, its lookups made per batch; the good rows are
+    inserted in bulk, with their audit rows, in one transaction. A row taken meanwhile by a racing
+    import makes the insert fail whole; the file is then checked again against what is stored now.
     """
-    require_account_manager(actor, doing="import source sessions")
+    entity = _registering_entity(actor, doing="import source sessions")
     _check_size(data)
     for attempt in range(attempts):
         result = ImportResult()
@@ -361,7 +422,7 @@ def source_sessions_import(*, actor: Actor, data: bytes, attempts: int = 3) -> I
             lookups.load_batch(batch)
             for line, row in batch:
                 try:
-                    session = _session_from_row(row, lookups, now)
+                    session = _session_from_row(row, lookups, now, actor=actor, entity=entity)
                 except errors.DomainError as error:
                     result.add_error(line, error)
                     continue
