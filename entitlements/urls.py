@@ -14,7 +14,6 @@ urlpatterns = [
     path("security/", views_security.security_page, name="security"),
     path("certifications/", views_temporary.certifications_page, name="certifications"),
     path("test-targets/", views_temporary.test_targets_page, name="test-targets"),
-    path("targets/<int:target_id>/key-pair/", views_temporary.key_pair_generate, name="key-pair-generate"),
     path("temporary-targets/", views_temporary.temporary_targets_page, name="temporary-targets"),
     path("temporary-targets/<int:target_id>/renew/", views_temporary.temporary_target_renew, name="temporary-renew"),
     path(
