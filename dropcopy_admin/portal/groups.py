@@ -417,6 +417,8 @@ def _step_context(request, state: dict, step: str, form=None, **extra) -> dict:
         details = state.get("details") or {}
         context["venue"] = details.get("venue")
         context["environment"] = details.get("environment")
+        if details.get("environment") in Environment.values:
+            context["environment_label"] = Environment(details["environment"]).label
     if step == "review":
         details = _details_from_state(request, state)
         sessions = _chosen_sessions(request, state)
@@ -425,6 +427,7 @@ def _step_context(request, state: dict, step: str, form=None, **extra) -> dict:
         context.update(
             {
                 "details": details,
+                "environment_label": Environment(details["environment"]).label,
                 "filters_words": filters_in_words(state.get("filters")),
                 "sessions": sessions,
                 "fee": fee,
@@ -455,8 +458,10 @@ def _render_step(request, state, step, form=None, status=200, **extra):
     if step == "sessions":
         context["results"] = extra.get("results")
         cleaned = getattr(form, "cleaned_data", None) or {}
-        context["chosen_sessions"] = cleaned.get("chosen") or list(cleaned.get("sessions") or []) or (
-            _chosen_sessions(request, state) if not form.is_bound else []
+        context["chosen_sessions"] = (
+            cleaned.get("chosen")
+            or list(cleaned.get("sessions") or [])
+            or (_chosen_sessions(request, state) if not form.is_bound else [])
         )
     template = "portal/includes/group_wizard_step.html" if request.htmx else "portal/group_wizard.html"
     return render(request, template, context, status=status)
