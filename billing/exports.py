@@ -21,9 +21,8 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Sum
 from django.http import HttpResponse, StreamingHttpResponse
-from openpyxl import Workbook
 
-from dropcopy_admin.spreadsheets import safe_csv_row, safe_xlsx_row
+from dropcopy_admin.spreadsheets import SafeWorkbook, safe_csv_row
 
 from .months import BillingMonth
 
@@ -99,16 +98,23 @@ def _csv_line(values: Iterable) -> list[str]:
     return safe_csv_row(_typed(values))
 
 
-def _xlsx_line(sheet, values: Iterable) -> list:
-    cells = safe_xlsx_row(sheet, _typed(values))
-    cells[_AMOUNT].number_format = AMOUNT_FORMAT
-    return cells
-
-
-def _xlsx_total(sheet, total: dict, currency: str) -> list:
-    cells = safe_xlsx_row(sheet, [total["bill_to_code"], total["bill_to_name"], Decimal(total["total"]), currency])
-    cells[TOTALS_HEADER.index("total")].number_format = AMOUNT_FORMAT
-    return cells
+def write_xlsx(target, *, currency: str, rows: Iterable[Iterable], totals: Iterable[dict]) -> None:
+    """The workbook of a run — a "lines" sheet in ``CSV_HEADER`` order and a "totals" sheet per
+    bill-to party — written to ``target`` (XlsxWriter, constant memory); ``totals`` is iterated
+    after the last line. Amounts are numbers showing their cents."""
+    with SafeWorkbook(target) as workbook:
+        lines = workbook.sheet("lines")
+        lines.append(CSV_HEADER)
+        amount_format = {_AMOUNT: AMOUNT_FORMAT}
+        for row in rows:
+            lines.append(_typed(row), amount_format)
+        totals_sheet = workbook.sheet("totals")
+        totals_sheet.append(TOTALS_HEADER)
+        total_format = {TOTALS_HEADER.index("total"): AMOUNT_FORMAT}
+        for total in totals:
+            totals_sheet.append(
+                [total["bill_to_code"], total["bill_to_name"], Decimal(total["total"]), currency], total_format
+            )
 
 
 def render_csv(rows: list[dict]) -> bytes:
@@ -132,22 +138,13 @@ def render_json(run, rows: list[dict]) -> bytes:
 
 
 def render_xlsx(run, rows: list[dict]) -> bytes:
-    workbook = Workbook()
-    lines_sheet = workbook.active
-    lines_sheet.title = "lines"
-    lines_sheet.append(CSV_HEADER)
-    for row in rows:
-        lines_sheet.append(_xlsx_line(lines_sheet, (row[column] for column in CSV_HEADER)))
-    totals_sheet = workbook.create_sheet("totals")
-    totals_sheet.append(TOTALS_HEADER)
-    for total in totals_by_bill_to(rows):
-        totals_sheet.append(_xlsx_total(totals_sheet, total, run.currency))
-    # Fixed document properties keep the bytes a function of the run alone.
-    fixed = dt.datetime(2000, 1, 1)
-    workbook.properties.created = fixed
-    workbook.properties.modified = fixed
     out = io.BytesIO()
-    workbook.save(out)
+    write_xlsx(
+        out,
+        currency=run.currency,
+        rows=((row[column] for column in CSV_HEADER) for row in rows),
+        totals=totals_by_bill_to(rows),
+    )
     return out.getvalue()
 
 
@@ -270,22 +267,10 @@ def stream_json(run, rows: Iterable[list], totals: Iterable[dict]) -> Iterator[b
 
 
 def stream_xlsx(run, rows: Iterable[list], totals: Iterable[dict]) -> Iterator[bytes]:
-    """The workbook of ``render_xlsx`` (same sheets and cells), built in openpyxl's write-only mode
-    (rows go to disk as they come) in an anonymous temporary file, then read back in chunks."""
-    workbook = Workbook(write_only=True)
-    lines_sheet = workbook.create_sheet("lines")
-    lines_sheet.append(CSV_HEADER)
-    for row in rows:
-        lines_sheet.append(_xlsx_line(lines_sheet, row))
-    totals_sheet = workbook.create_sheet("totals")
-    totals_sheet.append(TOTALS_HEADER)
-    for total in totals:
-        totals_sheet.append(_xlsx_total(totals_sheet, total, run.currency))
-    fixed = dt.datetime(2000, 1, 1)
-    workbook.properties.created = fixed
-    workbook.properties.modified = fixed
+    """The workbook of ``render_xlsx``, byte for byte, written row by row into an anonymous
+    temporary file (constant memory), then read back in chunks."""
     with tempfile.TemporaryFile() as spool:
-        workbook.save(spool)
+        write_xlsx(spool, currency=run.currency, rows=rows, totals=totals)
         spool.seek(0)
         while block := spool.read(BYTES_PER_CHUNK):
             yield block

@@ -20,6 +20,7 @@ import datetime as dt
 import re
 from decimal import Decimal
 
+import xlsxwriter
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell
 
@@ -83,3 +84,84 @@ def safe_xlsx_cell(sheet, value) -> Cell:
 def safe_xlsx_row(sheet, values) -> list[Cell]:
     """A row of ``safe_xlsx_cell``s for ``sheet.append``."""
     return [safe_xlsx_cell(sheet, value) for value in values]
+
+
+# --- fast workbooks (XlsxWriter) ------------------------------------------------------------------
+
+_FIXED_CREATED = dt.datetime(2000, 1, 1)  # document properties fixed: the bytes depend on the rows only
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+
+
+class SafeSheet:
+    """One worksheet of a ``SafeWorkbook``: rows appended in order, every cell as ``safe_xlsx_cell``
+    would make it (numbers, dates, text never a formula, quote prefix on formula-like text)."""
+
+    def __init__(self, workbook: "SafeWorkbook", worksheet) -> None:
+        self._workbook = workbook
+        self._sheet = worksheet
+        self._row = 0
+
+    def append(self, values, number_formats: dict[int, str] | None = None) -> None:
+        number_formats = number_formats or {}
+        write = self._sheet
+        row = self._row
+        for column, value in enumerate(values):
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                write.write_boolean(row, column, value)
+            elif _is_number(value):
+                write.write_number(row, column, value, self._workbook.format(number_formats.get(column)))
+            elif isinstance(value, dt.datetime | dt.date) and getattr(value, "tzinfo", None) is None:
+                is_datetime = isinstance(value, dt.datetime)
+                write.write_datetime(
+                    row, column, value, self._workbook.format(DATETIME_FORMAT if is_datetime else DATE_FORMAT)
+                )
+            else:
+                if isinstance(value, dt.datetime | dt.time) and value.tzinfo is not None:
+                    value = value.isoformat()
+                text = str(value)
+                if not text.isprintable():
+                    text = without_control_characters(text)
+                if not text:
+                    continue  # an empty cell, as a spreadsheet holds no empty string
+                quoted = text.startswith(FORMULA_STARTS)
+                write.write_string(row, column, text, self._workbook.format(None, quote_prefix=quoted))
+        self._row += 1
+
+
+class SafeWorkbook:
+    """An XLSX written by XlsxWriter in constant-memory mode: each row goes to a temporary file as
+    it is appended (sheets are written one after another), so memory stays flat however many rows;
+    several times faster than openpyxl. ``target`` is a path or a binary file object.
+
+        with SafeWorkbook(out) as workbook:
+            sheet = workbook.sheet("lines")
+            sheet.append(["name", "amount"])
+    """
+
+    def __init__(self, target) -> None:
+        self._book = xlsxwriter.Workbook(target, {"constant_memory": True, "strings_to_formulas": False})
+        self._book.set_properties({"created": _FIXED_CREATED})
+        self._formats: dict[tuple[str | None, bool], object] = {}
+
+    def format(self, number_format: str | None, *, quote_prefix: bool = False):
+        key = (number_format, quote_prefix)
+        if key == (None, False):
+            return None
+        if key not in self._formats:
+            properties = {"num_format": number_format} if number_format else {}
+            if quote_prefix:
+                properties["quote_prefix"] = True
+            self._formats[key] = self._book.add_format(properties)
+        return self._formats[key]
+
+    def sheet(self, name: str) -> SafeSheet:
+        return SafeSheet(self, self._book.add_worksheet(name))
+
+    def __enter__(self) -> "SafeWorkbook":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._book.close()

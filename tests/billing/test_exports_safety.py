@@ -115,8 +115,9 @@ def test_xlsx_cells_that_begin_like_formulas_are_strings_never_formulas(hostile_
         assert (hooked["group_name"].value, hooked["group_name"].data_type) == (HYPERLINK, "s")
         named = {line["entity_name"].value: line["entity_name"] for line in lines}
         for name in FORMULA_LIKE_ENTITY_NAMES:
-            # XML reads a carriage return back as a line feed.
-            cell = named[name.replace("\r", "\n")]
+            # A carriage return is stored as OOXML's escape _x000D_, which Excel shows as the
+            # character and openpyxl leaves as written.
+            cell = named[name.replace("\r", "_x000D_")]
             assert (cell.data_type, cell.quotePrefix) == ("s", True)
         cells = [cell for sheet in book for row in sheet.iter_rows() for cell in row]
         assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
