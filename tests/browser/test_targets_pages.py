@@ -94,6 +94,11 @@ def test_a_client_reads_a_targets_sheet_downloads_it_and_manages_its_keys(
     page.get_by_role("link", name="Printable sheet").click()
     assert page.get_by_role("heading", name=f"Connection sheet of {cgw.target_comp_id}").is_visible()
     look("target-print")
+    page.emulate_media(media="print")  # the print stylesheet: the sheet without the navigation or buttons
+    assert not page.get_by_role("button", name="Print").is_visible()
+    assert not page.get_by_role("navigation", name="Main").is_visible()
+    assert page.get_by_test_id("sheet-table").is_visible()
+    page.emulate_media(media="screen")
     page.evaluate("() => { window.print = () => { window.printed = true; }; }")
     page.get_by_role("button", name="Print").click()
     assert page.evaluate("() => window.printed === true")
