@@ -135,6 +135,13 @@ def test_wizard_from_fee_dialog_to_a_production_group(
     expect(page.get_by_test_id("group-sessions")).to_have_text("1 approved, 1 pending")
     look("groups")
 
+    # The filters answer in place (htmx) as the name is typed.
+    page.get_by_label("Name contains").fill("no such group")
+    expect(page.get_by_test_id("groups-empty")).to_contain_text("No group matches these filters")
+    assert "q=no%20such%20group" in page.url
+    page.get_by_label("Name contains").fill("alpha")
+    expect(page.get_by_test_id("group-row")).to_have_count(1)
+
 
 def test_stale_fee_is_explained_and_confirmed_again(log_in, page, look, client_user, client_entity, system):
     session = factories.SourceSessionFactory(gfid__entity=client_entity)
