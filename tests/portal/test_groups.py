@@ -257,3 +257,14 @@ def test_not_self_service_entity_cannot_write(client, other_entity):
     assert response.status_code == 200
     group.refresh_from_db()
     assert group.status == GroupStatus.ACTIVE
+
+
+def test_add_sessions_reports_a_refused_session_and_why(web, client_entity):
+    group = _group(client_entity, environment=Environment.PRODUCTION)
+    already = _session(client_entity, gfid__clearing_firm=None, clearing_firm=None)
+    factories.MembershipFactory(group=group, source_session=already, status=MembershipStatus.PENDING)
+    url = reverse("portal:group-add-sessions", args=[group.pk])
+    body = web.post(url, {"sessions": [already.pk], "go": "submit"}).content.decode()
+    assert "Refused:" in body and already.sender_comp_id in body
+    assert "duplicate_membership" not in body
+    assert Membership.objects.filter(group=group).count() == 1
