@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
+from billing.dashboard_views import finance_dashboard
+from dropcopy_admin.admin.dashboard import account_managers_dashboard
 from dropcopy_admin.api.exceptions import api_not_found
 from dropcopy_admin.api.urls import api_root
 from dropcopy_admin.api.urls import router as core_api_router
@@ -10,6 +12,9 @@ from entitlements.api.urls import router as entitlements_api_router
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/portal/", permanent=False)),
+    # The dashboards (issue 15), in the admin, before the admin's own routes.
+    path("admin/dashboard/", admin.site.admin_view(account_managers_dashboard), name="admin-dashboard"),
+    path("admin/billing/dashboard/", admin.site.admin_view(finance_dashboard), name="billing-dashboard"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("billing.urls")),
     path("api/v1/", include("dropcopy_admin.api.urls")),

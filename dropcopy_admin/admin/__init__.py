@@ -5,10 +5,11 @@ an audited save, so the admin leaves the same audit trail (R18) as the API. Doma
 never deleted: groups are closed and memberships ended, by admin actions that call the services.
 """
 
-from . import audit, gateway_processes, groups, keys, mail, parties, reference, sessions, site, targets, users
+from . import audit, checks, gateway_processes, groups, keys, mail, parties, reference, sessions, site, targets, users
 
 __all__ = [
     "audit",
+    "checks",
     "gateway_processes",
     "groups",
     "keys",

@@ -2,6 +2,7 @@
 and re-provisioned on demand (R17)."""
 
 from django.contrib import admin, messages
+from django.db.models import F
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localtime
@@ -24,6 +25,21 @@ class TargetAddressInline(ReadOnlyTabularInline):
         return super().get_queryset(request).select_related("target")
 
 
+class LoadFilter(admin.SimpleListFilter):
+    """Targets at 80 % of their capacity and above (``?load=full``), as the dashboard flags them."""
+
+    title = "load"
+    parameter_name = "load"
+
+    def lookups(self, request, model_admin):
+        return [("full", "80 % full and above")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "full":
+            return queryset.filter(used__gte=F("capacity") * 0.8)
+        return queryset
+
+
 @admin.register(TargetSession)
 class TargetSessionAdmin(ReadOnlyModelAdmin):
     list_display = [
@@ -41,7 +57,7 @@ class TargetSessionAdmin(ReadOnlyModelAdmin):
         "created_at",
     ]
     list_select_related = ["entity", "group", "group__entity", "cgw_gateway"]
-    list_filter = ["status", "gateway_type", "environment", "venue", "temporary"]
+    list_filter = ["status", "gateway_type", "environment", "venue", "temporary", LoadFilter]
     search_fields = ["target_comp_id", "group__name", "entity__code", "=port"]
     date_hierarchy = "created_at"
     inlines = [TargetAddressInline]

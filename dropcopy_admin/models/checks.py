@@ -39,6 +39,8 @@ class ConnectivityCheck(models.Model):
             models.Index(fields=["target", "ip", "market_segment", "-checked_at"], name="check_latest_per_address"),
             # A target's checks, newest first (the API list).
             models.Index(fields=["target", "-checked_at", "-id"], name="check_target_newest"),
+            # The checks of the last days, every target's (the account managers' dashboard).
+            models.Index(fields=["checked_at"], name="check_checked_at"),
         ]
         constraints = [
             models.CheckConstraint(
