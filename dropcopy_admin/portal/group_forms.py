@@ -35,6 +35,11 @@ class FrontEndSystemChoice(forms.ModelChoiceField):
         return f"{obj.name} {obj.version}{owner}"
 
 
+class VenueChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.name} ({obj.code})"
+
+
 class GroupListFilterForm(forms.Form):
     STATUS_CHOICES = [("open", "Open"), ("closed", "Closed"), ("all", "Open and closed")]
 
@@ -62,10 +67,25 @@ class GroupListFilterForm(forms.Form):
 class GroupDetailsForm(forms.Form):
     """Wizard step 1: name, venue, environment, front-end system."""
 
-    name = forms.CharField(label="Group name", max_length=NAME_MAX_LENGTH)
-    venue = forms.ModelChoiceField(label="Venue", queryset=Venue.objects.order_by("code"), to_field_name="code")
-    environment = forms.ChoiceField(label="Environment", choices=Environment.choices)
-    front_end_system = FrontEndSystemChoice(label="Front-end system", queryset=FrontEndSystem.objects.none())
+    name = forms.CharField(
+        label="Group name", max_length=NAME_MAX_LENGTH, error_messages={"required": "Give the group a name."}
+    )
+    venue = VenueChoice(
+        label="Venue",
+        queryset=Venue.objects.order_by("code"),
+        to_field_name="code",
+        error_messages={"required": "Choose the venue of the group's sessions."},
+    )
+    environment = forms.ChoiceField(
+        label="Environment",
+        choices=Environment.choices,
+        error_messages={"required": "Choose the environment of the group's sessions."},
+    )
+    front_end_system = FrontEndSystemChoice(
+        label="Front-end system",
+        queryset=FrontEndSystem.objects.none(),
+        error_messages={"required": "Choose the front-end system that receives the drop copy."},
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
