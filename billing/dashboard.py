@@ -158,7 +158,7 @@ class PartyTotal:
     lines: int
 
 
-def largest_bill_to(run_id: int, *, limit: int = LARGEST_PARTIES) -> list[PartyTotal]:
+def largest_bill_to(run_id: int | None, *, limit: int = LARGEST_PARTIES) -> list[PartyTotal]:
     """The bill-to parties of a run with the largest totals: one query."""
     rows = (
         BillingLine.objects.filter(run_id=run_id)
@@ -184,7 +184,7 @@ def finance(*, months: int = MONTHS) -> dict:
     return {
         "runs": runs,
         "latest": latest,
-        "largest": largest_bill_to(latest.run_id) if latest else [],
+        "largest": largest_bill_to(latest.run_id if latest else None),  # one query, a run or none
         "adjustments": list(
             adjustments.select_related("run", "entity", "bill_to")
             .defer(*(f"run__{name}" for name in EXPORT_BYTES))
