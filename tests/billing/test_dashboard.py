@@ -38,7 +38,11 @@ def test_finance_sees_each_month_with_its_change_and_every_count_links_to_its_li
     seed()
     entity = Entity.objects.filter(code__startswith="SCALE").order_by("id").first()
     billing_adjustment_create(
-        actor=SystemActor("test"), entity=entity, corrects_month=current_month(), amount=Decimal("-25.00"), note="Credit"
+        actor=SystemActor("test"),
+        entity=entity,
+        corrects_month=current_month(),
+        amount=Decimal("-25.00"),
+        note="Credit",
     )
     client.force_login(finance_user)
 
