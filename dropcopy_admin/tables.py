@@ -136,6 +136,11 @@ class TableForm(forms.Form):
     def valid_values(self) -> dict:
         """The cleaned values of the fields that are valid (an invalid one is left out)."""
         self.is_valid()
+        for name in self.errors:
+            if name in self.fields:
+                self.fields[name].widget.attrs.update(
+                    {"aria-invalid": "true", "aria-describedby": f"{self.auto_id % name}-error"}
+                )
         cleaned = getattr(self, "cleaned_data", {})
         # A range whose end is before its start is not applied at all (its error is beside the end).
         wrong = {name.removesuffix("_to") + "_from" for name in self.errors if name.endswith("_to")}

@@ -115,8 +115,12 @@ def test_my_requests_pages_look_right(log_in, requests_data, look):
     page = log_in("client", REQUESTS)
     look("requests")
     page.goto(page.url.split("?")[0] + "?requested_at_from=yesterday&status=lost")
-    expect(page.get_by_text("Enter a date as YYYY-MM-DD.")).to_be_visible()
-    expect(page.get_by_text("Choose one of the listed values.")).to_be_visible()
+    expect(page.locator("#requests-memberships-requested_at_from-error")).to_have_text("Enter a date as YYYY-MM-DD.")
+    expect(page.locator("#requests-memberships-status-error")).to_have_text("Choose one of the listed values.")
+    expect(page.get_by_label("Filter Status")).to_have_attribute("aria-invalid", "true")
+    summary = page.get_by_test_id("requests-memberships-errors")
+    expect(summary).to_contain_text("Requested at from: Enter a date as YYYY-MM-DD.")
+    expect(page.get_by_test_id("requests-memberships-row")).to_have_count(3)  # the page still answers
     look("requests-errors")
 
 
