@@ -5,6 +5,7 @@ through ``dropcopy_admin.tables``."""
 from django.db.models import Q
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from dropcopy_admin import clock
@@ -129,9 +130,13 @@ def _render_table(request, table: Table, template: str, context: dict, filename:
     export = request.GET.get("export")
     if export:
         return table.export_response(export, filename)
-    if request.htmx and not request.htmx.boosted:
-        return render(request, "portal/includes/table.html", {"table": table})
-    return render(request, template, {"table": table, **context})
+    # A partial for htmx's own requests; a whole page when htmx restores a page from history.
+    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
+        response = render(request, "portal/includes/table.html", {"table": table})
+    else:
+        response = render(request, template, {"table": table, **context})
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @client_required
@@ -163,7 +168,8 @@ def my_requests_page(request):
         for key, value in TABS.items()
     ]
     context = {"tabs": tabs, "kind": kind}
-    if not request.GET.get("export") and not request.htmx:
+    partial = request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request
+    if not request.GET.get("export") and not partial:
         context["to_do"] = selectors_requests.to_do(request.user, now=clock.now())
     return _render_table(request, table, "portal/requests.html", context, f"my-requests-{kind}-{clock.now():%Y%m%d}")
 

@@ -155,6 +155,9 @@ class TestMemberships:
         body = response.content.decode()
         assert 'id="requests-memberships-table"' in body
         assert "<h1>" not in body
+        assert "HX-Request" in response["Vary"]
+        restored = logged_in.get(URL, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+        assert "<h1>My requests</h1>" in restored.content.decode()
 
     def test_a_constant_number_of_queries(self, logged_in, client_entity, client_user, firm):
         membership(entity=client_entity, firm=firm, requester=client_user)
