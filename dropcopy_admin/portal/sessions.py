@@ -17,6 +17,7 @@ from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -116,8 +117,11 @@ def sessions_page(request):
         # Only an empty page asks whether the entity has any session at all.
         "has_any": bool(page.object_list) or (bool(filters) and visible(request.user, SourceSession).exists()),
     }
-    template = "portal/sessions_results.html" if request.htmx else "portal/sessions.html"
-    return render(request, template, context)
+    # htmx restoring a page from its history asks for the whole page; a partial is never cached as one.
+    partial = request.htmx and not request.htmx.history_restore_request
+    response = render(request, "portal/sessions_results.html" if partial else "portal/sessions.html", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 # --- register one ----------------------------------------------------------------------------

@@ -100,6 +100,13 @@ def test_htmx_filter_answers_the_results_alone(logged_in, gfid):
     assert "<html" not in body and "001ACMN" in body
 
 
+def test_htmx_history_restore_gets_the_whole_page_and_answers_vary(logged_in, gfid):
+    session(gfid, 1)
+    response = logged_in.get(LIST, {"q": "001"}, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true")
+    assert "<html" in response.content.decode()
+    assert "HX-Request" in response["Vary"]
+
+
 def test_empty_states_say_what_to_do(logged_in, gfid):
     body = logged_in.get(LIST).content.decode()
     assert "Your entity has no source sessions yet" in body
