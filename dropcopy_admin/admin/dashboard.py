@@ -53,6 +53,7 @@ def dashboard_context(at) -> dict:
         "at": at,
         "capacity": capacity,
         "gateway_rows": [(row, changelist("targetsession", row.query)) for row in capacity["gateways"]],
+        "msgw_rows": [(target, round(100 * target.used / target.capacity, 1)) for target in capacity["msgw_targets"]],
         "capacity_figures": _links([capacity["full"], capacity["new"], capacity["msgw"]], "targetsession"),
         "capacity_chart": charts.bars(
             title="SenderComps used, % of capacity",

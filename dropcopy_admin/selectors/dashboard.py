@@ -315,6 +315,7 @@ def queues(*, at: dt.datetime) -> dict:
         )[:LISTED]
     ]
     return {
+        "lifetime_days": lifetime.days,
         "pending": Figure("Pending requests", counted["total"], {"status__exact": MembershipStatus.PENDING}),
         "pending_buckets": buckets,
         "oldest_pending": oldest,
