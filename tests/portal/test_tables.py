@@ -103,3 +103,18 @@ def test_exports_are_safe_and_hold_every_filtered_row(entities):
 def test_utc_text():
     assert utc_text(dt.datetime(2026, 12, 4, 20, 50, tzinfo=dt.UTC)) == "2026-12-04 20:50 UTC"
     assert utc_text(None) == ""
+
+
+def test_the_module_stands_alone():
+    """Any page may use it: it imports nothing of entitlements, billing or the portal pages."""
+    import ast
+    from pathlib import Path
+
+    import dropcopy_admin.tables
+
+    tree = ast.parse(Path(dropcopy_admin.tables.__file__).read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)} | {
+        alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
+    assert not [name for name in imported if name.split(".")[0] in ("entitlements", "billing")]
+    assert not [name for name in imported if name.startswith("dropcopy_admin.portal")]
