@@ -179,6 +179,7 @@ class Table:
         path: str = "",
         empty: str = "Nothing to show yet.",
         kept: dict[str, str] | None = None,
+        empty_link: tuple[str, str] | None = None,
     ):
         self.query = query
         self.columns = columns
@@ -189,6 +190,7 @@ class Table:
         self.path = path
         self.empty = empty
         self.kept = kept or {}
+        self.empty_link = empty_link  # (text, url) of where to act when there is nothing yet
         self.form = TableForm(query, columns=columns, prefix_id=id)
         self.values = self.form.valid_values()
         self._queryset = queryset

@@ -107,21 +107,24 @@ TABS = {
         MEMBERSHIP_COLUMNS,
         selectors_requests.membership_requests,
         ("-requested_at", "-pk"),
-        "Your entity has not requested any membership yet: add sessions to a group on the Groups page.",
+        "Your entity has not requested any membership yet: add sessions to a group.",
+        ("Open your groups", "portal:groups"),
     ),
     "certifications": (
         "Certifications",
         CERTIFICATION_COLUMNS,
         selectors_requests.certification_requests,
         ("-requested_at", "-pk"),
-        "No certification requested yet: request one on the Certifications page.",
+        "No certification requested yet.",
+        ("Request a certification", "portal:certifications"),
     ),
     "test-targets": (
         "Test targets",
         TEST_TARGET_COLUMNS,
         selectors_requests.test_target_requests,
         ("-created_at", "-pk"),
-        "No New Release test target requested yet: request one on the Test targets page.",
+        "No New Release test target requested yet.",
+        ("Request a test target", "portal:test-targets"),
     ),
 }
 
@@ -145,7 +148,7 @@ def my_requests_page(request):
     kind = request.GET.get("kind", "memberships")
     if kind not in TABS:
         kind = "memberships"
-    title, columns, rows, default_sort, empty = TABS[kind]
+    title, columns, rows, default_sort, empty, (link_text, link_name) = TABS[kind]
     path = reverse("portal:requests")
     table = Table(
         request.GET,
@@ -156,6 +159,7 @@ def my_requests_page(request):
         default_sort=default_sort,
         path=path,
         empty=empty,
+        empty_link=(link_text, reverse(link_name)),
         kept={"kind": kind} if kind != "memberships" else {},
     )
     tabs = [
@@ -217,6 +221,7 @@ def decision_history_page(request):
         caption="Your firm's decisions",
         default_sort=("-decided_at", "-pk"),
         path=reverse("portal:decision-history"),
-        empty="Your firm has not decided any request yet: pending requests wait in the approval queue.",
+        empty="Your firm has not decided any request yet.",
+        empty_link=("Open the approval queue", reverse("portal:approval-queue")),
     )
     return _render_table(request, table, "portal/decision_history.html", {}, f"decision-history-{clock.now():%Y%m%d}")

@@ -190,7 +190,12 @@ class TestOtherKinds:
 
 class TestToDo:
     def test_nothing_waits(self, logged_in):
-        assert "Nothing waits on you." in logged_in.get(URL).content.decode()
+        body = logged_in.get(URL).content.decode()
+        assert "Nothing waits on you." in body
+        assert "Your entity has not requested any membership yet" in body
+        assert f'<a href="{reverse("portal:groups")}">Open your groups</a>' in body
+        body = logged_in.get(URL, {"kind": "certifications"}).content.decode()
+        assert f'<a href="{reverse("portal:certifications")}">Request a certification</a>' in body
 
     def test_lists_what_waits_with_links(self, logged_in, client_entity, client_user, firm, other_entity, other_user):
         system = factories.FrontEndSystemFactory(entity=client_entity, name="AlphaDesk")
