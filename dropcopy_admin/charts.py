@@ -13,13 +13,14 @@ from collections.abc import Iterable, Sequence
 import pygal
 from pygal.style import Style
 
-STYLE = Style(
+BLUE, RED, GREEN = "#0b5cad", "#b42318", "#1a7f37"
+STYLE_OPTIONS = dict(
     background="#ffffff",
     plot_background="#ffffff",
     foreground="#1f2328",
     foreground_strong="#1f2328",
     foreground_subtle="#57606a",
-    colors=("#0b5cad", "#b42318", "#1a7f37", "#8250df", "#9a6700"),
+    colors=(BLUE, RED, GREEN, "#8250df", "#9a6700"),
     font_family="sans-serif",
     label_font_size=13,
     major_label_font_size=13,
@@ -29,10 +30,11 @@ STYLE = Style(
 )
 
 
-def _config(**options) -> dict:
+def _config(colors: Sequence[str] | None = None, **options) -> dict:
+    style = Style(**{**STYLE_OPTIONS, **({"colors": tuple(colors)} if colors else {})})
     return {
         "js": [],  # no pygal script: the page's policy runs none, and an image runs none either
-        "style": STYLE,
+        "style": style,
         "width": 640,
         "height": 300,
         "disable_xml_declaration": True,
@@ -53,17 +55,26 @@ def bars(
     *,
     title: str,
     labels: Sequence[str],
-    series: Iterable[tuple[str, Sequence[float]]],
+    series: Iterable[tuple[str, Sequence[float | None]]],
     horizontal: bool = False,
     stacked: bool = False,
     y_title: str = "",
     percent: bool = False,
     height: int = 300,
+    colors: Sequence[str] | None = None,
 ) -> str:
-    """A bar chart of ``series`` (name, values) over ``labels``, as a ``data:`` URL for an ``<img>``."""
-    kind = pygal.StackedBar if stacked else (pygal.HorizontalBar if horizontal else pygal.Bar)
+    """A bar chart of ``series`` (name, values; ``None`` for no bar) over ``labels``, as a ``data:``
+    URL for an ``<img>``. Stacked, series that never share a label colour their bars apart."""
+    kinds = {
+        (False, False): pygal.Bar,
+        (True, False): pygal.HorizontalBar,
+        (False, True): pygal.StackedBar,
+        (True, True): pygal.HorizontalStackedBar,
+    }
+    kind = kinds[horizontal, stacked]
     series = list(series)
     options = _config(
+        colors,
         title=title,
         height=height,
         show_legend=len(series) > 1,
@@ -76,5 +87,5 @@ def bars(
     chart = kind(**options)
     chart.x_labels = list(labels)
     for name, values in series:
-        chart.add(name, [float(value) for value in values])
+        chart.add(name, [None if value is None else float(value) for value in values])
     return data_url(chart)

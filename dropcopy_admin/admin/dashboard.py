@@ -18,7 +18,7 @@ from billing.dashboard import revenue
 from billing.services import current_month
 from dropcopy_admin import charts, clock
 from dropcopy_admin.choices import CertificationStatus
-from dropcopy_admin.selectors.dashboard import core_dashboard
+from dropcopy_admin.selectors.dashboard import FULL_SHARE, core_dashboard
 from entitlements.models import Certification
 
 
@@ -45,6 +45,46 @@ def _links(figures, model_name: str) -> list[dict]:
     return [{"figure": figure, "url": changelist(model_name, figure.query)} for figure in figures]
 
 
+def capacity_chart(capacity: dict) -> str:
+    """Each iLink gateway's CGW load and the fullest MSGW targets', those at 80 % and above apart."""
+    labels, loads = [], []
+    for row in capacity["gateways"]:
+        labels.append(row.label)
+        loads.append(row.percent)
+    for target in capacity["msgw_targets"]:
+        labels.append(f"MSGW {target.target_comp_id}")
+        loads.append(round(100 * target.used / target.capacity, 1))
+    full = [load if load >= 100 * FULL_SHARE else None for load in loads]
+    return charts.bars(
+        title="SenderComps used, % of capacity",
+        labels=labels,
+        series=[
+            ("Below 80 %", [None if load >= 100 * FULL_SHARE else load for load in loads]),
+            ("80 % and above", full),
+        ],
+        horizontal=True,
+        stacked=True,
+        percent=True,
+        height=max(240, 26 * len(labels) + 110),
+    )
+
+
+def revenue_chart(money: dict) -> str:
+    """The last twelve closed months billed, and this month's forecast beside them."""
+    months = money["months"]
+    return charts.bars(
+        title="Billed per month, closed runs, and this month's forecast (USD)",
+        labels=[row.in_words for row in months] + [f"{money['forecast_month'].in_words} (forecast)"],
+        series=[
+            ("Billed", [row.total for row in months] + [None]),
+            ("Forecast", [None] * len(months) + [money["forecast_total"]]),
+        ],
+        stacked=True,
+        colors=[charts.BLUE, charts.GREEN],
+        height=360,
+    )
+
+
 def dashboard_context(at) -> dict:
     core = core_dashboard(at=at)
     money = revenue(month=current_month())
@@ -55,21 +95,7 @@ def dashboard_context(at) -> dict:
         "gateway_rows": [(row, changelist("targetsession", row.query)) for row in capacity["gateways"]],
         "msgw_rows": [(target, round(100 * target.used / target.capacity, 1)) for target in capacity["msgw_targets"]],
         "capacity_figures": _links([capacity["full"], capacity["new"], capacity["msgw"]], "targetsession"),
-        "capacity_chart": charts.bars(
-            title="SenderComps used, % of capacity",
-            labels=[row.label for row in capacity["gateways"]]
-            + [f"MSGW {target.target_comp_id}" for target in capacity["msgw_targets"]],
-            series=[
-                (
-                    "Used",
-                    [row.percent for row in capacity["gateways"]]
-                    + [100 * target.used / target.capacity for target in capacity["msgw_targets"]],
-                )
-            ],
-            horizontal=True,
-            percent=True,
-            height=max(220, 26 * (len(capacity["gateways"]) + len(capacity["msgw_targets"])) + 80),
-        ),
+        "capacity_chart": capacity_chart(capacity),
         "connectivity": connectivity,
         "status_figures": _links(connectivity["statuses"], "targetsession"),
         "failing": [(row, changelist("connectivitycheck", row.query)) for row in connectivity["failing"]],
@@ -117,11 +143,7 @@ def dashboard_context(at) -> dict:
             (row, changelist("billingline", {"month": row.written}, app_label="billing")) for row in money["months"]
         ],
         "forecast": [(row, changelist("dropcopygroup", row.query)) for row in money["forecast"]],
-        "revenue_chart": charts.bars(
-            title="Billed per month, closed runs (USD)",
-            labels=[row.in_words for row in money["months"]],
-            series=[("Billed", [row.total for row in money["months"]])],
-        ),
+        "revenue_chart": revenue_chart(money),
     }
 
 

@@ -180,3 +180,21 @@ def test_only_account_managers_open_it_and_the_admin_index_and_home_link_it(
     client.force_login(account_manager)
     assert f'href="{URL}"' in client.get(reverse("admin:index")).content.decode()
     assert f'href="{URL}"' in client.get("/portal/", follow=True).content.decode()
+
+
+def test_a_target_at_80_percent_is_flagged_and_listed_by_the_load_filter(client, account_manager):
+    from tests.dropcopy_admin.test_provisioning import approved_target
+
+    full, roomy = approved_target(), approved_target()
+    TargetSession.objects.filter(pk=full.pk).update(used=full.capacity * 8 // 10)
+    TargetSession.objects.filter(pk=roomy.pk).update(used=full.capacity * 8 // 10 - 1)
+    client.force_login(account_manager)
+
+    context = client.get(URL).context
+
+    figure = context["capacity"]["full"]
+    assert (figure.value, figure.flagged) == (1, True)
+    assert [target.pk for target in context["capacity"]["full_targets"]] == [full.pk]
+    url = next(item["url"] for item in context["capacity_figures"] if item["figure"] is figure)
+    assert listed_count(client, url) == 1
+    assert full.target_comp_id in client.get(url).content.decode()
