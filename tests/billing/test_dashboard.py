@@ -117,6 +117,7 @@ def test_only_who_reads_billing_runs_opens_it_and_the_admin_index_links_it(
     index = client.get(reverse("admin:index")).content.decode()
     assert f'href="{URL}"' in index
     assert 'href="/admin/dashboard/"' not in index
+    assert f'href="{URL}"' in client.get("/portal/", follow=True).content.decode()
     client.force_login(client_user)
     assert client.get(URL).status_code == 302
     client.force_login(account_manager)
