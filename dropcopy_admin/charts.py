@@ -8,10 +8,15 @@ on the page, for screen readers and for copying.
 """
 
 import base64
+import sys
 from collections.abc import Iterable, Sequence
 
 import pygal
 from pygal.style import Style
+
+# pygal adds a finder for its map plugins (unused here) to ``sys.meta_path``; it only has the
+# ``find_module`` that Python 3.4 replaced, so every later import would warn (ImportWarning).
+sys.meta_path[:] = [finder for finder in sys.meta_path if type(finder).__name__ != "PluginImportFixer"]
 
 BLUE, RED, GREEN = "#0b5cad", "#b42318", "#1a7f37"
 STYLE_OPTIONS = dict(

@@ -29,6 +29,9 @@ class ConnectivityCheck(models.Model):
     outcome = models.CharField(max_length=8, choices=CheckOutcome.choices)
     stage = models.CharField(max_length=16, choices=CheckStage.choices, null=True, blank=True)
     rtt_ms = models.FloatField(null=True, blank=True, help_text="TestRequest sent → Heartbeat received")
+    logon_ms = models.FloatField(
+        "time to logon (ms)", null=True, blank=True, help_text="Connecting → the Logon answered"
+    )
     checked_at = models.DateTimeField()
     detail = models.CharField(max_length=500, blank=True)
 

@@ -201,6 +201,7 @@ def _check_row(target_id: int, result: ProbeResult) -> ConnectivityCheck:
         outcome=CheckOutcome.OK if result.ok else CheckOutcome.FAILED,
         stage=result.stage,
         rtt_ms=result.rtt_ms,
+        logon_ms=result.logon_ms,
         checked_at=result.checked_at,
         detail=result.detail,
     )

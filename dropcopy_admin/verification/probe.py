@@ -60,6 +60,7 @@ class ProbeResult:
     rtt_ms: float | None
     checked_at: object  # an aware datetime from the product clock
     detail: str
+    logon_ms: float | None = None  # connecting → the Logon answered (time to logon)
 
 
 class StageFailed(Exception):
@@ -168,8 +169,9 @@ async def _await_logout(connection: _Connection) -> None:
 async def probe_address(address: ProbeAddress, credentials: ProbeCredentials, *, timeout: float) -> ProbeResult:
     """Check one address through every stage of R16; never raises, the result says what failed."""
     checked_at = clock.now()
-    rtt_ms = None
+    rtt_ms = logon_ms = None
     connection = None
+    connecting = time.perf_counter()
     try:
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_connection(address.ip, address.port), timeout)
@@ -190,6 +192,7 @@ async def probe_address(address: ProbeAddress, credentials: ProbeCredentials, *,
         )
         await _stage("logon", connection.send(logon), timeout)
         await _stage("logon", _await_logon(connection), timeout)
+        logon_ms = round((time.perf_counter() - connecting) * 1000, 3)
 
         test_req_id = f"PROBE-{secrets.token_hex(6)}"
         request = build_test_request(connection.header(credentials, address), test_req_id=test_req_id)
@@ -201,8 +204,8 @@ async def probe_address(address: ProbeAddress, credentials: ProbeCredentials, *,
         await _stage("logout", connection.send(build_logout(connection.header(credentials, address))), timeout)
         await _stage("logout", _await_logout(connection), timeout)
     except StageFailed as failure:
-        return ProbeResult(address, False, failure.stage, rtt_ms, checked_at, failure.detail[:500])
+        return ProbeResult(address, False, failure.stage, rtt_ms, checked_at, failure.detail[:500], logon_ms)
     finally:
         if connection is not None:
             await connection.close()
-    return ProbeResult(address, True, None, rtt_ms, checked_at, "")
+    return ProbeResult(address, True, None, rtt_ms, checked_at, "", logon_ms)

@@ -59,6 +59,8 @@ def test_every_address_passing_makes_the_target_verified_with_rtt_recorded(serve
     checks = checks_of(served.target)
     assert [(c.role, c.outcome, c.stage) for c in checks] == [("backup", "ok", None), ("primary", "ok", None)]
     assert all(c.rtt_ms is not None and 0 <= c.rtt_ms < 5000 for c in checks)
+    # Time to logon: from connecting to the Logon answered, so longer than the TestRequest's round trip.
+    assert all(c.logon_ms is not None and 0 < c.logon_ms < 5000 for c in checks)
     assert all(c.checked_at == WEDNESDAY for c in checks)
     assert {c.ip for c in checks} == set(served.target.addresses.values_list("ip", flat=True))
     event = AuditEvent.objects.get(object_type="target", object_id=served.target.pk, action="verify")
@@ -82,7 +84,7 @@ def test_a_failing_backup_with_every_primary_passing_makes_the_target_degraded(s
         for role in (AddressRole.PRIMARY, AddressRole.BACKUP)
     )
     assert (primary.outcome, primary.stage) == ("ok", None)
-    assert (backup.outcome, backup.stage, backup.rtt_ms) == ("failed", "connect", None)
+    assert (backup.outcome, backup.stage, backup.rtt_ms, backup.logon_ms) == ("failed", "connect", None, None)
     assert backup.detail == "No running gateway serves this target on this address"
 
 

@@ -175,7 +175,7 @@ class TestConnectionSheet:
         target = build_target(client_entity)
         primary, backup = target.addresses.order_by("id")
         check(target, primary, outcome=CheckOutcome.FAILED, minutes_ago=60)
-        check(target, primary, minutes_ago=5, rtt_ms=7.24)
+        check(target, primary, minutes_ago=5, rtt_ms=7.24, logon_ms=41.06)
         check(
             target,
             backup,
@@ -190,6 +190,7 @@ class TestConnectionSheet:
         for address in (primary, backup):
             assert f"<code>{address.ip}</code>" in page
             assert address.target_sub_id in page
+        assert "logged on in 41.1 ms" in page
         assert "7.2 ms round trip" in page
         assert "Failed at TCP connect" in page and "Connection refused" in page
         assert "Logout received" not in page  # an older check of the primary
@@ -217,7 +218,7 @@ class TestConnectionSheet:
     def test_csv_has_a_row_per_address_matching_the_database(self, client, client_user, client_entity):
         target = build_target(client_entity, gateway_type=GatewayType.MSGW, segments=3)
         first = target.addresses.order_by("id").first()
-        check(target, first, rtt_ms=3.0)
+        check(target, first, rtt_ms=3.0, logon_ms=25.0)
         client.force_login(client_user)
         response = client.get(reverse("portal:target-sheet-csv", args=[target.pk]))
         assert response["Content-Type"].startswith("text/csv")
@@ -232,14 +233,14 @@ class TestConnectionSheet:
         assert len(rows) == 1 + 6
         first_row = next(row for row in rows[1:] if row[4] == first.ip and row[3] == str(first.market_segment))
         assert first_row[0] == target.target_comp_id
-        assert first_row[7:9] == ["OK", "3.0"]
+        assert first_row[7:10] == ["OK", "25.0", "3.0"]
 
     def test_csv_cells_are_safe(self, client, client_user, client_entity):
         target = build_target(client_entity)
         check(target, target.addresses.first(), outcome=CheckOutcome.FAILED, detail="=HYPERLINK(1)")
         client.force_login(client_user)
         rows = csv_rows(client.get(reverse("portal:target-sheet-csv", args=[target.pk])))
-        assert "'=HYPERLINK(1)" in [row[10] for row in rows[1:]]
+        assert "'=HYPERLINK(1)" in [row[11] for row in rows[1:]]
 
     def test_printable_page_has_the_sheet_and_a_print_button(self, client, client_user, client_entity):
         target = build_target(client_entity)
