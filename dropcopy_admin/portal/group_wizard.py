@@ -53,7 +53,7 @@ def fee_words(entity: Entity, environment: str | None = None) -> FeeWords:
         cost = f"{money(preview.monthly_fee, preview.currency)} a month from 1 {month:%B %Y}"
     else:
         first = "the first group is free" if tariff.free_groups == 1 else f"the first {tariff.free_groups} are free"
-        cost = f"free: {first}"
+        cost = f"free ({first})"
     dialog = (
         f"Your entity has {preview.active_groups} production {groups} billed this month. "
         f"One more production group would be its {nth}: {cost}. "

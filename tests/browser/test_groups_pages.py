@@ -71,7 +71,7 @@ def test_wizard_from_fee_dialog_to_a_production_group(
     _wizard_step(page, "fee")
     expect(page.get_by_test_id("fee-dialog")).to_contain_text(
         "Your entity has 0 production groups billed this month. One more production group would be its 1st: "
-        "free: the first group is free."
+        "free (the first group is free)."
     )
     look("group-wizard-fee")
     page.get_by_role("button", name="Proceed").click()
@@ -109,7 +109,7 @@ def test_wizard_from_fee_dialog_to_a_production_group(
         "iLink gateway CGW1 (convenience gateway): 1 new target opens for 2 sessions"
     )
     expect(page.get_by_test_id("fee-confirmation")).to_have_text(
-        "This is your entity's 1st production group: free: the first group is free."
+        "This is your entity's 1st production group: free (the first group is free)."
     )
     look("group-wizard-review")
     assert not DropCopyGroup.objects.exists()

@@ -26,9 +26,9 @@ from django.urls import NoReverseMatch, Resolver404, URLPattern, URLResolver, re
 
 from dropcopy_admin import portal_urls
 from dropcopy_admin.api import urls as api_urls
-from dropcopy_admin.choices import TargetStatus
+from dropcopy_admin.choices import LIVE_MEMBERSHIP_STATUSES, TargetStatus
 from dropcopy_admin.management.commands.seed_demo import DEMO_PASSWORD
-from dropcopy_admin.models import DropCopyGroup, KeyPair, TargetSession, User
+from dropcopy_admin.models import DropCopyGroup, KeyPair, Membership, TargetSession, User
 from dropcopy_admin.selectors.visibility import visible
 
 LINKS_PER_CHANGELIST = 30  # filter, sort, facet and page links followed on one changelist
@@ -549,6 +549,8 @@ class Crawl:
             candidates = DropCopyGroup.objects.filter(closed_at__isnull=True)
         elif argument == "key_pair_id":
             candidates = KeyPair.objects.filter(revoked_at__isnull=True, is_probe=False)
+        elif argument == "membership_id":
+            candidates = Membership.objects.filter(status__in=LIVE_MEMBERSHIP_STATUSES)
         else:
             return None
         seen = visible(self.user, candidates.model) if self.user is not None else None

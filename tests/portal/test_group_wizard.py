@@ -64,7 +64,7 @@ def test_whole_wizard_creates_production_group_and_requests(web, client_entity, 
     guaranteed = factories.SourceSessionFactory(gfid__entity=client_entity, gfid__clearing_firm=clearing_firm)
     review = _walk_to_review(web, system, [own, guaranteed]).content.decode()
     assert 'data-step="review"' in review
-    assert "This is your entity&#x27;s 1st production group: free: the first group is free." in review
+    assert "This is your entity&#x27;s 1st production group: free (the first group is free)." in review
     assert "1 new target opens for 2 sessions" in review
     assert "Acknowledgements, Fills, Trade busts" in review
     assert not DropCopyGroup.objects.exists() and not TargetSession.objects.exists()
