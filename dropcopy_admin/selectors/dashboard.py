@@ -14,7 +14,7 @@ from django.db import connection
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
 
-from dropcopy_admin.choices import GatewayType, MembershipStatus, TargetStatus, TemporaryKind
+from dropcopy_admin.choices import Environment, GatewayType, MembershipStatus, TargetStatus, TemporaryKind
 from dropcopy_admin.models import GatewayProcess, KeyPair, Membership, TargetSession
 from dropcopy_admin.models.checks import CheckOutcome, ConnectivityCheck
 from dropcopy_admin.models.gateway_processes import GONE_AFTER
@@ -84,7 +84,8 @@ def capacity(*, at: dt.datetime) -> dict:
     )
     gateways = [
         GatewayLoad(
-            label=f"{row['cgw_gateway__venue_id']} {row['cgw_gateway__code']} ({row['cgw_gateway__environment']})",
+            label=f"{row['cgw_gateway__venue_id']} {row['cgw_gateway__code']} "
+            f"({Environment(row['cgw_gateway__environment']).label})",
             targets=row["targets"],
             used=row["used_sum"] or 0,
             capacity=row["capacity_sum"] or 0,
