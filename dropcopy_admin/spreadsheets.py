@@ -65,8 +65,10 @@ DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 
 
 class SafeSheet:
-    """One worksheet of a ``SafeWorkbook``: rows appended in order, every cell as ``safe_xlsx_cell``
-    would make it (numbers, dates, text never a formula, quote prefix on formula-like text)."""
+    """One worksheet of a ``SafeWorkbook``: rows appended in order; numbers stay numbers, naive dates
+    and times stay dates, anything else is a string cell (never a formula) without control
+    characters, with Excel's quote prefix when it begins like a formula; a timezone-aware moment,
+    which Excel cannot hold, is its ISO 8601 text."""
 
     def __init__(self, workbook: "SafeWorkbook", worksheet) -> None:
         self._workbook = workbook
@@ -74,32 +76,38 @@ class SafeSheet:
         self._row = 0
 
     def append(self, values, number_formats: dict[int, str] | None = None) -> None:
-        number_formats = number_formats or {}
-        write = self._sheet
+        sheet = self._sheet
         row = self._row
         for column, value in enumerate(values):
             if value is None:
                 continue
-            if isinstance(value, bool):
-                write.write_boolean(row, column, value)
+            kind = type(value)
+            if kind is str:  # most cells: tested first
+                self.append_text(row, column, value)
+            elif kind is bool:
+                sheet.write_boolean(row, column, value)
             elif _is_number(value):
-                write.write_number(row, column, value, self._workbook.format(number_formats.get(column)))
+                number_format = number_formats.get(column) if number_formats else None
+                sheet.write_number(row, column, value, self._workbook.format(number_format))
             elif isinstance(value, dt.datetime | dt.date) and getattr(value, "tzinfo", None) is None:
                 is_datetime = isinstance(value, dt.datetime)
-                write.write_datetime(
+                sheet.write_datetime(
                     row, column, value, self._workbook.format(DATETIME_FORMAT if is_datetime else DATE_FORMAT)
                 )
             else:
                 if isinstance(value, dt.datetime | dt.time) and value.tzinfo is not None:
                     value = value.isoformat()
-                text = str(value)
-                if not text.isprintable():
-                    text = without_control_characters(text)
-                if not text:
-                    continue  # an empty cell, as a spreadsheet holds no empty string
-                quoted = text.startswith(FORMULA_STARTS)
-                write.write_string(row, column, text, self._workbook.format(None, quote_prefix=quoted))
+                self.append_text(row, column, str(value))
         self._row += 1
+
+    def append_text(self, row: int, column: int, text: str) -> None:
+        """A string cell: control characters removed, quoted when it begins like a formula; an
+        empty string is an empty cell."""
+        if not text.isprintable():
+            text = without_control_characters(text)
+        if text:
+            quoted = self._workbook.quoted if text.startswith(FORMULA_STARTS) else None
+            self._sheet.write_string(row, column, text, quoted)
 
 
 class SafeWorkbook:
@@ -116,6 +124,7 @@ class SafeWorkbook:
         self._book = xlsxwriter.Workbook(target, {"constant_memory": True, "strings_to_formulas": False})
         self._book.set_properties({"created": _FIXED_CREATED})
         self._formats: dict[tuple[str | None, bool], object] = {}
+        self.quoted = self.format(None, quote_prefix=True)  # text that begins like a formula
 
     def format(self, number_format: str | None, *, quote_prefix: bool = False):
         key = (number_format, quote_prefix)
