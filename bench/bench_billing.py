@@ -258,7 +258,16 @@ def run() -> list[str]:
         f"bench: {name} {seconds:.2f} s baseline {baseline:.3f} s ratio {seconds / baseline:.1f}",
         f"bench: {name}_peak_memory {measured['peak_kb'] / 1024:.1f} MB",
         *(line for fmt, figures in exported.items() for line in export_figures(fmt, figures)),
+        # The workbook beside the CSV of the same lines, in the same run (goal: at most 3x).
+        xlsx_beside_csv(exported["xlsx"]["seconds"], exported["csv"]["seconds"]),
     ]
+
+
+def xlsx_beside_csv(xlsx_seconds: float, csv_seconds: float) -> str:
+    return (
+        f"bench: billing_export_draft_xlsx_vs_csv {xlsx_seconds:.2f} s "
+        f"baseline {csv_seconds:.2f} s ratio {xlsx_seconds / csv_seconds:.1f}"
+    )
 
 
 def export_figures(fmt: str, figures: dict) -> list[str]:
