@@ -12,16 +12,18 @@ import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from psycopg import sql
 
 from dropcopy_admin import clock, errors
 from dropcopy_admin.choices import LIVE_MEMBERSHIP_STATUSES, GatewayType, Role
 from dropcopy_admin.errors import DomainError
 from dropcopy_admin.models import CgwGateway, ClearingFirm, Entity, Gfid, SourceSession, User, Venue
 
-from .audit import Actor, audit_record, audit_record_created
+from .audit import Actor, audit_copy_created, audit_record
 from .common import require_account_manager, require_client_may_write, update_fields
 from .reference import check_environment, check_gateway_type
 
@@ -329,9 +331,46 @@ def _batches(rows: Iterator[tuple[int, list[str]]]) -> Iterator[list[tuple[int, 
         yield batch
 
 
+class _GoodRow(NamedTuple):
+    """A checked row, as its session's columns (``created_at`` and ``id`` are given when it is stored)."""
+
+    sender_comp_id: str
+    venue_id: str
+    environment: str
+    gateway_type: str
+    cgw_gateway_id: int | None
+    gfid_id: int
+    clearing_firm_id: int | None
+
+
+_COPIED_COLUMNS = ("id", *_GoodRow._fields, "created_at")
+
+
+def _sessions_copy(rows: list[_GoodRow], now) -> list[dict]:
+    """Store ``rows`` through ``COPY`` with ids drawn from the table's own sequence, and answer each
+    stored session's audit snapshot (``audit.snapshot``'s form). Inside the caller's transaction;
+    done before the audit's own ``COPY`` starts (a connection copies one table at a time)."""
+    table = SourceSession._meta.db_table
+    created_at = clock.utc_iso(now)
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(rows)]
+        )
+        ids = [session_id for (session_id,) in cursor.fetchall()]
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, _COPIED_COLUMNS))
+        )
+        with cursor.copy(statement) as copy:
+            for session_id, row in zip(ids, rows, strict=True):
+                copy.write_row((session_id, *row, now))
+    return [
+        {"id": session_id, **row._asdict(), "created_at": created_at} for session_id, row in zip(ids, rows, strict=True)
+    ]
+
+
 def _session_from_row(
     row: list[str], lookups: _Lookups, now, *, actor: Actor = None, entity: Entity | None = None
-) -> SourceSession:
+) -> _GoodRow:
     """The row's session, or the error that refuses it. ``entity``: the client administrator's
     entity, whose own GFIDs alone it may register under (``None`` for an account manager)."""
     if len(row) != len(IMPORT_HEADER):
@@ -389,15 +428,14 @@ def _session_from_row(
     )
     if (environment, sender_comp_id) in lookups.existing or (environment, sender_comp_id) in lookups.claimed:
         raise _sender_comp_id_taken(environment, sender_comp_id)()
-    return SourceSession(
+    return _GoodRow(
         sender_comp_id=sender_comp_id,
-        venue=venue,
+        venue_id=venue.pk,
         environment=environment,
         gateway_type=gateway_type,
-        cgw_gateway=cgw_gateway,
-        gfid=gfid,
-        clearing_firm=clearing_firm,
-        created_at=now,
+        cgw_gateway_id=cgw_gateway.pk if cgw_gateway is not None else None,
+        gfid_id=gfid.pk,
+        clearing_firm_id=clearing_firm.pk if clearing_firm is not None else None,
     )
 
 
@@ -408,8 +446,9 @@ def source_sessions_import(*, actor: Actor, data: bytes, attempts: int = 3) -> I
     the same per-batch lookups. Every bad row is counted (``bad_rows``); the first
     ``IMPORT_ERRORS_LISTED`` are listed, so a file of bad rows answers small. The file is read as
     it is checked, a batch of rows at a time, its lookups made per batch; the good rows are
-    inserted in bulk, with their audit rows, in one transaction. A row taken meanwhile by a racing
-    import makes the insert fail whole; the file is then checked again against what is stored now.
+    written with PostgreSQL's ``COPY``, and so are their audit rows, in one transaction. A row
+    taken meanwhile by a racing import makes the copy fail whole; the file is then checked again
+    against what is stored now.
     """
     entity = _registering_entity(actor, doing="import source sessions")
     _check_size(data)
@@ -417,27 +456,29 @@ def source_sessions_import(*, actor: Actor, data: bytes, attempts: int = 3) -> I
         result = ImportResult()
         lookups = _Lookups.reference()
         now = clock.now()
-        sessions: list[SourceSession] = []
+        good_rows: list[_GoodRow] = []
         for batch in _batches(_read_rows(data)):
             lookups.load_batch(batch)
             for line, row in batch:
                 try:
-                    session = _session_from_row(row, lookups, now, actor=actor, entity=entity)
+                    good_row = _session_from_row(row, lookups, now, actor=actor, entity=entity)
                 except errors.DomainError as error:
                     result.add_error(line, error)
                     continue
-                lookups.claimed.add((session.environment, session.sender_comp_id))
-                sessions.append(session)
+                lookups.claimed.add((good_row.environment, good_row.sender_comp_id))
+                good_rows.append(good_row)
         try:
             with transaction.atomic():
-                SourceSession.objects.bulk_create(sessions, batch_size=2000)
-                audit_record_created(actor=actor, instances=sessions, action="import")
+                if good_rows:
+                    audit_copy_created(
+                        actor=actor, model=SourceSession, action="import", snapshots=_sessions_copy(good_rows, now)
+                    )
         except IntegrityError as exc:
             if attempt == attempts - 1:
                 raise errors.already_exists(
                     "Another import stored some of these SenderCompIDs meanwhile; send the file again."
                 ) from exc
             continue
-        result.created = len(sessions)
+        result.created = len(good_rows)
         return result
     raise AssertionError("unreachable")
