@@ -286,11 +286,17 @@ class _Lookups:
             self.gfids[(gfid.venue_id, gfid.code)] = gfid
         for firm in ClearingFirm.objects.filter(code__in=firm_codes):
             self.clearing_firms[firm.code] = firm
-        self.existing = set(
-            SourceSession.objects.filter(sender_comp_id__in=sender_comp_ids).values_list(
-                "environment", "sender_comp_id"
-            )
-        )
+        self.existing = _stored_sender_comp_ids(sender_comp_ids)
+
+
+def _stored_sender_comp_ids(sender_comp_ids: set[str]) -> set[tuple[str, str]]:
+    """(environment, SenderCompID) of the stored sessions among ``sender_comp_ids``: one array
+    parameter (``= ANY``), where the ORM's ``__in`` would build and send 2,000 placeholders."""
+    table = connection.ops.quote_name(SourceSession._meta.db_table)
+    statement = f"SELECT environment, sender_comp_id FROM {table} WHERE sender_comp_id = ANY(%s)"
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [list(sender_comp_ids)])
+        return set(cursor.fetchall())
 
 
 def _check_size(data: bytes) -> None:
@@ -383,7 +389,7 @@ def _session_from_row(
         gateway_code,
         gfid_code,
         firm_code,
-    ) = (c.strip() for c in row)
+    ) = map(str.strip, row)
     venue = lookups.venues.get(venue_code)
     if venue is None:
         raise errors.venue_not_supported(venue_code)
