@@ -195,3 +195,38 @@ check-deploy: venv
 	DJANGO_ALLOWED_HOSTS=example.com \
 	DATABASE_URL=postgres://dropcopy:unused@db.example.com:5432/dropcopy \
 	$(MANAGE) check --deploy --fail-level WARNING
+
+# --- make serve: the production topology on this machine (issue 16) ---------------------------
+# Production settings on DATABASE_URL (else the machine's PostgreSQL, else the embedded one) and
+# CELERY_BROKER_URL (else the machine's Redis; amqp://guest:guest@127.0.0.1:5672// for RabbitMQ);
+# then the Procfile's processes under honcho: gunicorn, a prefork Celery worker, beat once, and
+# two gateways splitting the addresses (GATEWAY_A_IPS: by default the gateways' primary IPs).
+SERVE_STATE := var/serve
+GATEWAY_PRIMARY_IPS := from dropcopy_admin.models.reference import CgwGateway, SegmentGateway; \
+  print(",".join(sorted({*CgwGateway.objects.values_list("primary_ip", flat=True), *SegmentGateway.objects.values_list("primary_ip", flat=True)})))
+.PHONY: serve
+serve: venv redis
+	@read -r url started < <($(EMBEDDED_POSTGRES) choose "$${DATABASE_URL:-}" "$(MACHINE_DATABASE_URL)")
+	[ -n "$$url" ] || { echo "No PostgreSQL answered and the embedded one did not start" >&2; exit 1; }
+	if [ "$$started" = started ]; then trap '$(EMBEDDED_POSTGRES) stop' EXIT; fi
+	mkdir -p $(SERVE_STATE)
+	[ -s $(SERVE_STATE)/key_encryption_key ] || $(BIN)/python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())" > $(SERVE_STATE)/key_encryption_key
+	[ -s $(SERVE_STATE)/secret_key ] || $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(64))" > $(SERVE_STATE)/secret_key
+	export PATH="$$PWD/$(BIN):$$PATH" DATABASE_URL="$$url"
+	export DJANGO_SETTINGS_MODULE=dropcopy_admin.settings.production
+	export CELERY_BROKER_URL="$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0}"
+	export DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat $(SERVE_STATE)/secret_key)}"
+	export DROPCOPY_KEY_ENCRYPTION_KEY="$${DROPCOPY_KEY_ENCRYPTION_KEY:-$$(cat $(SERVE_STATE)/key_encryption_key)}"
+	export DJANGO_ALLOWED_HOSTS="$${DJANGO_ALLOWED_HOSTS:-127.0.0.1,localhost}"
+	# Plain HTTP on 127.0.0.1 here; behind the TLS load balancer these stay on.
+	export DJANGO_SECURE_SSL_REDIRECT="$${DJANGO_SECURE_SSL_REDIRECT:-false}"
+	export DROPCOPY_EXPECTED_GATEWAYS="$${DROPCOPY_EXPECTED_GATEWAYS:-2}"
+	export PROMETHEUS_DIR="$${PROMETHEUS_DIR:-$$PWD/$(SERVE_STATE)/prometheus}"
+	echo "Database: $$url; broker: $$CELERY_BROKER_URL"
+	$(MANAGE) migrate --noinput
+	$(MANAGE) collectstatic --noinput --verbosity 0
+	if [ -z "$${GATEWAY_A_IPS:-}" ]; then GATEWAY_A_IPS=$$($(MANAGE) shell --no-imports -c '$(GATEWAY_PRIMARY_IPS)'); fi
+	# An empty --only would serve every address twice: 0.0.0.0 (no target's) keeps the split.
+	export GATEWAY_A_IPS="$${GATEWAY_A_IPS:-0.0.0.0}"
+	echo "Gateway a serves $$GATEWAY_A_IPS; gateway b every other address"
+	$(BIN)/honcho start -f Procfile

@@ -14,5 +14,7 @@ app = Celery("dropcopy_admin")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Carry the request id of the request that queued a task into the task (R18).
-import dropcopy_admin.request_id  # noqa: E402, F401
+# Task metrics for Prometheus (issue 16), counted from Celery's signals in every worker process;
+# and the request id of the request that queued a task carried into the task (R18).
+import dropcopy_admin.metrics  # noqa: E402, F401
+import dropcopy_admin.request_id  # noqa: E402

@@ -33,3 +33,16 @@ handler400 = "dropcopy_admin.views.bad_request"
 handler403 = "dropcopy_admin.views.permission_denied"
 handler404 = "dropcopy_admin.views.page_not_found"
 handler500 = "dropcopy_admin.views.server_error"
+
+# Health answers for load balancers (issue 16): no login, no session.
+from dropcopy_admin.health import healthz, readyz  # noqa: E402
+
+urlpatterns = [path("healthz", healthz, name="healthz"), path("readyz", readyz, name="readyz"), *urlpatterns]
+
+# The web's Prometheus metrics, only when the production setting turns them on.
+from django.conf import settings as _settings  # noqa: E402
+
+if getattr(_settings, "DROPCOPY_WEB_METRICS", False):
+    from django_prometheus.exports import ExportToDjangoView
+
+    urlpatterns = [path("metrics", ExportToDjangoView, name="prometheus-metrics"), *urlpatterns]

@@ -3,7 +3,7 @@
 from dropcopy_admin.crypto import fernet_from
 
 from .base import *
-from .base import DROPCOPY, database_from_url, env
+from .base import DROPCOPY, INSTALLED_APPS, LOGGING, MIDDLEWARE, database_from_url, env
 
 DEBUG = False
 DATABASES = {"default": database_from_url(env("DATABASE_URL"))}
@@ -28,3 +28,28 @@ fernet_from(DROPCOPY_KEY_ENCRYPTION_KEY)
 
 # A second factor (an authenticator app's code) at every logon of these roles; they enrol first.
 DROPCOPY["MFA_REQUIRED_ROLES"] = ["account_manager", "finance"]
+
+# --- Operations (issue 16) -------------------------------------------------------------------
+# How many gateway processes run (the Procfile's two); /readyz reports fewer as a loss.
+DROPCOPY_EXPECTED_GATEWAYS = env.int("DROPCOPY_EXPECTED_GATEWAYS", default=1)
+# The web's Prometheus metrics at /metrics: on only where that path is not reachable from outside
+# (the load balancer does not route it). gunicorn's workers share PROMETHEUS_MULTIPROC_DIR.
+DROPCOPY_WEB_METRICS = env.bool("DROPCOPY_WEB_METRICS", default=False)
+if DROPCOPY_WEB_METRICS:
+    INSTALLED_APPS = [*INSTALLED_APPS, "django_prometheus"]
+    MIDDLEWARE = [
+        "django_prometheus.middleware.PrometheusBeforeMiddleware",
+        *MIDDLEWARE,
+        "django_prometheus.middleware.PrometheusAfterMiddleware",
+    ]
+
+# Logs: one JSON object a line, with the request id (and the user and target where a log call
+# passes them as ``extra``: every extra attribute becomes a key). No secret is ever logged.
+LOGGING["formatters"]["json"] = {
+    "()": "pythonjsonlogger.json.JsonFormatter",
+    "format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+    "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+}
+LOGGING["handlers"]["console"]["formatter"] = "json"
+# Celery's worker and beat log through the same JSON handler rather than their own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -18,9 +18,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--only", default="", help="Serve only these IP addresses (comma-separated)")
         parser.add_argument("--exclude", default="", help="Never serve these IP addresses (comma-separated)")
+        parser.add_argument(
+            "--metrics-port", type=int, default=None, help="Serve Prometheus metrics on 127.0.0.1 at this port"
+        )
 
-    def handle(self, *args, only: str, exclude: str, **options) -> None:
+    def handle(self, *args, only: str, exclude: str, metrics_port: int | None = None, **options) -> None:
         gateway = Gateway(only=_ips(only), exclude=_ips(exclude))
+        if metrics_port:
+            from dropcopy_admin.metrics import gateway_metrics_serve
+
+            gateway_metrics_serve(gateway, port=metrics_port)
 
         async def main() -> None:
             loop = asyncio.get_running_loop()
