@@ -16,5 +16,5 @@ app.autodiscover_tasks()
 
 # Task metrics for Prometheus (issue 16), counted from Celery's signals in every worker process;
 # and the request id of the request that queued a task carried into the task (R18).
-import dropcopy_admin.metrics  # noqa: E402, F401
-import dropcopy_admin.request_id  # noqa: E402
+import dropcopy_admin.metrics  # noqa: E402
+import dropcopy_admin.request_id  # noqa: E402, F401
