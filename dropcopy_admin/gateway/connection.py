@@ -42,6 +42,8 @@ class SessionHost(Protocol):
 
     def current_address(self, address: Address) -> Address | None: ...
 
+    async def logon_secret(self, *, target_id: int, access_key_id: str, probe: bool, at) -> str | None: ...
+
     def claim_stream(self, connection: "Connection") -> bool: ...
 
     def session_logged_on(self, connection: "Connection") -> None: ...
@@ -117,8 +119,7 @@ class Connection:
             raw = build(seq, now)
             self.next_outgoing += 1
             if self.state is not None:
-                await self.db.run(
-                    store.message_record_sent,
+                committed = self.db.record_sent(  # batched with other sessions' messages, in one transaction
                     state=self.state,
                     seq_num=seq,
                     msg_type=msg_type,
@@ -126,6 +127,7 @@ class Connection:
                     sent_at=now,
                     next_incoming=self.next_incoming,
                 )
+                await committed  # stored before it is written (R15)
             if msg_type == "n" and not self.writes_envelope(seq):
                 return  # stored for the resend, never written
             await self.write(raw)

@@ -6,8 +6,9 @@ logged out on the next read.
 """
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from dropcopy_admin import crypto
 from dropcopy_admin.choices import TargetStatus, TemporaryKind
 from dropcopy_admin.models import TargetAddress
 from dropcopy_admin.models.keys import KeyPair
@@ -31,42 +32,93 @@ class Address:
 
 
 @dataclass(frozen=True)
+class LiveKey:
+    """A live key the gateway accepts logons with; its Secret Key held decrypted, never shown."""
+
+    secret_key: str = field(repr=False)
+    token: str = field(repr=False)  # the encrypted form, to decrypt again only when it changes
+    expires_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
 class Snapshot:
     addresses: dict[tuple[str, int], Address]
     live_keys: frozenset[tuple[int, str]]  # (target id, Access Key ID), probe keys included
+    # (target id, Access Key ID, is probe) → the key, for the targets of ``addresses`` only
+    secrets: dict[tuple[int, str, bool], LiveKey] = field(default_factory=dict, repr=False, compare=False)
 
     def key_is_live(self, target_id: int, access_key_id: str) -> bool:
         return (target_id, access_key_id) in self.live_keys
 
+    def logon_secret(self, *, target_id: int, access_key_id: str, probe: bool, at: dt.datetime) -> str | None:
+        """The Secret Key of a live key held in the snapshot (None when it is not, or expired since)."""
+        key = self.secrets.get((target_id, access_key_id, probe))
+        if key is None or (key.expires_at is not None and key.expires_at <= at):
+            return None
+        return key.secret_key
+
 
 def snapshot_load(
-    *, at: dt.datetime, only: frozenset[str] = frozenset(), exclude: frozenset[str] = frozenset()
+    *,
+    at: dt.datetime,
+    only: frozenset[str] = frozenset(),
+    exclude: frozenset[str] = frozenset(),
+    previous: Snapshot | None = None,
 ) -> Snapshot:
-    """Every non-released address of every target that is not closed (filtered by IP), and live keys."""
+    """Every non-released address of every target that is not closed (filtered by IP), and live keys.
+
+    The live keys of the served targets are held decrypted; a key whose encrypted form is unchanged
+    since ``previous`` is not decrypted again.
+    """
     rows = (
         TargetAddress.objects.filter(released=False)
         .exclude(target__status=TargetStatus.CLOSED)
-        .select_related("target")
         .order_by("id")
+        .values_list(
+            "ip",
+            "port",
+            "pk",
+            "target_id",
+            "target__target_comp_id",
+            "target__gateway_type",
+            "market_segment",
+            "target_sub_id",
+            "target__ready_at",
+            "target__temporary",
+        )
     )
     addresses = {}
-    for row in rows:
-        if (only and row.ip not in only) or row.ip in exclude:
+    for ip, port, pk, target_id, comp_id, gateway_type, segment, sub_id, ready_at, temporary in rows:
+        if (only and ip not in only) or ip in exclude:
             continue
-        addresses[(row.ip, row.port)] = Address(
-            ip=row.ip,
-            port=row.port,
-            address_id=row.pk,
-            target_id=row.target_id,
-            target_comp_id=row.target.target_comp_id,
-            gateway_type=row.target.gateway_type,
-            market_segment=row.market_segment,
-            target_sub_id=row.target_sub_id,
-            ready_at=row.target.ready_at,
-            autocert=row.target.temporary == TemporaryKind.AUTOCERT,
+        addresses[(ip, port)] = Address(
+            ip=ip,
+            port=port,
+            address_id=pk,
+            target_id=target_id,
+            target_comp_id=comp_id,
+            gateway_type=gateway_type,
+            market_segment=segment,
+            target_sub_id=sub_id,
+            ready_at=ready_at,
+            autocert=temporary == TemporaryKind.AUTOCERT,
         )
-    keys = frozenset(KeyPair.objects.live(at=at).values_list("target_id", "access_key_id"))
-    return Snapshot(addresses=addresses, live_keys=keys)
+    served = {address.target_id for address in addresses.values()}
+    known = previous.secrets if previous is not None else {}
+    live_keys = set()
+    secrets = {}
+    for target_id, access_key_id, is_probe, token, expires_at in KeyPair.objects.live(at=at).values_list(
+        "target_id", "access_key_id", "is_probe", "secret_encrypted", "expires_at"
+    ):
+        live_keys.add((target_id, access_key_id))
+        if target_id not in served:
+            continue
+        index = (target_id, access_key_id, is_probe)
+        held = known.get(index)
+        if held is None or held.token != token:
+            held = LiveKey(secret_key=crypto.decrypt(token), token=token)
+        secrets[index] = LiveKey(secret_key=held.secret_key, token=token, expires_at=expires_at)
+    return Snapshot(addresses=addresses, live_keys=frozenset(live_keys), secrets=secrets)
 
 
 def logon_secret(*, target_id: int, access_key_id: str, probe: bool, at: dt.datetime) -> str | None:

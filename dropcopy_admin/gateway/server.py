@@ -18,7 +18,7 @@ from dropcopy_admin import clock
 
 from .feed import FeedManager
 from .presence import LiveFigures, Presence
-from .registry import Address, Snapshot, snapshot_load
+from .registry import Address, Snapshot, logon_secret, snapshot_load
 from .session import Session
 from .store import Database
 
@@ -45,7 +45,9 @@ class Gateway:
     # --- registry -----------------------------------------------------------------------------
 
     async def refresh(self) -> None:
-        snapshot = await self.db.run(snapshot_load, at=clock.now(), only=self.only, exclude=self.exclude)
+        snapshot = await self.db.run(
+            snapshot_load, at=clock.now(), only=self.only, exclude=self.exclude, previous=self.snapshot
+        )
         self.snapshot = snapshot
         for key in list(self.listeners):
             if key not in snapshot.addresses:
@@ -97,6 +99,14 @@ class Gateway:
             for key, address in self.snapshot.addresses.items()
             if key in self.listeners
         }
+
+    async def logon_secret(self, *, target_id: int, access_key_id: str, probe: bool, at) -> str | None:
+        """The Secret Key a logon is checked with: from the snapshot (no database wait); a key
+        created since the last read is looked up in the database once."""
+        secret = self.snapshot.logon_secret(target_id=target_id, access_key_id=access_key_id, probe=probe, at=at)
+        if secret is not None or (target_id, access_key_id) in self.snapshot.live_keys:
+            return secret
+        return await self.db.run(logon_secret, target_id=target_id, access_key_id=access_key_id, probe=probe, at=at)
 
     def current_address(self, address: Address) -> Address | None:
         return self.snapshot.addresses.get((address.ip, address.port))

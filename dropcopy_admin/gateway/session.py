@@ -23,7 +23,7 @@ from dropcopy_admin.fix.signature import verify_logon_signature
 
 from . import certification, resend, store
 from .connection import Connection, SessionClosed, SessionHost
-from .registry import Address, logon_secret
+from .registry import Address
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,49 @@ PROBE_SUB_ID = "PROBE"
 ORDER_ENTRY_TYPES = {"D", "F", "G", "H", "q", "s", "AB", "AC", "R", "S", "i"}
 ECHOED_ON_LOGON = (108, 141, 1603, 1604, 1605)
 TCP_ESTABLISHED = 1  # tcpi_state of Linux's TCP_INFO
+
+
+class Ticker:
+    """One timer per event loop for every session on it: every ``TICK`` it reads the clock once and
+    asks each session whether a timeout, Heartbeat or TestRequest is due (one wake-up, not one per
+    session)."""
+
+    _by_loop: "dict[asyncio.AbstractEventLoop, Ticker]" = {}
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.sessions: dict[Session, None] = {}  # insertion-ordered set
+        self.handle: asyncio.TimerHandle | None = None
+
+    @classmethod
+    def of_running_loop(cls) -> "Ticker":
+        loop = asyncio.get_running_loop()
+        ticker = cls._by_loop.get(loop)
+        if ticker is None:
+            ticker = cls._by_loop[loop] = cls(loop)
+        return ticker
+
+    def add(self, session: "Session") -> None:
+        self.sessions[session] = None
+        if self.handle is None:
+            self.handle = self.loop.call_later(TICK, self._tick)
+
+    def discard(self, session: "Session") -> None:
+        self.sessions.pop(session, None)
+        if not self.sessions:
+            if self.handle is not None:
+                self.handle.cancel()
+                self.handle = None
+            Ticker._by_loop.pop(self.loop, None)
+
+    def _tick(self) -> None:
+        self.handle = self.loop.call_later(TICK, self._tick)
+        now = clock.now()
+        for session in list(self.sessions):
+            try:
+                session.on_tick(now)
+            except Exception:  # one session's bug must not stop the others' timers
+                log.exception("gateway session timer failed")
 
 
 class Session(Connection):
@@ -51,11 +94,13 @@ class Session(Connection):
         self.test_request_sent_at = None
         self.test_request_count = 0
         self.checklist: certification.Checklist | None = None  # AutoCert+ client sessions only (R9)
+        self._timing: asyncio.Task | None = None  # the task acting on a due timer, while it runs
 
     # --- life cycle ---------------------------------------------------------------------------
 
     async def run(self) -> None:
-        ticker = asyncio.create_task(self._tick())
+        ticker = Ticker.of_running_loop()
+        ticker.add(self)
         try:
             while not self.closed:
                 data = await self.reader.read(65536)
@@ -70,7 +115,9 @@ class Session(Connection):
         except Exception:  # a bug must not take the gateway down: log it and drop the connection
             log.exception("gateway session on %s:%s failed", self.address.ip, self.address.port)
         finally:
-            ticker.cancel()
+            ticker.discard(self)
+            if self._timing is not None:
+                self._timing.cancel()
             for task in list(self.tasks):
                 task.cancel()
             await self._close_transport()
@@ -117,13 +164,29 @@ class Session(Connection):
         if not self.closed:
             self.start_task(self.logout(reason))
 
-    async def _tick(self) -> None:
-        while not self.closed:
-            await asyncio.sleep(TICK)
-            try:
-                await self._on_time(clock.now())
-            except (SessionClosed, ConnectionError):
-                return
+    def on_tick(self, now) -> None:
+        """Called by the loop's ``Ticker`` every ``TICK``: act (in a task) only when something is due."""
+        if self.closed or self._timing is not None or not self._time_is_due(now):
+            return
+        self._timing = asyncio.create_task(self._on_time_guarded(now))
+
+    def _time_is_due(self, now) -> bool:
+        if not self.logged_on:
+            return (now - self.opened_at).total_seconds() >= LOGON_TIMEOUT_SECONDS
+        interval = self.heartbeat
+        if (now - self.last_sent).total_seconds() >= interval:
+            return True
+        if self.test_request_sent_at is not None:
+            return (now - self.test_request_sent_at).total_seconds() >= interval
+        return (now - self.last_received).total_seconds() >= interval
+
+    async def _on_time_guarded(self, now) -> None:
+        try:
+            await self._on_time(now)
+        except (SessionClosed, ConnectionError):
+            pass
+        finally:
+            self._timing = None
 
     async def _on_time(self, now) -> None:
         if not self.logged_on:
@@ -202,7 +265,7 @@ class Session(Connection):
     def _received(self, seq: int) -> None:
         self.next_incoming = seq + 1
         if self.state is not None:
-            self.db.submit(store.stream_save_incoming, state=self.state, next_incoming=self.next_incoming)
+            self.db.save_incoming(state=self.state, next_incoming=self.next_incoming)
 
     # --- logon (R16, R19) -----------------------------------------------------------------------
 
@@ -230,8 +293,8 @@ class Session(Connection):
             await self.refuse_logon("The target is not ready yet: no logon before its ready time")
         probe = logon.get_str(50) == PROBE_SUB_ID
         access_key_id = logon.get_str(355) or ""
-        secret = await self.db.run(
-            logon_secret, target_id=address.target_id, access_key_id=access_key_id, probe=probe, at=now
+        secret = await self.host.logon_secret(
+            target_id=address.target_id, access_key_id=access_key_id, probe=probe, at=now
         )
         if secret is None:
             await self.refuse_logon("Unknown, revoked or expired Access Key ID (355)")

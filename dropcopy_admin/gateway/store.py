@@ -7,6 +7,7 @@ Every function here is synchronous ORM code; the gateway calls them on its one d
 import asyncio
 import datetime as dt
 import functools
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from dropcopy_admin.choices import MembershipStatus, TargetStatus
 from dropcopy_admin.models import FeedRequest, Membership, SentMessage, SequenceStream, TargetSession
 
 from .synthetic import kinds_for
+
+log = logging.getLogger(__name__)
 
 CHICAGO = ZoneInfo("America/Chicago")
 RESEND_WINDOW = dt.timedelta(hours=48)
@@ -209,19 +212,122 @@ def feed_request_queue(
     )
 
 
+@dataclass(frozen=True)
+class SentRow:
+    """One sent message waiting in the write batch."""
+
+    state: StreamState
+    seq_num: int
+    msg_type: str
+    raw: bytes
+    sent_at: dt.datetime
+
+
+def sent_batch_write(
+    *, sent: list[SentRow], streams: dict[tuple[int, int | None], tuple[int | None, int | None]]
+) -> None:
+    """Store a batch of sent messages and move their streams (next outgoing, next incoming), in one transaction.
+
+    ``streams`` maps (target id, market segment) to (next outgoing, next incoming); ``None`` keeps a number.
+    """
+    with transaction.atomic():
+        if sent:
+            SentMessage.objects.bulk_create(
+                [
+                    SentMessage(
+                        target_id=row.state.target_id,
+                        market_segment=row.state.market_segment,
+                        seq_num=row.seq_num,
+                        msg_type=row.msg_type,
+                        raw=row.raw,
+                        sent_at=row.sent_at,
+                    )
+                    for row in sent
+                ]
+            )
+        if streams:
+            table = connection.ops.quote_name(SequenceStream._meta.db_table)
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    f"UPDATE {table} SET next_outgoing = COALESCE(%s, next_outgoing),"
+                    " next_incoming = COALESCE(%s, next_incoming)"
+                    " WHERE target_id = %s AND market_segment IS NOT DISTINCT FROM %s",
+                    [
+                        (outgoing, incoming, target_id, segment)
+                        for (target_id, segment), (outgoing, incoming) in streams.items()
+                    ],
+                )
+
+
 class Database:
-    """One dedicated thread for every ORM call of the gateway: queries in order, one connection."""
+    """One dedicated thread for every ORM call of the gateway: queries in order, one connection.
+
+    Sent messages and stream numbers are not written one by one: ``record_sent`` and
+    ``save_incoming`` add them to a batch that is written in one transaction every
+    ``BATCH_SECONDS`` (or at ``BATCH_ROWS`` messages), and always before any other call runs, so
+    every later read (a resend) sees them and every write stays in order.
+    """
+
+    BATCH_SECONDS = 0.05
+    BATCH_ROWS = 500
 
     def __init__(self) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gateway-db")
+        self._sent: list[SentRow] = []
+        self._streams: dict[tuple[int, int | None], tuple[int | None, int | None]] = {}
+        self._flush_timer: asyncio.TimerHandle | None = None
+        self._committed: asyncio.Future | None = None  # done when the batch being filled is written
 
     async def run(self, function: Callable, /, **kwargs):
+        self._flush_batch()
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(self._call, function, kwargs))
 
     def submit(self, function: Callable, /, **kwargs) -> None:
         """Queue a write without waiting for it (still in order with every other call)."""
+        self._flush_batch()
         self._executor.submit(self._call, function, kwargs)
+
+    # --- the write batch (called on the event loop) ---------------------------------------------
+
+    def record_sent(
+        self, *, state: StreamState, seq_num: int, msg_type: str, raw: bytes, sent_at: dt.datetime, next_incoming: int
+    ) -> asyncio.Future:
+        """Add a sent message (and its stream's move past it) to the batch; the future is done once
+        the batch is committed (await it before writing the message: stored first, R15)."""
+        self._sent.append(SentRow(state, seq_num, msg_type, raw, sent_at))
+        self._streams[(state.target_id, state.market_segment)] = (seq_num + 1, next_incoming)
+        if self._committed is None:
+            self._committed = asyncio.get_running_loop().create_future()
+        committed = self._committed
+        self._schedule_flush()
+        return committed
+
+    def save_incoming(self, *, state: StreamState, next_incoming: int) -> None:
+        """Add a stream's next incoming number to the batch."""
+        key = (state.target_id, state.market_segment)
+        outgoing, _ = self._streams.get(key, (None, None))
+        self._streams[key] = (outgoing, next_incoming)
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        if len(self._sent) >= self.BATCH_ROWS:
+            self._flush_batch()
+        elif self._flush_timer is None:
+            self._flush_timer = asyncio.get_running_loop().call_later(self.BATCH_SECONDS, self._flush_batch)
+
+    def _flush_batch(self) -> None:
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        if not self._sent and not self._streams:
+            return
+        sent, streams, committed = self._sent, self._streams, self._committed
+        self._sent, self._streams, self._committed = [], {}, None
+        written = self._executor.submit(self._call, sent_batch_write, {"sent": sent, "streams": streams})
+        written.add_done_callback(_log_failed_batch)
+        if committed is not None:
+            asyncio.wrap_future(written).add_done_callback(functools.partial(_settle, committed))
 
     @staticmethod
     def _call(function: Callable, kwargs: dict):
@@ -232,8 +338,23 @@ class Database:
             raise
 
     def close(self) -> None:
+        self._flush_batch()
         self._executor.submit(_close_connection).result()
         self._executor.shutdown(wait=True)
+
+
+def _settle(committed: asyncio.Future, written: asyncio.Future) -> None:
+    if committed.done():
+        return
+    if written.exception() is not None:
+        committed.set_exception(written.exception())
+    else:
+        committed.set_result(None)
+
+
+def _log_failed_batch(future) -> None:
+    if future.exception() is not None:
+        log.error("writing a batch of sent messages failed", exc_info=future.exception())
 
 
 def _close_connection() -> None:
