@@ -47,7 +47,7 @@ from dropcopy_admin.selectors.keys import key_pair_secret
 from dropcopy_admin.verification.probe import ProbeAddress, ProbeCredentials, ProbeResult
 from dropcopy_admin.verification.runner import ProbeJob, run_probes
 
-from .audit import Actor, audit_record, snapshot
+from .audit import Actor, audit_record_changes, snapshot
 from .targets import PROVISION_TARGET
 
 # The Celery task that verifies a batch of targets (R16), queued by name after the commit.
@@ -232,6 +232,8 @@ def targets_verify(
     checks: list[ConnectivityCheck] = []
     with transaction.atomic():
         targets = TargetSession.objects.select_for_update().filter(pk__in=by_target).order_by("pk")
+        changes: list[tuple[TargetSession, dict]] = []
+        updates: dict[tuple[str | None, bool], list[int]] = {}
         for target in targets:
             if target.status not in VERIFIABLE_STATUSES:
                 skipped.append(target.pk)  # closed (or re-opened) while it was probed
@@ -240,21 +242,29 @@ def targets_verify(
             checks.extend(_check_row(target.pk, result) for result in target_results)
             new_status = status_from_results(target_results)
             statuses[target.pk] = new_status
-            # One UPDATE per row in this transaction (a second would re-check the row's foreign
-            # keys and share-lock its group, which an approval may hold while it waits for us).
-            # The check asked for before this run started is done; one asked for since stays asked.
-            changed = []
-            before = snapshot(target)
-            if target.status != new_status:
+            # Each row is updated once in this transaction, set-based per (status, request cleared)
+            # (a second UPDATE of a row would re-check its foreign keys and share-lock its group,
+            # which an approval may hold while it waits for us). The check asked for before this
+            # run started is done; one asked for since stays asked.
+            status_changed = target.status != new_status
+            clears_request = (
+                target.verification_requested_at is not None and target.verification_requested_at <= started_at
+            )
+            if status_changed:
+                changes.append((target, snapshot(target)))
                 target.status = new_status
-                changed.append("status")
-            if target.verification_requested_at is not None and target.verification_requested_at <= started_at:
+            if clears_request:
                 target.verification_requested_at = None
-                changed.append("verification_requested_at")
-            if changed:
-                target.save(update_fields=changed)
-            if "status" in changed:
-                audit_record(actor=actor, action="verify", instance=target, before=before)
+            if status_changed or clears_request:
+                updates.setdefault((new_status if status_changed else None, clears_request), []).append(target.pk)
+        for (new_status, clears_request), pks in updates.items():
+            fields = {}
+            if new_status is not None:
+                fields["status"] = new_status
+            if clears_request:
+                fields["verification_requested_at"] = None
+            TargetSession.objects.filter(pk__in=pks).update(**fields)
+        audit_record_changes(actor=actor, action="verify", changes=changes)
         ConnectivityCheck.objects.bulk_create(checks, batch_size=2000)
     not_served = sorted({job.target_id for job in jobs if job.address_id not in served} & set(statuses))
     return Verification(statuses=statuses, skipped=sorted(skipped), checks=len(checks), not_served=not_served)

@@ -1,6 +1,6 @@
 """The values, the standard header and the encoder every message builder shares.
 
-Encoding goes through ``simplefix.FixMessage`` (which fills in 8, 9 and 10); everything simplefix
+Encoding frames a message as ``simplefix.FixMessage`` did (8, 9 and 10 filled in); everything simplefix
 leaves to us is done here: booleans are ``Y``/``N``, values are checked to be non-empty printable
 ASCII with no SOH (``ValueError`` otherwise; R19 allows printable ASCII only), times are UTC
 ``YYYYMMDD-HH:MM:SS.sss``. The one value allowed to contain SOH is 213 of a ``35=n`` envelope,
@@ -13,8 +13,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-
-import simplefix
 
 from .. import tags
 from ..framing import SOH, is_printable_ascii
@@ -45,7 +43,10 @@ def format_sending_time(moment: dt.datetime) -> str:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("FIX timestamps need an aware datetime")
     utc = moment.astimezone(dt.UTC)
-    return utc.strftime("%Y%m%d-%H:%M:%S.") + f"{utc.microsecond // 1000:03d}"
+    return (
+        f"{utc.year:04d}{utc.month:02d}{utc.day:02d}-{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}."
+        f"{utc.microsecond // 1000:03d}"
+    )
 
 
 def parse_sending_time(value: str | bytes) -> dt.datetime:
@@ -148,24 +149,33 @@ class SessionHeader:
         ]
 
 
+_FRAMING_TAGS = frozenset((tags.BEGIN_STRING, tags.BODY_LENGTH, tags.MSG_TYPE, tags.CHECKSUM))
+_BEGIN = f"{tags.BEGIN_STRING}={tags.BEGIN_STRING_FIX42}".encode("ascii") + SOH
+
+
 def encode_message(
     msg_type: str, header_pairs: Iterable[tuple[int, Value]], body: Iterable[tuple[int, Value]]
 ) -> bytes:
-    """Encode one message: 8 and 35, then the header pairs, then the body; ``None`` values are left out."""
-    message = simplefix.FixMessage()
-    message.append_pair(tags.BEGIN_STRING, tags.BEGIN_STRING_FIX42, header=True)
-    message.append_pair(tags.MSG_TYPE, wire_value(tags.MSG_TYPE, msg_type), header=True)
+    """Encode one message: 8 and 35, then the header pairs, then the body; ``None`` values are left out.
+
+    Framing as ``simplefix`` does it (9 and 10 computed; pairs tagged 8, 9, 35 or 10 skipped), in
+    one join rather than field by field.
+    """
+    parts = [b"35=" + wire_value(tags.MSG_TYPE, msg_type)]
     for tag, value in header_pairs:
-        if value is not None:
-            message.append_pair(tag, wire_value(tag, value), header=True)
+        if value is not None and tag not in _FRAMING_TAGS:
+            parts.append(b"%d=%b" % (tag, wire_value(tag, value)))
     for tag, value in body:
-        if value is None:
+        if value is None or tag in _FRAMING_TAGS:
             continue
         if tag == tags.XML_DATA and isinstance(value, bytes):
-            message.append_pair(tag, value)  # checked by build_drop_copy_envelope
+            parts.append(b"%d=%b" % (tag, value))  # checked by build_drop_copy_envelope
         else:
-            message.append_pair(tag, wire_value(tag, value))
-    return message.encode()
+            parts.append(b"%d=%b" % (tag, wire_value(tag, value)))
+    parts.append(b"")
+    rest = SOH.join(parts)
+    head = _BEGIN + b"9=%d" % len(rest) + SOH + rest
+    return head + b"10=%03d" % (sum(head) % 256) + SOH
 
 
 def build_message(msg_type: str, header: SessionHeader, body: Iterable[tuple[int, Value]] = ()) -> bytes:
