@@ -102,8 +102,9 @@ class GatewayCollector:
             yield family
 
 
-def gateway_metrics_serve(gateway, *, port: int, address: str = "127.0.0.1"):
+def gateway_metrics_serve(gateway, *, port: int, address: str | None = None):
     """Serve ``gateway``'s figures on ``address:port`` (a daemon thread); returns the server."""
+    address = address or os.environ.get("DROPCOPY_METRICS_ADDRESS", "127.0.0.1")
     registry = CollectorRegistry(auto_describe=False)
     registry.register(GatewayCollector(gateway))
     server, _thread = start_http_server(port, addr=address, registry=registry)
