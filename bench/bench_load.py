@@ -184,11 +184,11 @@ def start_web(env: dict[str, str], log_path: Path) -> subprocess.Popen:
     )
 
 
-def wait_healthy(port: int, web: subprocess.Popen, timeout: float = 60) -> None:
+def wait_healthy(port: int, web: subprocess.Popen, log_path: Path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if web.poll() is not None:
-            raise RuntimeError(f"the web process ended with {web.returncode}")
+            raise RuntimeError(f"the web process ended with {web.returncode}: {log_path.read_text()[-3000:]}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
                 if answer.status == 200:
@@ -313,7 +313,7 @@ def run() -> list[str]:
         port = free_port()
         web = start_web(web_env(url, port, str(folder / "prometheus")), folder / "web.log")
         try:
-            wait_healthy(port, web)
+            wait_healthy(port, web, folder / "web.log")
             logon_seconds = api_tokens(port, fixtures)
             idle_p95 = idle_floor(port)
             stats = run_locust(port, fixtures, folder)
