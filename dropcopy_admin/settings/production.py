@@ -1,5 +1,7 @@
 """Production settings: everything secret or site-specific comes from the environment."""
 
+import copy
+
 from dropcopy_admin.crypto import fernet_from
 
 from .base import *
@@ -45,6 +47,7 @@ if DROPCOPY_WEB_METRICS:
 
 # Logs: one JSON object a line, with the request id (and the user and target where a log call
 # passes them as ``extra``: every extra attribute becomes a key). No secret is ever logged.
+LOGGING = copy.deepcopy(LOGGING)  # base's own stays as it is (local and test settings use it)
 LOGGING["formatters"]["json"] = {
     "()": "pythonjsonlogger.json.JsonFormatter",
     "format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",

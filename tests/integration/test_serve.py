@@ -126,8 +126,14 @@ def stop(process: subprocess.Popen) -> None:
         time.sleep(0.2)
 
 
-@pytest.fixture
-def serve_env(tmp_path):
+BROKERS = {
+    "redis": f"redis://127.0.0.1:6379/{REDIS_DB}",
+    "rabbitmq": "amqp://guest:guest@127.0.0.1:5672//",  # the machine's RabbitMQ
+}
+
+
+@pytest.fixture(params=sorted(BROKERS))
+def serve_env(request, tmp_path):
     PortRange.objects.update(first_port=SERVE_PORTS[0], last_port=SERVE_PORTS[1])
     redis.Redis.from_url(f"redis://127.0.0.1:6379/{REDIS_DB}").flushdb()
     primaries = sorted(
@@ -142,7 +148,8 @@ def serve_env(tmp_path):
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
         "DJANGO_SETTINGS_MODULE": "dropcopy_admin.settings.production",
         "DATABASE_URL": _database_url(),
-        "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+        "CELERY_BROKER_URL": BROKERS[request.param],
+        "CELERY_TASK_DEFAULT_QUEUE": f"dropcopy-serve-{os.getpid()}",  # apart from other workers
         "DJANGO_SECRET_KEY": "serve-test-" + "x" * 50,
         "DROPCOPY_KEY_ENCRYPTION_KEY": settings.DROPCOPY_KEY_ENCRYPTION_KEY,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
