@@ -54,5 +54,13 @@ LOGGING["formatters"]["json"] = {
     "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
 }
 LOGGING["handlers"]["console"]["formatter"] = "json"
+LOGGING["filters"]["user"] = {"()": "dropcopy_admin.log_context.UserLogFilter"}
+LOGGING["handlers"]["console"]["filters"] = [*LOGGING["handlers"]["console"]["filters"], "user"]
+_PROMETHEUS_LAST = ["django_prometheus.middleware.PrometheusAfterMiddleware"] if DROPCOPY_WEB_METRICS else []
+MIDDLEWARE = [
+    *(name for name in MIDDLEWARE if name not in _PROMETHEUS_LAST),
+    "dropcopy_admin.log_context.RequestLogContextMiddleware",
+    *_PROMETHEUS_LAST,
+]
 # Celery's worker and beat log through the same JSON handler rather than their own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
