@@ -12,8 +12,10 @@ command (gunicorn, ``WEB_CONCURRENCY`` workers, production settings) serves it o
 with no worker, as a web process of a larger deployment queues them. locust runs headless,
 bounded: ``LOAD_USERS`` users (20), ``LOAD_SECONDS`` seconds (60), ``LOAD_MAX_REQUESTS`` requests.
 
-Printed per endpoint: p95 beside ``/healthz``'s p95 (the ratio), then throughput, p50/p95/p99
-and errors. Run alone: ``python -m bench.run load``.
+First one user per role for ``LOAD_SERIAL_SECONDS`` (20): each endpoint's own cost with no queue before
+it. Then the load, printed per endpoint: p95 beside ``/healthz``'s p95 under the same load (the
+ratio), then throughput, p50/p95/p99 and errors; ``/healthz`` idle, the database's busy backends
+and connections opened (``pg_stat_database``). Run alone: ``python -m bench.run load``.
 """
 
 import csv
@@ -43,6 +45,7 @@ DATABASE = os.environ.get("LOAD_DATABASE", "dropcopy_load")
 BROKER_URL = os.environ.get("LOAD_BROKER_URL", "redis://127.0.0.1:6379/5")
 USERS = int(os.environ.get("LOAD_USERS", "20"))
 SECONDS = int(os.environ.get("LOAD_SECONDS", "60"))
+SERIAL_SECONDS = int(os.environ.get("LOAD_SERIAL_SECONDS", "20"))
 MAX_REQUESTS = int(os.environ.get("LOAD_MAX_REQUESTS", "100000"))
 WEB_WORKERS = int(os.environ.get("WEB_CONCURRENCY", "3"))
 PASSWORD = "load-" + "bench-password-1"
@@ -247,9 +250,12 @@ def empty_broker() -> None:
 # --- locust and its figures ------------------------------------------------------------------
 
 
-def run_locust(port: int, fixtures: Path, folder: Path) -> Path:
+def run_locust(port: int, fixtures: Path, folder: Path, *, users: int, seconds: int, label: str) -> Path:
+    """locust headless; the serial pass (``label`` ``serial``) runs one user of each role."""
     env = dict(os.environ, LOAD_FIXTURES=str(fixtures), LOAD_MAX_REQUESTS=str(MAX_REQUESTS))
-    prefix = folder / "load"
+    if label == "serial":
+        env["LOAD_ONE_USER_PER_ROLE"] = "1"
+    prefix = folder / label
     subprocess.run(
         [
             str(BIN / "locust"),
@@ -257,11 +263,11 @@ def run_locust(port: int, fixtures: Path, folder: Path) -> Path:
             str(ROOT / "bench" / "locustfile.py"),
             "--headless",
             "--users",
-            str(USERS),
+            str(users),
             "--spawn-rate",
-            str(USERS),
+            str(users),
             "--run-time",
-            f"{SECONDS}s",
+            f"{seconds}s",
             "--stop-timeout",
             "10",
             "--host",
@@ -276,15 +282,43 @@ def run_locust(port: int, fixtures: Path, folder: Path) -> Path:
         env=env,
         check=False,  # locust exits 1 when any request failed: the figures say which
         stdout=subprocess.DEVNULL,
-        stderr=(folder / "locust.log").open("wb"),
-        timeout=SECONDS + 120,
+        stderr=(folder / "locust.log").open("ab"),
+        timeout=seconds + 120,
     )
-    return Path(f"{prefix}_stats.csv")
+    stats = Path(f"{prefix}_stats.csv")
+    if not stats.exists():
+        raise RuntimeError("locust wrote no statistics: " + (folder / "locust.log").read_text()[-2000:])
+    return stats
+
+
+def _endpoint_rows(stats_path: Path) -> dict[str, dict]:
+    with stats_path.open() as stats_file:
+        return {row["Name"]: row for row in csv.DictReader(stats_file)}
+
+
+def serial_figures(stats_path: Path) -> list[str]:
+    """One user per role (3 users, 3 workers): each endpoint's own cost, with no queue before it."""
+    rows = _endpoint_rows(stats_path)
+    return [
+        f"bench: load_serial_{name}_p50 {float(row['50%']):.0f} ms (p95 {float(row['95%']):.0f} ms,"
+        f" requests {row['Request Count']}, errors {row['Failure Count']})"
+        for name, row in sorted(rows.items())
+        if name != "Aggregated"
+    ]
+
+
+def database_activity(url: str) -> tuple[int, float, int]:
+    """(connections opened, milliseconds its backends were active, transactions) so far."""
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT sessions, active_time, xact_commit + xact_rollback FROM pg_stat_database"
+            " WHERE datname = current_database()"
+        ).fetchone()
 
 
 def figures(stats_path: Path, failures_path: Path) -> list[str]:
-    with stats_path.open() as stats_file:
-        rows = {row["Name"]: row for row in csv.DictReader(stats_file) if row["Name"] != "Aggregated"}
+    rows = _endpoint_rows(stats_path)
+    total = rows.pop("Aggregated")
     floor = float(rows["healthz"]["95%"])
     lines = []
     for name in sorted(rows):
@@ -300,6 +334,11 @@ def figures(stats_path: Path, failures_path: Path) -> list[str]:
         with failures_path.open() as failures_file:
             for failure in csv.DictReader(failures_file):
                 lines.append(f"# errors: {failure['Name']} ×{failure['Occurrences']}: {failure['Error'][:200]}")
+    lines.append(
+        f"bench: load_all_throughput {float(total['Requests/s']):.1f} req/s (requests {total['Request Count']},"
+        f" p50 {float(total['50%']):.0f} ms, p95 {float(total['95%']):.0f} ms, p99 {float(total['99%']):.0f} ms,"
+        f" errors {total['Failure Count']})"
+    )
     return lines
 
 
@@ -316,17 +355,25 @@ def run() -> list[str]:
             wait_healthy(port, web, folder / "web.log")
             logon_seconds = api_tokens(port, fixtures)
             idle_p95 = idle_floor(port)
-            stats = run_locust(port, fixtures, folder)
+            serial = run_locust(port, fixtures, folder, users=3, seconds=SERIAL_SECONDS, label="serial")
+            connections_before, active_before, transactions_before = database_activity(url)
+            started = time.perf_counter()
+            stats = run_locust(port, fixtures, folder, users=USERS, seconds=SECONDS, label="load")
+            elapsed = time.perf_counter() - started
+            connections, active, transactions = database_activity(url)
         finally:
             stop(web)
             empty_broker()
-        if not stats.exists():
-            raise RuntimeError("locust wrote no statistics: " + (folder / "locust.log").read_text()[-2000:])
+        database_share = (active - active_before) / 1000 / elapsed
         return [
             f"# load: {USERS} users, {SECONDS} s, gunicorn {WEB_WORKERS} workers (Procfile web, production settings)",
             f"bench: load_healthz_idle_p95 {idle_p95:.1f} ms (one request at a time, before the load)",
             f"bench: load_auth_token_slowest {logon_seconds * 1000:.0f} ms (a password hash; outside the mix)",
+            *serial_figures(serial),
             *figures(stats, Path(str(stats).replace("_stats.csv", "_failures.csv"))),
+            f"bench: load_database_active {database_share:.2f} backends busy on average"
+            f" ({connections - connections_before} connections opened, {transactions - transactions_before}"
+            f" transactions in {elapsed:.0f} s)",
         ]
 
 

@@ -22,6 +22,8 @@ from locust import HttpUser, between, events, task
 FIXTURES = json.loads(open(os.environ["LOAD_FIXTURES"]).read())  # noqa: SIM115
 MAX_REQUESTS = int(os.environ.get("LOAD_MAX_REQUESTS", "200000"))
 API = "/api/v1"
+ONE_USER_PER_ROLE = os.environ.get("LOAD_ONE_USER_PER_ROLE") == "1"
+"""The serial pass: every role weighs the same, so three users are one of each."""
 
 _pending_memberships = iter(FIXTURES["pending_memberships"])
 _requests = itertools.count(1)
@@ -61,7 +63,7 @@ class RoleUser(HttpUser):
 
 
 class AccountManager(RoleUser):
-    weight = 3
+    weight = 1 if ONE_USER_PER_ROLE else 3
     role = "account_manager"
 
     @task(3)
@@ -123,7 +125,7 @@ class AccountManager(RoleUser):
 
 
 class Client(RoleUser):
-    weight = 2
+    weight = 1 if ONE_USER_PER_ROLE else 2
     role = "client"
 
     @task(2)
