@@ -24,6 +24,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import kombu
 import pytest
 import redis
 from django.conf import settings
@@ -165,7 +166,9 @@ def serve_env(request, tmp_path):
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("DROPCOPY_TEST_SMTP_PORT", None)
-    return env
+    yield env
+    with kombu.Connection(env["CELERY_BROKER_URL"]) as broker:  # the test's queue, not left behind
+        broker.default_channel.queue_delete(env["CELERY_TASK_DEFAULT_QUEUE"])
 
 
 def test_make_serve_runs_web_worker_beat_and_two_gateways(serve_env, tmp_path):
