@@ -24,8 +24,8 @@ MAX_REQUESTS = int(os.environ.get("LOAD_MAX_REQUESTS", "200000"))
 API = "/api/v1"
 ONE_USER_PER_ROLE = os.environ.get("LOAD_ONE_USER_PER_ROLE") == "1"
 """The serial pass: every role weighs the same, so three users are one of each."""
+_pending_memberships = iter(FIXTURES["pending_memberships_serial" if ONE_USER_PER_ROLE else "pending_memberships"])
 
-_pending_memberships = iter(FIXTURES["pending_memberships"])
 _requests = itertools.count(1)
 
 
