@@ -48,6 +48,8 @@ SECONDS = int(os.environ.get("LOAD_SECONDS", "60"))
 SERIAL_SECONDS = int(os.environ.get("LOAD_SERIAL_SECONDS", "20"))
 MAX_REQUESTS = int(os.environ.get("LOAD_MAX_REQUESTS", "100000"))
 WEB_WORKERS = int(os.environ.get("WEB_CONCURRENCY", "3"))
+WEB_DATABASE_OPTIONS = os.environ.get("LOAD_WEB_DATABASE_OPTIONS", "")
+"""Appended to the web's ``DATABASE_URL`` as its query, e.g. ``conn_max_age=60`` (django-environ)."""
 PASSWORD = "load-" + "bench-password-1"
 USERNAMES = {"account_manager": "load.am", "client": "load.client", "clearing_firm": "load.firm"}
 
@@ -165,7 +167,7 @@ def web_env(url: str, port: int, prometheus_dir: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         PATH=f"{BIN}:{env.get('PATH', '')}",
-        DATABASE_URL=url,
+        DATABASE_URL=f"{url}?{WEB_DATABASE_OPTIONS}" if WEB_DATABASE_OPTIONS else url,
         DJANGO_SETTINGS_MODULE="dropcopy_admin.settings.production",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         DJANGO_ALLOWED_HOSTS="127.0.0.1",
@@ -375,7 +377,8 @@ def run() -> list[str]:
             empty_broker()
         database_share = (active - active_before) / 1000 / elapsed
         return [
-            f"# load: {USERS} users, {SECONDS} s, gunicorn {WEB_WORKERS} workers (Procfile web, production settings)",
+            f"# load: {USERS} users, {SECONDS} s, gunicorn {WEB_WORKERS} workers (Procfile web, production settings"
+            f"{', database ' + WEB_DATABASE_OPTIONS if WEB_DATABASE_OPTIONS else ''})",
             f"bench: load_healthz_idle_p95 {idle_p95:.1f} ms (one request at a time, before the load)",
             f"bench: load_auth_token_slowest {logon_seconds * 1000:.0f} ms (a password hash; outside the mix)",
             *serial_figures(serial),
