@@ -1,6 +1,9 @@
 """deploy/compose.yaml runs the Procfile's processes (issue 16): no Docker Compose here to run
 ``docker compose config``, so the file is parsed and checked against the Procfile."""
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import yaml
@@ -32,3 +35,30 @@ def test_the_gateways_split_the_same_address_list():
     assert "--exclude $GATEWAY_A_IPS" in processes["gateway_b"]
     assert "-c 2" in processes["worker"] and "prefork" in processes["worker"]
     assert "${WEB_CONCURRENCY:-3}" in processes["web"]
+
+
+def compose_command() -> list[str] | None:
+    """``docker compose`` where the plugin is installed, else Debian's ``docker-compose``, else none."""
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        return ["docker", "compose"]
+    return [shutil.which("docker-compose")] if shutil.which("docker-compose") else None
+
+
+def test_compose_validates_where_docker_compose_is_installed_and_needs_its_secrets():
+    command = compose_command()
+    secrets = {
+        "POSTGRES_PASSWORD": "x",
+        "DJANGO_SECRET_KEY": "x",
+        "DROPCOPY_KEY_ENCRYPTION_KEY": "x",
+        "GATEWAY_A_IPS": "10.0.0.1",
+    }
+    if command is None:  # the YAML checks above are what is left without Compose
+        assert yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())["services"]
+        return
+    base = {key: value for key, value in os.environ.items() if key not in secrets}
+    config = [*command, "-f", str(ROOT / "deploy" / "compose.yaml"), "config", "-q"]
+    valid = subprocess.run(config, env={**base, **secrets}, capture_output=True, text=True, timeout=60)
+    assert valid.returncode == 0, valid.stderr
+    missing = subprocess.run(config, env=base, capture_output=True, text=True, timeout=60)
+    assert missing.returncode != 0
+    assert "set POSTGRES_PASSWORD" in missing.stderr
