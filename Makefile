@@ -56,6 +56,7 @@ help:
 	@echo "make run           start the product on http://$(ADDRESS)/ (embedded PostgreSQL unless DATABASE_URL is set)"
 	echo "make test          run the test suite on PostgreSQL: DATABASE_URL, else the machine's, else the embedded one"
 	echo "make crawl         every page for every demo login, on make run's configuration (embedded PostgreSQL)"
+	echo "make serve         the production topology (Procfile under honcho): gunicorn, Celery workers, beat, two gateways"
 	echo "make lint          ruff check and ruff format --check"
 	echo "make bench         run every benchmark; make bench NAME=import runs one"
 	echo "make check-deploy  Django's deployment checks on the production settings"
