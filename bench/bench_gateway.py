@@ -144,6 +144,7 @@ class Client:
                     if isinstance(item, FrameError):
                         continue
                     message = Message.parse(item)
+                    self.received(message, item)
                     if message.msg_type == "A":
                         self.logged_on.set()
                     elif message.msg_type == "1":
@@ -153,6 +154,9 @@ class Client:
         finally:
             sender.cancel()
             self.writer.close()
+
+    def received(self, message, frame: bytes) -> None:
+        """Called with every message from the gateway (a subclass may keep some)."""
 
     async def _heartbeats(self, stop: asyncio.Event, build_heartbeat) -> None:
         await self.logged_on.wait()

@@ -103,6 +103,37 @@ class Connection:
         """Send a drop copy message: ``inner`` (one whole FIX frame) in a 35=n envelope (R19, §1.7)."""
         await self._send_built("n", lambda seq, now: build_drop_copy_envelope(self.header(seq, now), inner=inner))
 
+    async def send_envelopes(self, inners: list[bytes]) -> None:
+        """Send many drop copy messages at once: numbered, stored in one batch, written in one write."""
+        if self.closed:
+            raise SessionClosed
+        async with self.send_lock:
+            if self.closed:
+                raise SessionClosed
+            now = clock.now()
+            committed = None
+            wire = []
+            for inner in inners:
+                seq = self.next_outgoing
+                raw = build_drop_copy_envelope(self.header(seq, now), inner=inner)
+                self.next_outgoing += 1
+                if self.state is not None:
+                    committed = self.db.record_sent(
+                        state=self.state,
+                        seq_num=seq,
+                        msg_type="n",
+                        raw=raw,
+                        sent_at=now,
+                        next_incoming=self.next_incoming,
+                    )
+                if self.writes_envelope(seq):
+                    wire.append(raw)
+            if committed is not None:
+                await committed  # stored before they are written (R15)
+            if wire:
+                await self.write(b"".join(wire))
+                self.last_sent = now
+
     async def send_unsequenced(self, msg_type: str, body: list[tuple[int, Value]]) -> None:
         """A refusal before the logon is authenticated: sequence number 1, not stored."""
         await self.write(build_acceptor_message(msg_type, self.header(1, clock.now()), body))

@@ -32,6 +32,7 @@ from .synthetic import ALL_KINDS, SyntheticFeed
 log = logging.getLogger(__name__)
 
 TICK = 0.1
+BURST = 100  # envelopes numbered, stored and written together
 
 
 # --- pacing ---------------------------------------------------------------------------------
@@ -118,11 +119,14 @@ class SessionFeed:
         wanted = run.remaining if run.remaining is not None else 1_000_000
         granted = run.limit.take(now, wanted)
         try:
-            for _ in range(granted):
-                await self.session.send_envelope(run.feed.next_message(now))
-                run.sent += 1
+            left = granted
+            while left:
+                burst = min(left, BURST)
+                await self.session.send_envelopes([run.feed.next_message(now) for _ in range(burst)])
+                left -= burst
+                run.sent += burst
                 if run.remaining is not None:
-                    run.remaining -= 1
+                    run.remaining -= burst
         finally:
             if run.request_id is not None and granted:
                 done = run.remaining == 0

@@ -8,6 +8,8 @@ logged out on the next read.
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.db import connection
+
 from dropcopy_admin import crypto
 from dropcopy_admin.choices import TargetStatus, TemporaryKind
 from dropcopy_admin.models import TargetAddress
@@ -46,6 +48,7 @@ class Snapshot:
     live_keys: frozenset[tuple[int, str]]  # (target id, Access Key ID), probe keys included
     # (target id, Access Key ID, is probe) → the key, for the targets of ``addresses`` only
     secrets: dict[tuple[int, str, bool], LiveKey] = field(default_factory=dict, repr=False, compare=False)
+    digest: str = ""  # of the rows it was read from: the same digest, the same snapshot
 
     def key_is_live(self, target_id: int, access_key_id: str) -> bool:
         return (target_id, access_key_id) in self.live_keys
@@ -70,23 +73,11 @@ def snapshot_load(
     The live keys of the served targets are held decrypted; a key whose encrypted form is unchanged
     since ``previous`` is not decrypted again.
     """
-    rows = (
-        TargetAddress.objects.filter(released=False)
-        .exclude(target__status=TargetStatus.CLOSED)
-        .order_by("id")
-        .values_list(
-            "ip",
-            "port",
-            "pk",
-            "target_id",
-            "target__target_comp_id",
-            "target__gateway_type",
-            "market_segment",
-            "target_sub_id",
-            "target__ready_at",
-            "target__temporary",
-        )
-    )
+    rows = _addresses_query()
+    keys = _live_keys_query(at)
+    digest = _digest(rows, keys)
+    if previous is not None and previous.digest == digest:
+        return previous  # nothing it was read from changed: no rows to build, no key to decrypt
     addresses = {}
     for ip, port, pk, target_id, comp_id, gateway_type, segment, sub_id, ready_at, temporary in rows:
         if (only and ip not in only) or ip in exclude:
@@ -107,9 +98,7 @@ def snapshot_load(
     known = previous.secrets if previous is not None else {}
     live_keys = set()
     secrets = {}
-    for target_id, access_key_id, is_probe, token, expires_at in KeyPair.objects.live(at=at).values_list(
-        "target_id", "access_key_id", "is_probe", "secret_encrypted", "expires_at"
-    ):
+    for target_id, access_key_id, is_probe, token, expires_at in keys:
         live_keys.add((target_id, access_key_id))
         if target_id not in served:
             continue
@@ -118,7 +107,47 @@ def snapshot_load(
         if held is None or held.token != token:
             held = LiveKey(secret_key=crypto.decrypt(token), token=token)
         secrets[index] = LiveKey(secret_key=held.secret_key, token=token, expires_at=expires_at)
-    return Snapshot(addresses=addresses, live_keys=frozenset(live_keys), secrets=secrets)
+    return Snapshot(addresses=addresses, live_keys=frozenset(live_keys), secrets=secrets, digest=digest)
+
+
+def _addresses_query():
+    return (
+        TargetAddress.objects.filter(released=False)
+        .exclude(target__status=TargetStatus.CLOSED)
+        .order_by("id")
+        .values_list(
+            "ip",
+            "port",
+            "pk",
+            "target_id",
+            "target__target_comp_id",
+            "target__gateway_type",
+            "market_segment",
+            "target_sub_id",
+            "target__ready_at",
+            "target__temporary",
+        )
+    )
+
+
+def _live_keys_query(at: dt.datetime):
+    return (
+        KeyPair.objects.live(at=at)
+        .order_by("id")
+        .values_list("target_id", "access_key_id", "is_probe", "secret_encrypted", "expires_at")
+    )
+
+
+def _digest(*querysets) -> str:
+    """An MD5 of every row the querysets return, computed by PostgreSQL (one row comes back)."""
+    parts, params = [], []
+    for queryset in querysets:
+        sql, query_params = queryset.query.sql_with_params()
+        parts.append(f"(SELECT md5(coalesce(string_agg(rows::text, ';'), '')) FROM ({sql}) AS rows)")
+        params.extend(query_params)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + " || ".join(parts), params)
+        return cursor.fetchone()[0]
 
 
 def logon_secret(*, target_id: int, access_key_id: str, probe: bool, at: dt.datetime) -> str | None:

@@ -178,12 +178,12 @@ def feed_profile_load(*, target_id: int) -> FeedProfile:
 def feed_requests_pending(*, target_ids: list[int], exclude_ids: list[int]) -> list[PendingFeedRequest]:
     """The unfinished feed requests of ``target_ids``, oldest first, except those already running."""
     rows = (
-        FeedRequest.objects.filter(target_id__in=target_ids, completed_at__isnull=True)
-        .exclude(id__in=exclude_ids)
+        FeedRequest.objects.filter(completed_at__isnull=True)
         .order_by("id")
         .values_list("id", "target_id", "count", "sent", "seed", "rate_per_second")
-    )
-    return [PendingFeedRequest(*row) for row in rows]
+    )  # few rows are ever pending: filtered here rather than sending every target id each read
+    targets, running = set(target_ids), set(exclude_ids)
+    return [PendingFeedRequest(*row) for row in rows if row[1] in targets and row[0] not in running]
 
 
 def feed_request_progress(*, request_id: int, sent: int, completed_at: dt.datetime | None) -> None:

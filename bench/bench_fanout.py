@@ -1,0 +1,164 @@
+"""Benchmark ``fanout``: the gateway's synthetic feed sending execution reports to 300 logged-on sessions.
+
+The set-up of ``bench_gateway`` (300 provisioned CGW targets, a client key each, the gateway as a
+``manage.py run_gateway`` child, 300 asyncio clients with HeartBtInt 5 answering TestRequests)
+on a database of its own. Once every client is logged on, a child queues one ``FeedRequest`` of
+``PER_SESSION`` messages per target (what ``manage.py feed_synthetic`` writes) at an unbounded
+rate; the figure is the envelopes every client received, divided by the time from the queueing
+to the last one received — stored for resend, sequenced, in ``35=n`` envelopes.
+
+Baseline, in the same run: raw asyncio socket writes of the same bytes (every envelope the
+clients received, per session) to 300 sessions on loopback, read by the same kind of clients.
+A missed heartbeat is counted as in ``bench_gateway`` (a silence longer than 6 s, or a session the
+gateway closed). Output:
+
+    bench: gateway_fanout <msgs/s> msgs/s baseline <raw msgs/s> msgs/s ratio <x>
+    bench: gateway_fanout_missed_heartbeats <n> heartbeats
+"""
+
+import asyncio
+import json
+import sys
+import time
+from urllib.parse import urlsplit, urlunsplit
+
+from bench import bench_gateway
+from bench.common import bench_database_url, child_env, django_setup, recreate_database, run_child, running_gateway
+
+PER_SESSION = 200
+PORT_OFFSET = 8000  # clear of the ports tests and the other gateway benchmarks use
+DATABASE = "dropcopy_bench_fanout"
+DELIVERY_TIMEOUT = 120.0
+
+
+def child_queue() -> None:
+    """One feed request of ``PER_SESSION`` messages per target, unbounded rate."""
+    django_setup()
+    from dropcopy_admin import clock
+    from dropcopy_admin.gateway.store import feed_request_queue
+    from dropcopy_admin.models import TargetSession
+
+    at = clock.now()
+    for n, target_id in enumerate(TargetSession.objects.order_by("pk").values_list("pk", flat=True)):
+        feed_request_queue(target_id=target_id, count=PER_SESSION, seed=n, rate_per_second=1_000_000.0, at=at)
+    print("queued")
+
+
+class FeedClient(bench_gateway.Client):
+    """A ``bench_gateway`` client that also keeps every envelope (35=n) it receives."""
+
+    def __init__(self, details: dict) -> None:
+        super().__init__(details)
+        self.envelopes: list[bytes] = []
+        self.all_received = asyncio.Event()
+
+    def received(self, message, frame: bytes) -> None:
+        if message.msg_type == "n":
+            self.envelopes.append(frame)
+            if len(self.envelopes) >= PER_SESSION:
+                self.all_received.set()
+
+
+async def feed_sessions(sessions: list[dict], env: dict[str, str]) -> dict:
+    stop = asyncio.Event()
+    clients = [FeedClient(details) for details in sessions]
+    tasks = [asyncio.create_task(client.run(stop)) for client in clients]
+    await asyncio.wait_for(asyncio.gather(*(c.logged_on.wait() for c in clients)), bench_gateway.LOGON_TIMEOUT)
+    for client in clients:
+        client.last_from_gateway = time.monotonic()
+        client.holding = True
+    loop = asyncio.get_running_loop()
+    started = time.perf_counter()
+    await loop.run_in_executor(None, run_child, ["-m", "bench.bench_fanout", "queue"], env)
+    queued = time.perf_counter() - started
+    await asyncio.wait_for(asyncio.gather(*(c.all_received.wait() for c in clients)), DELIVERY_TIMEOUT)
+    elapsed = time.perf_counter() - started
+    for client in clients:
+        if time.monotonic() - client.last_from_gateway > bench_gateway.LATE_AFTER:
+            client.late += 1
+        client.holding = False
+    stop.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    received = sum(len(c.envelopes) for c in clients)
+    return {
+        "rate": received / elapsed,
+        "queued_s": queued,
+        "missed": sum(c.late + c.closed_by_gateway for c in clients),
+        "payloads": [c.envelopes[:PER_SESSION] for c in clients],
+    }
+
+
+async def raw_writes(payloads: list[list[bytes]]) -> float:
+    """Messages a second of plain asyncio writes of ``payloads`` (one list per session) on loopback."""
+    from dropcopy_admin.fix.framing import FrameError, FrameReader
+
+    total = sum(len(p) for p in payloads)
+    done = asyncio.Event()
+    received = 0
+    writers_ready = asyncio.Queue()
+
+    async def accept(reader, writer) -> None:
+        await writers_ready.put(writer)
+        await reader.read()  # keep it open until the client closes
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+
+    async def client() -> None:
+        nonlocal received
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        frames = FrameReader(max_frame_size=1 << 20)
+        while not done.is_set():
+            data = await reader.read(65536)
+            if not data:
+                break
+            received += sum(1 for item in frames.feed(data) if not isinstance(item, FrameError))
+            if received >= total:
+                done.set()
+        writer.close()
+
+    clients = [asyncio.create_task(client()) for _ in payloads]
+    writers = [await writers_ready.get() for _ in payloads]
+
+    async def send(writer, messages: list[bytes]) -> None:
+        for message in messages:  # one write per message, as the gateway numbers and writes each
+            writer.write(message)
+        await writer.drain()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(send(writer, messages) for writer, messages in zip(writers, payloads, strict=True)))
+    await asyncio.wait_for(done.wait(), DELIVERY_TIMEOUT)
+    elapsed = time.perf_counter() - started
+    for writer in writers:
+        writer.close()
+    await asyncio.gather(*clients, return_exceptions=True)
+    server.close()
+    return total / elapsed
+
+
+def run() -> list[str]:
+    url = urlunsplit(urlsplit(bench_database_url())._replace(path="/" + DATABASE))
+    recreate_database(url)
+    env = child_env(url)
+    run_child(["manage.py", "migrate", "--noinput", "-v", "0"], env)
+    sessions = json.loads(run_child(["-m", "bench.bench_fanout", "setup"], env).strip().splitlines()[-1])
+    listening = [(sessions[0]["ip"], sessions[0]["port"]), (sessions[0]["ip"], sessions[-1]["port"])]
+    with running_gateway(env, listening, bench_gateway.GATEWAY_READY_TIMEOUT):
+        measured = asyncio.run(feed_sessions(sessions, env))
+    baseline = asyncio.run(raw_writes(measured["payloads"]))
+    rate = measured["rate"]
+    return [
+        f"bench: gateway_fanout {rate:.0f} msgs/s baseline {baseline:.0f} msgs/s ratio {rate / baseline:.2f}",
+        f"bench: gateway_fanout_missed_heartbeats {measured['missed']} heartbeats",
+    ]
+
+
+if __name__ == "__main__":
+    command = sys.argv[1:]
+    if command == ["setup"]:
+        bench_gateway.PORT_OFFSET = PORT_OFFSET
+        bench_gateway.child_setup()
+    elif command == ["queue"]:
+        child_queue()
+    else:
+        sys.exit("usage: python -m bench.bench_fanout setup | queue (or run it with python -m bench.run fanout)")
