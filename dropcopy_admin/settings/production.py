@@ -9,6 +9,10 @@ from .base import DROPCOPY, INSTALLED_APPS, LOGGING, MIDDLEWARE, database_from_u
 
 DEBUG = False
 DATABASES = {"default": database_from_url(env("DATABASE_URL"))}
+# Connections kept for a minute and checked before reuse: a new connection per request cost the
+# load bench about 40 % of its throughput.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
