@@ -194,6 +194,7 @@ check-deploy: venv
 	@DJANGO_SETTINGS_MODULE=dropcopy_admin.settings.production \
 	DJANGO_SECRET_KEY=$$($(BIN)/python -c "import secrets; print(secrets.token_urlsafe(64))") \
 	DJANGO_ALLOWED_HOSTS=example.com \
+	DROPCOPY_KEY_ENCRYPTION_KEY=$$($(BIN)/python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())") \
 	DATABASE_URL=postgres://dropcopy:unused@db.example.com:5432/dropcopy \
 	$(MANAGE) check --deploy --fail-level WARNING
 
