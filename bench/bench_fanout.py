@@ -84,54 +84,44 @@ async def feed_sessions(sessions: list[dict], env: dict[str, str]) -> dict:
         "rate": received / elapsed,
         "queued_s": queued,
         "missed": sum(c.late + c.closed_by_gateway for c in clients),
+        "late": sum(c.late for c in clients),
         "payloads": [c.envelopes[:PER_SESSION] for c in clients],
     }
 
 
 async def raw_writes(payloads: list[list[bytes]]) -> float:
-    """Messages a second of plain asyncio writes of ``payloads`` (one list per session) on loopback."""
-    from dropcopy_admin.fix.framing import FrameError, FrameReader
-
+    """Messages a second of plain asyncio writes of ``payloads`` (one list per session) on loopback:
+    one ``write`` per message, as the gateway writes; each client reads until it has every byte."""
     total = sum(len(p) for p in payloads)
-    done = asyncio.Event()
-    received = 0
-    writers_ready = asyncio.Queue()
+    accepted: asyncio.Queue = asyncio.Queue()
 
     async def accept(reader, writer) -> None:
-        await writers_ready.put(writer)
-        await reader.read()  # keep it open until the client closes
+        await accepted.put(writer)
 
-    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    server = await asyncio.start_server(accept, "127.0.0.1", 0, backlog=len(payloads))
     port = server.sockets[0].getsockname()[1]
 
-    async def client() -> None:
-        nonlocal received
+    async def client(expected: int) -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        frames = FrameReader(max_frame_size=1 << 20)
-        while not done.is_set():
-            data = await reader.read(65536)
-            if not data:
-                break
-            received += sum(1 for item in frames.feed(data) if not isinstance(item, FrameError))
-            if received >= total:
-                done.set()
+        await reader.readexactly(expected)
         writer.close()
 
-    clients = [asyncio.create_task(client()) for _ in payloads]
-    writers = [await writers_ready.get() for _ in payloads]
+    readers = []
+    for messages in payloads:
+        readers.append(asyncio.create_task(client(sum(len(m) for m in messages))))
+    writers = [await accepted.get() for _ in payloads]
 
     async def send(writer, messages: list[bytes]) -> None:
-        for message in messages:  # one write per message, as the gateway numbers and writes each
+        for message in messages:
             writer.write(message)
         await writer.drain()
 
     started = time.perf_counter()
-    await asyncio.gather(*(send(writer, messages) for writer, messages in zip(writers, payloads, strict=True)))
-    await asyncio.wait_for(done.wait(), DELIVERY_TIMEOUT)
+    await asyncio.gather(*(send(w, m) for w, m in zip(writers, payloads, strict=True)))
+    await asyncio.wait_for(asyncio.gather(*readers), DELIVERY_TIMEOUT)
     elapsed = time.perf_counter() - started
     for writer in writers:
         writer.close()
-    await asyncio.gather(*clients, return_exceptions=True)
     server.close()
     return total / elapsed
 

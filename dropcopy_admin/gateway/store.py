@@ -232,19 +232,7 @@ def sent_batch_write(
     """
     with transaction.atomic():
         if sent:
-            SentMessage.objects.bulk_create(
-                [
-                    SentMessage(
-                        target_id=row.state.target_id,
-                        market_segment=row.state.market_segment,
-                        seq_num=row.seq_num,
-                        msg_type=row.msg_type,
-                        raw=row.raw,
-                        sent_at=row.sent_at,
-                    )
-                    for row in sent
-                ]
-            )
+            _copy_sent(sent)
         if streams:
             table = connection.ops.quote_name(SequenceStream._meta.db_table)
             with connection.cursor() as cursor:
@@ -257,6 +245,22 @@ def sent_batch_write(
                         for (target_id, segment), (outgoing, incoming) in streams.items()
                     ],
                 )
+
+
+def _copy_sent(sent: list[SentRow]) -> None:
+    """Insert the batch's ``SentMessage`` rows through PostgreSQL's ``COPY`` (psycopg 3)."""
+    meta = SentMessage._meta
+    columns = [
+        meta.get_field(name).column for name in ("target", "market_segment", "seq_num", "msg_type", "raw", "sent_at")
+    ]
+    statement = "COPY {} ({}) FROM STDIN".format(
+        connection.ops.quote_name(meta.db_table), ", ".join(connection.ops.quote_name(c) for c in columns)
+    )
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for row in sent:
+            copy.write_row(
+                (row.state.target_id, row.state.market_segment, row.seq_num, row.msg_type, row.raw, row.sent_at)
+            )
 
 
 class Database:
