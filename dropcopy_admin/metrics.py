@@ -16,7 +16,7 @@ import time
 
 from celery.signals import task_failure, task_postrun, task_prerun, task_retry, worker_init
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, start_http_server
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
 WORKER_METRICS_PORT_ENV = "DROPCOPY_WORKER_METRICS_PORT"
@@ -75,7 +75,8 @@ def _serve_worker_metrics(**_kwargs) -> None:
 
 
 class GatewayCollector:
-    """The live figures of one gateway process, read when Prometheus scrapes."""
+    """The live figures of one gateway process, read when Prometheus scrapes: gauges of what is now,
+    counters (``…_total``) of what happened since the process started."""
 
     def __init__(self, gateway) -> None:
         self.gateway = gateway
@@ -98,6 +99,35 @@ class GatewayCollector:
             ),
         ):
             family = GaugeMetricFamily(name, documentation)
+            family.add_metric([], value)
+            yield family
+        refused = CounterMetricFamily("dropcopy_gateway_logons_refused", "Logons refused, by reason", labels=["reason"])
+        for reason, count in sorted(figures.refused_by_reason.items()):
+            refused.add_metric([reason], count)
+        yield refused
+        sent = CounterMetricFamily(
+            "dropcopy_gateway_messages_sent", "FIX messages written, by MsgType", labels=["msg_type"]
+        )
+        for msg_type, count in sorted(figures.messages_sent.items()):
+            sent.add_metric([msg_type], count)
+        yield sent
+        for name, documentation, value in (
+            (
+                "dropcopy_gateway_heartbeats_missed",
+                "Clients silent for a whole heartbeat interval (a TestRequest was sent)",
+                figures.heartbeats_missed,
+            ),
+            (
+                "dropcopy_gateway_sessions_timed_out",
+                "Sessions closed because a TestRequest went unanswered",
+                figures.sessions_timed_out,
+            ),
+            ("dropcopy_gateway_resend_requests", "ResendRequests received", figures.resend_requests_total),
+            ("dropcopy_gateway_bytes_sent", "Bytes written to FIX connections", figures.bytes_sent),
+            ("dropcopy_gateway_messages_received", "FIX messages read", figures.messages_received),
+            ("dropcopy_gateway_bytes_received", "Bytes read from FIX connections", figures.bytes_received),
+        ):
+            family = CounterMetricFamily(name, documentation)
             family.add_metric([], value)
             yield family
 

@@ -54,10 +54,11 @@ class SessionHost(Protocol):
 class Connection:
     """One accepted connection's numbering and sending; a client session stores what it sends."""
 
-    def __init__(self, *, address: Address, writer, db: store.Database) -> None:
+    def __init__(self, *, address: Address, writer, db: store.Database, figures: LiveFigures) -> None:
         self.address = address
         self.writer = writer
         self.db = db
+        self.figures = figures  # messages and bytes written are counted here
         self.probe = False
         self.client_sub_id = ""
         self.state: store.StreamState | None = None  # client sessions only
@@ -131,12 +132,12 @@ class Connection:
             if committed is not None:
                 await committed  # stored before they are written (R15)
             if wire:
-                await self.write(b"".join(wire))
+                await self.write(b"".join(wire), msg_type="n", messages=len(wire))
                 self.last_sent = now
 
     async def send_unsequenced(self, msg_type: str, body: list[tuple[int, Value]]) -> None:
         """A refusal before the logon is authenticated: sequence number 1, not stored."""
-        await self.write(build_acceptor_message(msg_type, self.header(1, clock.now()), body))
+        await self.write(build_acceptor_message(msg_type, self.header(1, clock.now()), body), msg_type=msg_type)
 
     async def _send_built(self, msg_type: str, build: Callable[[int, object], bytes]) -> None:
         """Number, build (``build(seq, now)`` → bytes), store (client sessions) and write one message."""
@@ -161,16 +162,18 @@ class Connection:
                 await committed  # stored before it is written (R15)
             if msg_type == "n" and not self.writes_envelope(seq):
                 return  # stored for the resend, never written
-            await self.write(raw)
+            await self.write(raw, msg_type=msg_type)
             self.last_sent = now
 
     def writes_envelope(self, seq: int) -> bool:
         """Whether envelope ``seq`` goes on the wire once numbered and stored (always, here)."""
         return True
 
-    async def write(self, raw: bytes) -> None:
+    async def write(self, raw: bytes, *, msg_type: str, messages: int = 1) -> None:
+        """Write ``messages`` whole messages of ``msg_type`` (their bytes ``raw``) and count them."""
         try:
             self.writer.write(raw)
+            self.figures.sent(msg_type, messages=messages, size=len(raw))
             await self.writer.drain()
         except (ConnectionError, RuntimeError) as error:
             raise SessionClosed from error

@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import os
 import socket
+from collections import Counter
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -25,15 +26,44 @@ from .store import Database
 log = logging.getLogger(__name__)
 
 
+class RefusalReason:
+    """Why a logon was refused, as a stable label for the metrics (the Logout's text says it in words)."""
+
+    NOT_SERVED = "not_served"
+    NOT_A_LOGON = "not_a_logon"
+    MALFORMED = "malformed"
+    BAD_HEARTBEAT_INTERVAL = "bad_heartbeat_interval"
+    WRONG_SENDER_COMP_ID = "wrong_sender_comp_id"
+    WRONG_TARGET_SUB_ID = "wrong_target_sub_id"
+    BAD_SEQ_NUM = "bad_seq_num"
+    NOT_READY = "not_ready"
+    UNKNOWN_KEY = "unknown_key"
+    BAD_SIGNATURE = "bad_signature"
+    SESSION_ACTIVE = "session_active"
+
+
 @dataclass
 class LiveFigures:
-    """What the gateway counts as it serves: today's (UTC) ResendRequests and refused logons, and
-    the last Heartbeat received. Bumped in memory by the sessions; published by ``Presence``."""
+    """What the gateway counts as it serves, bumped in memory by the sessions (never a query).
+
+    Today's (UTC) ResendRequests and refused logons and the last Heartbeat received are published
+    with the process row by ``Presence`` (the dashboard); the running totals since the process
+    started (refusals by reason, heartbeats missed, messages and bytes each way) are read by the
+    Prometheus collector when it is scraped.
+    """
 
     day: dt.date = field(default_factory=lambda: clock.now().date())
     resend_requests: int = 0
     refused_logons: int = 0
     last_heartbeat_at: dt.datetime | None = None
+    resend_requests_total: int = 0
+    refused_by_reason: Counter = field(default_factory=Counter)
+    heartbeats_missed: int = 0  # a client silent for a whole HeartBtInt: a TestRequest was sent
+    sessions_timed_out: int = 0  # ... and that TestRequest went unanswered: the session was closed
+    messages_sent: Counter = field(default_factory=Counter)  # by MsgType
+    bytes_sent: int = 0
+    messages_received: int = 0
+    bytes_received: int = 0
 
     def _today(self, at: dt.datetime) -> None:
         if at.date() != self.day:
@@ -42,13 +72,29 @@ class LiveFigures:
     def resend_requested(self) -> None:
         self._today(clock.now())
         self.resend_requests += 1
+        self.resend_requests_total += 1
 
-    def logon_refused(self) -> None:
+    def logon_refused(self, reason: str) -> None:
         self._today(clock.now())
         self.refused_logons += 1
+        self.refused_by_reason[reason] += 1
 
     def heartbeat_received(self, at: dt.datetime) -> None:
         self.last_heartbeat_at = at
+
+    def heartbeat_missed(self) -> None:
+        self.heartbeats_missed += 1
+
+    def session_timed_out(self) -> None:
+        self.sessions_timed_out += 1
+
+    def sent(self, msg_type: str, *, messages: int, size: int) -> None:
+        self.messages_sent[msg_type] += messages
+        self.bytes_sent += size
+
+    def received(self, size: int, *, messages: int) -> None:
+        self.messages_received += messages
+        self.bytes_received += size
 
     def published(self, *, at: dt.datetime, sessions_logged_on: int) -> dict:
         """The figures as the process row holds them, at ``at``."""

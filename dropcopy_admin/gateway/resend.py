@@ -79,7 +79,7 @@ async def answer_resend(session: Connection, request_seq: int, begin: int, end: 
 async def replay(session: Connection, rows, begin: int, end: int, now) -> None:
     """Write ``begin``..``end`` again: stored messages marked as resent, gaps filled."""
     by_seq = {seq: (kind, raw) for seq, kind, raw, _ in rows}
-    out: list[bytes] = []
+    out: list[tuple[str, bytes]] = []  # (MsgType, the bytes written again)
     gap_start = None
     for seq in range(begin, end + 1):
         kind, raw = by_seq.get(seq, ("", b""))
@@ -87,14 +87,15 @@ async def replay(session: Connection, rows, begin: int, end: int, now) -> None:
             gap_start = seq if gap_start is None else gap_start
             continue
         if gap_start is not None:
-            out.append(gap_fill(session, gap_start, seq, now))
+            out.append(("4", gap_fill(session, gap_start, seq, now)))
             gap_start = None
-        out.append(mark_as_resent(raw, None, now))
+        out.append((kind, mark_as_resent(raw, None, now)))
     if gap_start is not None:
-        out.append(gap_fill(session, gap_start, end + 1, now))
+        out.append(("4", gap_fill(session, gap_start, end + 1, now)))
     async with session.send_lock:
-        for index, raw in enumerate(out):
+        for index, (kind, raw) in enumerate(out):
             session.writer.write(raw)
+            session.figures.sent(kind, messages=1, size=len(raw))
             if index % 200 == 199:
                 await session.writer.drain()
         await session.writer.drain()

@@ -23,6 +23,7 @@ from dropcopy_admin.fix.signature import verify_logon_signature
 
 from . import certification, resend, store
 from .connection import Connection, SessionClosed, SessionHost
+from .presence import RefusalReason
 from .registry import Address
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ class Ticker:
 
 class Session(Connection):
     def __init__(self, host: SessionHost, address: Address, reader, writer) -> None:
-        super().__init__(address=address, writer=writer, db=host.db)
+        super().__init__(address=address, writer=writer, db=host.db, figures=host.figures)
         self.host = host
         self.reader = reader
         self.frames = FrameReader()
@@ -106,7 +107,9 @@ class Session(Connection):
                 data = await self.reader.read(65536)
                 if not data:
                     break
-                for item in self.frames.feed(data):
+                items = self.frames.feed(data)
+                self.figures.received(len(data), messages=len(items))
+                for item in items:
                     if self.closed:
                         break
                     await self._handle(item)
@@ -196,9 +199,11 @@ class Session(Connection):
         interval = self.heartbeat
         if self.test_request_sent_at is not None:
             if (now - self.test_request_sent_at).total_seconds() >= interval:
+                self.figures.session_timed_out()
                 await self.logout("TestRequest not answered within the heartbeat interval")
                 return
         elif (now - self.last_received).total_seconds() >= interval:
+            self.figures.heartbeat_missed()
             await self.send_test_request()
         if (now - self.last_sent).total_seconds() >= interval:
             await self.send("0", [])
@@ -218,8 +223,10 @@ class Session(Connection):
         """False once on an AutoCert+ session: the checklist's deliberate gap (R9)."""
         return self.checklist is None or self.checklist.write_envelope(seq)
 
-    async def refuse_logon(self, reason: str) -> None:
-        self.host.figures.logon_refused()
+    async def refuse_logon(self, reason: str, *, why: str) -> None:
+        """Answer a logon that fails a check with a Logout saying ``reason``, counted under ``why``
+        (a ``RefusalReason``), and close the connection."""
+        self.figures.logon_refused(why)
         with contextlib.suppress(SessionClosed):
             await self.send_unsequenced("5", [(58, reason)])
         await self._close_transport()
@@ -251,7 +258,7 @@ class Session(Connection):
 
     async def _bad_input(self, reason: str, message: Message | None) -> None:
         if not self.logged_on:
-            await self.refuse_logon(reason)
+            await self.refuse_logon(reason, why=RefusalReason.MALFORMED)
         seq = message.get_str(34) if message is not None else None
         body: list[tuple[int, Value]] = [(58, reason)]
         if seq is not None and seq.isdigit():
@@ -272,34 +279,39 @@ class Session(Connection):
     async def _logon(self, logon: Message) -> None:
         address = self.host.current_address(self.address)
         if address is None:
-            await self.refuse_logon("This address is not served")
+            await self.refuse_logon("This address is not served", why=RefusalReason.NOT_SERVED)
         self.address = address
         if logon.msg_type != "A":
-            await self.refuse_logon("The first message must be a Logon (35=A)")
+            await self.refuse_logon("The first message must be a Logon (35=A)", why=RefusalReason.NOT_A_LOGON)
         if 122 in logon:
-            await self.refuse_logon("OrigSendingTime (122) is not allowed on a Logon")
+            await self.refuse_logon("OrigSendingTime (122) is not allowed on a Logon", why=RefusalReason.MALFORMED)
         heartbeat = logon.get_str(108) or ""
         if not heartbeat.isdigit() or not MIN_HEARTBEAT <= int(heartbeat) <= MAX_HEARTBEAT:
-            await self.refuse_logon("HeartBtInt (108) must be 5-60 seconds")
+            await self.refuse_logon("HeartBtInt (108) must be 5-60 seconds", why=RefusalReason.BAD_HEARTBEAT_INTERVAL)
         if logon.get_str(49) != address.target_comp_id:
-            await self.refuse_logon("SenderCompID (49) is not this target's")
+            await self.refuse_logon("SenderCompID (49) is not this target's", why=RefusalReason.WRONG_SENDER_COMP_ID)
         if logon.get_str(57) != address.target_sub_id:
-            await self.refuse_logon(f"TargetSubID (57) must be {address.target_sub_id} on this address")
+            await self.refuse_logon(
+                f"TargetSubID (57) must be {address.target_sub_id} on this address",
+                why=RefusalReason.WRONG_TARGET_SUB_ID,
+            )
         seq_text = logon.get_str(34) or ""
         if not seq_text.isdigit() or int(seq_text) < 1:
-            await self.refuse_logon("MsgSeqNum (34) is missing or not a positive number")
+            await self.refuse_logon("MsgSeqNum (34) is missing or not a positive number", why=RefusalReason.BAD_SEQ_NUM)
         now = clock.now()
         if address.ready_at is not None and now < address.ready_at:
-            await self.refuse_logon("The target is not ready yet: no logon before its ready time")
+            await self.refuse_logon(
+                "The target is not ready yet: no logon before its ready time", why=RefusalReason.NOT_READY
+            )
         probe = logon.get_str(50) == PROBE_SUB_ID
         access_key_id = logon.get_str(355) or ""
         secret = await self.host.logon_secret(
             target_id=address.target_id, access_key_id=access_key_id, probe=probe, at=now
         )
         if secret is None:
-            await self.refuse_logon("Unknown, revoked or expired Access Key ID (355)")
+            await self.refuse_logon("Unknown, revoked or expired Access Key ID (355)", why=RefusalReason.UNKNOWN_KEY)
         if logon.get_str(1400) != "CME-1-SHA-256" or not _signature_holds(logon, secret):
-            await self.refuse_logon("Bad logon signature (1402)")
+            await self.refuse_logon("Bad logon signature (1402)", why=RefusalReason.BAD_SIGNATURE)
         self.probe = probe
         self.access_key_id = access_key_id
         self.client_sub_id = logon.get_str(50) or ""
@@ -310,7 +322,9 @@ class Session(Connection):
             self.next_outgoing = 1
         else:
             if not self.host.claim_stream(self):
-                await self.refuse_logon("A client session is already active on this target")
+                await self.refuse_logon(
+                    "A client session is already active on this target", why=RefusalReason.SESSION_ACTIVE
+                )
             self.state = await self.db.run(
                 store.stream_load, target_id=address.target_id, market_segment=address.market_segment, at=now
             )
@@ -363,12 +377,12 @@ class Session(Connection):
         self._received(max(seq, self.next_incoming - 1))
         if msg_type == "0":
             if not self.probe:
-                self.host.figures.heartbeat_received(self.last_received)
+                self.figures.heartbeat_received(self.last_received)
             return
         if msg_type == "1":
             await self.send("0", [(112, Echoed(message.get(112) or b""))])
         elif msg_type == "2":
-            self.host.figures.resend_requested()
+            self.figures.resend_requested()
             await resend.resend_request(self, message, seq, answered=self._resend_answered)
         elif msg_type == "5":
             await self.logout("Logout acknowledged")

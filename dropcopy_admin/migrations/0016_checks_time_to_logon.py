@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dropcopy_admin', '0015_gateway_live_figures'),
+        ("dropcopy_admin", "0015_gateway_live_figures"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='connectivitycheck',
-            name='logon_ms',
-            field=models.FloatField(blank=True, help_text='Connecting → the Logon answered', null=True, verbose_name='time to logon (ms)'),
+            model_name="connectivitycheck",
+            name="logon_ms",
+            field=models.FloatField(
+                blank=True, help_text="Connecting → the Logon answered", null=True, verbose_name="time to logon (ms)"
+            ),
         ),
     ]
