@@ -230,7 +230,12 @@ def test_make_serve_runs_web_worker_beat_and_two_gateways(serve_env, tmp_path):
             gateway_text = get(f"http://127.0.0.1:{port}/metrics")[1]
             assert metric(gateway_text, "dropcopy_gateway_listening_addresses") >= 1, address
             assert metric(gateway_text, "dropcopy_gateway_sessions_logged_on") == 0  # only probes logged on
-            assert metric(gateway_text, "dropcopy_gateway_refused_logons_today") >= 0
+            assert metric(gateway_text, "dropcopy_gateway_refused_logons_today") == 0
+            # the probe's Logon, Heartbeat and Logout answered on this gateway's address
+            assert metric(gateway_text, "dropcopy_gateway_messages_sent_total", msg_type="A") >= 1, address
+            assert metric(gateway_text, "dropcopy_gateway_messages_received_total") >= 3, address
+            assert metric(gateway_text, "dropcopy_gateway_bytes_sent_total") > 0, address
+            assert metric(gateway_text, "dropcopy_gateway_heartbeats_missed_total") == 0, address
 
         # One gateway lost: the other's addresses are still served, /readyz says what is missing.
         gateway_a_pid = int(re.search(r"gateway_a\.1 started \(pid=(\d+)\)", logs())[1])
