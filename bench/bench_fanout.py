@@ -4,15 +4,19 @@ The set-up of ``bench_gateway`` (300 provisioned CGW targets, a client key each,
 ``manage.py run_gateway`` child, 300 asyncio clients with HeartBtInt 5 answering TestRequests)
 on a database of its own. Once every client is logged on, a child queues one ``FeedRequest`` of
 ``PER_SESSION`` messages per target (what ``manage.py feed_synthetic`` writes) at an unbounded
-rate; the figure is the envelopes every client received, divided by the time from the queueing
-to the last one received — stored for resend, sequenced, in ``35=n`` envelopes.
+rate; the figure is the envelopes every client received, divided by the time from the moment the
+requests were committed to the last one received — stored for resend, sequenced, in ``35=n``
+envelopes.
 
 Baseline, in the same run: raw asyncio socket writes of the same bytes (every envelope the
-clients received, per session) to 300 sessions on loopback, read by the same kind of clients.
-A missed heartbeat is counted as in ``bench_gateway`` (a silence longer than 6 s, or a session the
-gateway closed). Output:
+clients received, per session) to 300 sessions on loopback, read by the same kind of clients (the
+frames split and every message parsed, as the benchmark's FIX clients do; the clients share the
+machine's two cores with the sender in both runs). A second line compares with clients that only
+read the bytes (the socket's own floor). A missed heartbeat is counted as in ``bench_gateway`` (a
+silence longer than 6 s, or a session the gateway closed). Output:
 
     bench: gateway_fanout <msgs/s> msgs/s baseline <raw msgs/s> msgs/s ratio <x>
+    bench: gateway_fanout_vs_bytes_only <msgs/s> msgs/s baseline <bytes-only msgs/s> msgs/s ratio <x>
     bench: gateway_fanout_missed_heartbeats <n> heartbeats
 """
 
@@ -41,7 +45,7 @@ def child_queue() -> None:
     at = clock.now()
     for n, target_id in enumerate(TargetSession.objects.order_by("pk").values_list("pk", flat=True)):
         feed_request_queue(target_id=target_id, count=PER_SESSION, seed=n, rate_per_second=1_000_000.0, at=at)
-    print("queued")
+    print(json.dumps({"queued_at": time.time()}))  # every request committed (autocommit)
 
 
 class FeedClient(bench_gateway.Client):
@@ -51,11 +55,13 @@ class FeedClient(bench_gateway.Client):
         super().__init__(details)
         self.envelopes: list[bytes] = []
         self.all_received = asyncio.Event()
+        self.all_received_at = 0.0  # wall clock, to compare with the queueing child's
 
     def received(self, message, frame: bytes) -> None:
         if message.msg_type == "n":
             self.envelopes.append(frame)
-            if len(self.envelopes) >= PER_SESSION:
+            if len(self.envelopes) == PER_SESSION:
+                self.all_received_at = time.time()
                 self.all_received.set()
 
 
@@ -68,11 +74,10 @@ async def feed_sessions(sessions: list[dict], env: dict[str, str]) -> dict:
         client.last_from_gateway = time.monotonic()
         client.holding = True
     loop = asyncio.get_running_loop()
-    started = time.perf_counter()
-    await loop.run_in_executor(None, run_child, ["-m", "bench.bench_fanout", "queue"], env)
-    queued = time.perf_counter() - started
+    output = await loop.run_in_executor(None, run_child, ["-m", "bench.bench_fanout", "queue"], env)
+    queued_at = json.loads(output.strip().splitlines()[-1])["queued_at"]
     await asyncio.wait_for(asyncio.gather(*(c.all_received.wait() for c in clients)), DELIVERY_TIMEOUT)
-    elapsed = time.perf_counter() - started
+    elapsed = max(c.all_received_at for c in clients) - queued_at
     for client in clients:
         if time.monotonic() - client.last_from_gateway > bench_gateway.LATE_AFTER:
             client.late += 1
@@ -82,16 +87,19 @@ async def feed_sessions(sessions: list[dict], env: dict[str, str]) -> dict:
     received = sum(len(c.envelopes) for c in clients)
     return {
         "rate": received / elapsed,
-        "queued_s": queued,
         "missed": sum(c.late + c.closed_by_gateway for c in clients),
         "late": sum(c.late for c in clients),
         "payloads": [c.envelopes[:PER_SESSION] for c in clients],
     }
 
 
-async def raw_writes(payloads: list[list[bytes]]) -> float:
+async def raw_writes(payloads: list[list[bytes]], *, parse: bool) -> float:
     """Messages a second of plain asyncio writes of ``payloads`` (one list per session) on loopback:
-    one ``write`` per message, as the gateway writes; each client reads until it has every byte."""
+    one ``write`` per message, as the gateway writes. With ``parse`` each client reads as the
+    benchmark's FIX clients do (frames split, every message parsed); without, it only reads bytes."""
+    from dropcopy_admin.fix.framing import FrameReader
+    from dropcopy_admin.fix.messages import Message
+
     total = sum(len(p) for p in payloads)
     accepted: asyncio.Queue = asyncio.Queue()
 
@@ -101,14 +109,22 @@ async def raw_writes(payloads: list[list[bytes]]) -> float:
     server = await asyncio.start_server(accept, "127.0.0.1", 0, backlog=len(payloads))
     port = server.sockets[0].getsockname()[1]
 
-    async def client(expected: int) -> None:
+    async def client(messages: list[bytes]) -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        await reader.readexactly(expected)
+        if parse:
+            frames, received = FrameReader(max_frame_size=1 << 20), 0
+            while received < len(messages):
+                data = await reader.read(65536)
+                if not data:
+                    raise ConnectionError("the raw sender closed early")
+                for item in frames.feed(data):
+                    Message.parse(item)
+                    received += 1
+        else:
+            await reader.readexactly(sum(len(m) for m in messages))
         writer.close()
 
-    readers = []
-    for messages in payloads:
-        readers.append(asyncio.create_task(client(sum(len(m) for m in messages))))
+    readers = [asyncio.create_task(client(messages)) for messages in payloads]
     writers = [await accepted.get() for _ in payloads]
 
     async def send(writer, messages: list[bytes]) -> None:
@@ -135,10 +151,12 @@ def run() -> list[str]:
     listening = [(sessions[0]["ip"], sessions[0]["port"]), (sessions[0]["ip"], sessions[-1]["port"])]
     with running_gateway(env, listening, bench_gateway.GATEWAY_READY_TIMEOUT):
         measured = asyncio.run(feed_sessions(sessions, env))
-    baseline = asyncio.run(raw_writes(measured["payloads"]))
+    baseline = asyncio.run(raw_writes(measured["payloads"], parse=True))
+    bare = asyncio.run(raw_writes(measured["payloads"], parse=False))
     rate = measured["rate"]
     return [
         f"bench: gateway_fanout {rate:.0f} msgs/s baseline {baseline:.0f} msgs/s ratio {rate / baseline:.2f}",
+        f"bench: gateway_fanout_vs_bytes_only {rate:.0f} msgs/s baseline {bare:.0f} msgs/s ratio {rate / bare:.3f}",
         f"bench: gateway_fanout_missed_heartbeats {measured['missed']} heartbeats",
     ]
 

@@ -112,25 +112,17 @@ class Connection:
             if self.closed:
                 raise SessionClosed
             now = clock.now()
-            committed = None
-            wire = []
-            for inner in inners:
-                seq = self.next_outgoing
-                raw = build_drop_copy_envelope(self.header(seq, now), inner=inner)
-                self.next_outgoing += 1
-                if self.state is not None:
-                    committed = self.db.record_sent(
-                        state=self.state,
-                        seq_num=seq,
-                        msg_type="n",
-                        raw=raw,
-                        sent_at=now,
-                        next_incoming=self.next_incoming,
-                    )
-                if self.writes_envelope(seq):
-                    wire.append(raw)
-            if committed is not None:
-                await committed  # stored before they are written (R15)
+            first = self.next_outgoing
+            built = [
+                (seq, build_drop_copy_envelope(self.header(seq, now), inner=inner))
+                for seq, inner in enumerate(inners, start=first)
+            ]
+            self.next_outgoing = first + len(built)
+            if self.state is not None and built:
+                await self.db.record_sent_many(  # stored before they are written (R15)
+                    state=self.state, msg_type="n", sent=built, sent_at=now, next_incoming=self.next_incoming
+                )
+            wire = [raw for seq, raw in built if self.writes_envelope(seq)]
             if wire:
                 await self.write(b"".join(wire), msg_type="n", messages=len(wire))
                 self.last_sent = now

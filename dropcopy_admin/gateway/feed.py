@@ -32,7 +32,11 @@ from .synthetic import ALL_KINDS, SyntheticFeed
 log = logging.getLogger(__name__)
 
 TICK = 0.1
-BURST = 100  # envelopes numbered, stored and written together
+# Envelopes numbered, stored and written together. Small: every session's feed is a task, and a
+# session resumes after its burst is stored only behind every other ready session's burst, so a
+# turn of 300 sessions stays well under a heartbeat interval (with 100, the last session's first
+# message waited over 4 s and heartbeats were missed).
+BURST = 10
 
 
 # --- pacing ---------------------------------------------------------------------------------

@@ -91,30 +91,6 @@ def stream_forget_midweek_expected(*, state: StreamState) -> None:
     )
 
 
-def stream_save_incoming(*, state: StreamState, next_incoming: int) -> None:
-    SequenceStream.objects.filter(target_id=state.target_id, market_segment=state.market_segment).update(
-        next_incoming=next_incoming
-    )
-
-
-def message_record_sent(
-    *, state: StreamState, seq_num: int, msg_type: str, raw: bytes, sent_at: dt.datetime, next_incoming: int
-) -> None:
-    """Store a sent message and move the stream past it, in one transaction."""
-    with transaction.atomic():
-        SentMessage.objects.create(
-            target_id=state.target_id,
-            market_segment=state.market_segment,
-            seq_num=seq_num,
-            msg_type=msg_type,
-            raw=raw,
-            sent_at=sent_at,
-        )
-        SequenceStream.objects.filter(target_id=state.target_id, market_segment=state.market_segment).update(
-            next_outgoing=seq_num + 1, next_incoming=next_incoming
-        )
-
-
 def messages_for_resend(*, state: StreamState, begin: int, end: int) -> list[tuple[int, str, bytes, dt.datetime]]:
     """(seq, type, raw, sent_at) of the stream's messages ``begin``..``end`` since its reset, in order."""
     rows = (
@@ -212,15 +188,10 @@ def feed_request_queue(
     )
 
 
-@dataclass(frozen=True)
-class SentRow:
-    """One sent message waiting in the write batch."""
-
-    state: StreamState
-    seq_num: int
-    msg_type: str
-    raw: bytes
-    sent_at: dt.datetime
+# One sent message waiting in the write batch, in the order of ``SENT_COLUMNS``:
+# (target id, market segment, seq num, MsgType, raw bytes, sent at).
+SentRow = tuple[int, int | None, int, str, bytes, dt.datetime]
+SENT_COLUMNS = ("target", "market_segment", "seq_num", "msg_type", "raw", "sent_at")
 
 
 def sent_batch_write(
@@ -250,17 +221,13 @@ def sent_batch_write(
 def _copy_sent(sent: list[SentRow]) -> None:
     """Insert the batch's ``SentMessage`` rows through PostgreSQL's ``COPY`` (psycopg 3)."""
     meta = SentMessage._meta
-    columns = [
-        meta.get_field(name).column for name in ("target", "market_segment", "seq_num", "msg_type", "raw", "sent_at")
-    ]
     statement = "COPY {} ({}) FROM STDIN".format(
-        connection.ops.quote_name(meta.db_table), ", ".join(connection.ops.quote_name(c) for c in columns)
+        connection.ops.quote_name(meta.db_table),
+        ", ".join(connection.ops.quote_name(meta.get_field(name).column) for name in SENT_COLUMNS),
     )
     with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
         for row in sent:
-            copy.write_row(
-                (row.state.target_id, row.state.market_segment, row.seq_num, row.msg_type, row.raw, row.sent_at)
-            )
+            copy.write_row(row)
 
 
 class Database:
@@ -299,8 +266,23 @@ class Database:
     ) -> asyncio.Future:
         """Add a sent message (and its stream's move past it) to the batch; the future is done once
         the batch is committed (await it before writing the message: stored first, R15)."""
-        self._sent.append(SentRow(state, seq_num, msg_type, raw, sent_at))
-        self._streams[(state.target_id, state.market_segment)] = (seq_num + 1, next_incoming)
+        return self.record_sent_many(
+            state=state, msg_type=msg_type, sent=[(seq_num, raw)], sent_at=sent_at, next_incoming=next_incoming
+        )
+
+    def record_sent_many(
+        self,
+        *,
+        state: StreamState,
+        msg_type: str,
+        sent: list[tuple[int, bytes]],
+        sent_at: dt.datetime,
+        next_incoming: int,
+    ) -> asyncio.Future:
+        """``record_sent`` for consecutive messages of one stream: ``sent`` is (seq num, raw bytes) in order."""
+        target_id, segment = state.target_id, state.market_segment
+        self._sent.extend([(target_id, segment, seq_num, msg_type, raw, sent_at) for seq_num, raw in sent])
+        self._streams[(target_id, segment)] = (sent[-1][0] + 1, next_incoming)
         if self._committed is None:
             self._committed = asyncio.get_running_loop().create_future()
         committed = self._committed
