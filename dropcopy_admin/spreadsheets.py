@@ -17,18 +17,21 @@ and as a number in an XLSX. Dates and naive times stay dates in an XLSX.
 """
 
 import datetime as dt
+import io
 import re
 from decimal import Decimal
 
 import xlsxwriter
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset(FORMULA_STARTS)  # each one character: a text cell's first is looked up
 
 # Every Unicode control character (category Cc: C0, DEL and C1) except tab, line feed and
 # carriage return.
 _CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 _NUMBERS = (int, float, Decimal)
+_NUMBER_CLASSES = frozenset(_NUMBERS)  # exactly these (a bool is an int, but not of these classes)
 
 
 def without_control_characters(text: str) -> str:
@@ -68,37 +71,60 @@ class SafeSheet:
     """One worksheet of a ``SafeWorkbook``: rows appended in order; numbers stay numbers, naive dates
     and times stay dates, anything else is a string cell (never a formula) without control
     characters, with Excel's quote prefix when it begins like a formula; a timezone-aware moment,
-    which Excel cannot hold, is its ISO 8601 text."""
+    which Excel cannot hold, is its ISO 8601 text.
+
+    ``append`` is the inner loop of every large export (tens of thousands of rows, a dozen cells
+    each), so the common cells take the shortest path: a text cell is one ``isprintable()`` test (a
+    C call that is true for ordinary text; only text that fails it is searched for control
+    characters), one look at its first character and one call to XlsxWriter's undecorated
+    ``_write_string``; a number, one call to ``_write_number``. The public ``write_string`` and
+    ``write_number`` only add an A1-notation check of the row argument on every call (a fifth of a
+    large workbook's time); they are used instead should a later XlsxWriter not have the undecorated
+    methods.
+    """
 
     def __init__(self, workbook: "SafeWorkbook", worksheet) -> None:
         self._workbook = workbook
         self._sheet = worksheet
         self._row = 0
+        self._write_string = getattr(worksheet, "_write_string", worksheet.write_string)
+        self._write_number = getattr(worksheet, "_write_number", worksheet.write_number)
+        self._quoted = workbook.quoted
 
     def append(self, values, number_formats: dict[int, str] | None = None) -> None:
-        sheet = self._sheet
         row = self._row
-        for column, value in enumerate(values):
-            if value is None:
-                continue
-            kind = type(value)
-            if kind is str:  # most cells: tested first
-                self.append_text(row, column, value)
-            elif kind is bool:
-                sheet.write_boolean(row, column, value)
-            elif _is_number(value):
+        self._row = row + 1
+        write_string, quoted = self._write_string, self._quoted
+        column = -1
+        for value in values:
+            column += 1
+            if value.__class__ is str:  # most cells: tested first, inline
+                if not value.isprintable():
+                    value = without_control_characters(value)
+                if value:  # an empty string is an empty cell
+                    write_string(row, column, value, quoted if value[0] in _FORMULA_FIRST else None)
+            elif value.__class__ in _NUMBER_CLASSES:  # amounts, ids: no formula, no text
                 number_format = number_formats.get(column) if number_formats else None
-                sheet.write_number(row, column, value, self._workbook.format(number_format))
-            elif isinstance(value, dt.datetime | dt.date) and getattr(value, "tzinfo", None) is None:
-                is_datetime = isinstance(value, dt.datetime)
-                sheet.write_datetime(
-                    row, column, value, self._workbook.format(DATETIME_FORMAT if is_datetime else DATE_FORMAT)
-                )
-            else:
-                if isinstance(value, dt.datetime | dt.time) and value.tzinfo is not None:
-                    value = value.isoformat()
-                self.append_text(row, column, str(value))
-        self._row += 1
+                self._write_number(row, column, value, self._workbook.format(number_format))
+            elif value is not None:
+                self._append_value(row, column, value, number_formats)
+
+    def _append_value(self, row: int, column: int, value, number_formats: dict[int, str] | None) -> None:
+        """A cell that is not text: a boolean, a number, a date, or anything else as its text."""
+        if value.__class__ is bool:
+            self._sheet.write_boolean(row, column, value)
+        elif _is_number(value):
+            number_format = number_formats.get(column) if number_formats else None
+            self._write_number(row, column, value, self._workbook.format(number_format))
+        elif isinstance(value, dt.datetime | dt.date) and getattr(value, "tzinfo", None) is None:
+            is_datetime = isinstance(value, dt.datetime)
+            self._sheet.write_datetime(
+                row, column, value, self._workbook.format(DATETIME_FORMAT if is_datetime else DATE_FORMAT)
+            )
+        else:
+            if isinstance(value, dt.datetime | dt.time) and value.tzinfo is not None:
+                value = value.isoformat()
+            self.append_text(row, column, str(value))
 
     def append_text(self, row: int, column: int, text: str) -> None:
         """A string cell: control characters removed, quoted when it begins like a formula; an
@@ -106,8 +132,54 @@ class SafeSheet:
         if not text.isprintable():
             text = without_control_characters(text)
         if text:
-            quoted = self._workbook.quoted if text.startswith(FORMULA_STARTS) else None
-            self._sheet.write_string(row, column, text, quoted)
+            self._write_string(row, column, text, self._quoted if text[0] in _FORMULA_FIRST else None)
+
+
+class _RowFile:
+    """The temporary file a constant-memory XlsxWriter worksheet writes its rows to, opened for
+    writing only until XlsxWriter reads it back.
+
+    XlsxWriter 3.3 opens that file ``"w+"``. A text file that can also be read resets its decoder
+    (a Python-level ``codecs`` call) on every ``write()``, and XlsxWriter writes once per cell: a
+    tenth of a large workbook's time. This file writes through a write-only text file with the same
+    encoding and newline handling, so the bytes are the same; XlsxWriter's one ``seek(0)`` before it
+    copies the rows into the sheet's XML reopens the file for reading.
+    """
+
+    def __init__(self, filename: str) -> None:
+        self._filename = filename
+        self._file = open(filename, "w", encoding="utf-8")  # noqa: SIM115 (closed by XlsxWriter)
+        self.write = self._file.write  # the inner loop: XlsxWriter calls it directly
+
+    @classmethod
+    def install(cls, worksheet) -> None:
+        """Give ``worksheet`` a ``_RowFile`` when it has XlsxWriter's own, still empty, row file;
+        leave it as it is otherwise (another XlsxWriter version, say)."""
+        own = getattr(worksheet, "row_data_fh", None)
+        filename = getattr(worksheet, "row_data_filename", None)
+        if not (
+            isinstance(own, io.TextIOWrapper)
+            and own.mode == "w+"
+            and worksheet.fh is own
+            and filename
+            and own.tell() == 0
+            and not getattr(worksheet, "row_data_fh_closed", True)
+        ):
+            return
+        own.close()
+        worksheet.row_data_fh = worksheet.fh = cls(filename)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self._file.close()
+        self._file = open(self._filename, encoding="utf-8")  # noqa: SIM115
+        self.write = self._file.write
+        return self._file.seek(offset, whence)
+
+    def read(self, size: int = -1) -> str:
+        return self._file.read(size)
+
+    def close(self) -> None:
+        self._file.close()
 
 
 class SafeWorkbook:
@@ -138,7 +210,9 @@ class SafeWorkbook:
         return self._formats[key]
 
     def sheet(self, name: str) -> SafeSheet:
-        return SafeSheet(self, self._book.add_worksheet(name))
+        worksheet = self._book.add_worksheet(name)
+        _RowFile.install(worksheet)
+        return SafeSheet(self, worksheet)
 
     def __enter__(self) -> "SafeWorkbook":
         return self

