@@ -9,6 +9,7 @@ target selects. Sending them inside the gateway is ``feed.py``'s.
 """
 
 import datetime as dt
+import functools
 import itertools
 import random
 from collections.abc import Iterable, Sequence
@@ -48,6 +49,15 @@ def kinds_for(*, message_filters: Iterable[str], temporary: bool) -> frozenset[E
 
 def trade_date(at: dt.datetime) -> dt.date:
     """The CME trade date of ``at``: the session opening at 17:00 Chicago belongs to the next day."""
+    if at.tzinfo is dt.UTC:
+        return _utc_trade_date(at)
+    return (at.astimezone(CHICAGO) + dt.timedelta(hours=7)).date()
+
+
+@functools.lru_cache(maxsize=256)
+def _utc_trade_date(at: dt.datetime) -> dt.date:
+    # Cached: the feed builds its reports in bursts at one ``at``. Keyed on UTC datetimes only,
+    # which compare equal exactly when they are the same instant.
     return (at.astimezone(CHICAGO) + dt.timedelta(hours=7)).date()
 
 
@@ -99,6 +109,23 @@ class _Trade:
     exec_id: str
     qty: int
     px: Decimal
+
+
+@functools.cache
+def _actions(can_open: bool, has_orders: bool, has_trades: bool) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """The simulation steps possible in this state (their methods' names), with cumulative weights.
+
+    ``choices`` with these cumulative weights draws exactly as with the weights themselves.
+    """
+    actions: list[tuple[str, float]] = []
+    if can_open:
+        actions.append(("_new", 3))
+    if has_orders:
+        actions += [("_fill", 4), ("_replace", 1), ("_cancel", 1), ("_eliminate", 0.5)]
+    if has_trades:
+        actions += [("_bust", 0.6), ("_correct", 0.6)]
+    names, weights = zip(*actions, strict=True)
+    return names, tuple(itertools.accumulate(weights))
 
 
 @dataclass
@@ -153,16 +180,9 @@ class SyntheticFeed:
         return f"{letter}{self._prefix}{next(self._ids):07d}"
 
     def _step(self, at: dt.datetime) -> tuple[str, ExecutionReport]:
-        actions: list[tuple[str, float]] = []
-        if len(self.orders) < MAX_OPEN_ORDERS:
-            actions.append(("new", 3))
-        if self.orders:
-            actions += [("fill", 4), ("replace", 1), ("cancel", 1), ("eliminate", 0.5)]
-        if self.trades:
-            actions += [("bust", 0.6), ("correct", 0.6)]
-        names, weights = zip(*actions, strict=True)
-        action = self.rng.choices(names, weights)[0]
-        return getattr(self, f"_{action}")(at)
+        names, cum_weights = _actions(len(self.orders) < MAX_OPEN_ORDERS, bool(self.orders), bool(self.trades))
+        action = self.rng.choices(names, cum_weights=cum_weights)[0]
+        return getattr(self, action)(at)
 
     def _report(self, order: _Order, kind: ExecKind, at: dt.datetime, **extra) -> ExecutionReport:
         return ExecutionReport(

@@ -9,6 +9,8 @@ to be empty is an ``Echoed`` value, the peer's own sent back.
 """
 
 import datetime as dt
+import functools
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -40,9 +42,17 @@ _SENDING_TIME_RE = re.compile(r"(\d{8})-(\d{2}):(\d{2}):(\d{2})(?:\.(\d{3}|\d{6}
 
 def format_sending_time(moment: dt.datetime) -> str:
     """Format an aware datetime as FIX UTCTimestamp with milliseconds: ``YYYYMMDD-HH:MM:SS.sss``."""
+    if moment.tzinfo is dt.UTC:
+        return _format_utc(moment)
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("FIX timestamps need an aware datetime")
-    utc = moment.astimezone(dt.UTC)
+    return _format_utc(moment.astimezone(dt.UTC))
+
+
+@functools.lru_cache(maxsize=256)
+def _format_utc(utc: dt.datetime) -> str:
+    # Cached: every message a gateway builds in one burst carries the same SendingTime. Keyed on
+    # UTC datetimes only, which compare equal exactly when they are the same instant.
     return (
         f"{utc.year:04d}{utc.month:02d}{utc.day:02d}-{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}."
         f"{utc.microsecond // 1000:03d}"
@@ -62,6 +72,58 @@ def parse_sending_time(value: str | bytes) -> dt.datetime:
 
 def wire_value(tag: int, value: Value) -> bytes:
     """Turn a Python value into the bytes of a FIX field value, refusing what FIX cannot carry."""
+    encode = _ENCODERS.get(type(value))
+    if encode is not None:
+        raw = encode(value)
+        if raw is not None:
+            return raw
+    return _checked_wire_value(tag, value)
+
+
+_PRINTABLE_TEXT = re.compile(r"[\x20-\x7e]+")
+_PRINTABLE_BYTES = re.compile(rb"[\x20-\x7e]+")
+
+
+def _encode_str(value: str) -> bytes | None:
+    return value.encode("ascii") if _PRINTABLE_TEXT.fullmatch(value) else None
+
+
+def _encode_bytes(value: bytes) -> bytes | None:
+    return value if _PRINTABLE_BYTES.fullmatch(value) else None
+
+
+def _encode_int(value: int) -> bytes:
+    return b"%d" % value
+
+
+def _encode_bool(value: bool) -> bytes:
+    return b"Y" if value else b"N"
+
+
+def _encode_decimal(value: Decimal) -> bytes | None:
+    return format(value, "f").encode("ascii") if value.is_finite() else None
+
+
+def _encode_datetime(value: dt.datetime) -> bytes | None:
+    if value.tzinfo is not dt.UTC:
+        return None
+    return _format_utc(value).encode("ascii")
+
+
+# The usual types, encoded without the isinstance chain of ``_checked_wire_value``; an encoder
+# returns ``None`` for a value it does not accept, and the checked path then words the refusal.
+_ENCODERS = {
+    str: _encode_str,
+    bytes: _encode_bytes,
+    int: _encode_int,
+    bool: _encode_bool,
+    Decimal: _encode_decimal,
+    dt.datetime: _encode_datetime,
+}
+
+
+def _checked_wire_value(tag: int, value: Value) -> bytes:
+    """:func:`wire_value` for any value, with every check spelled out."""
     if isinstance(value, Echoed):
         if SOH in value.raw or not is_printable_ascii(value.raw):
             raise ValueError(f"tag {tag}: echoed value must be printable ASCII without SOH")
@@ -151,6 +213,8 @@ class SessionHeader:
 
 _FRAMING_TAGS = frozenset((tags.BEGIN_STRING, tags.BODY_LENGTH, tags.MSG_TYPE, tags.CHECKSUM))
 _BEGIN = f"{tags.BEGIN_STRING}={tags.BEGIN_STRING_FIX42}".encode("ascii") + SOH
+_TAG_PREFIXES = {tag: b"%d=" % tag for tag in vars(tags).values() if type(tag) is int}
+"""``b"<tag>="`` of every tag ``tags`` names; others are formatted as they come."""
 
 
 def encode_message(
@@ -161,21 +225,46 @@ def encode_message(
     Framing as ``simplefix`` does it (9 and 10 computed; pairs tagged 8, 9, 35 or 10 skipped), in
     one join rather than field by field.
     """
-    parts = [b"35=" + wire_value(tags.MSG_TYPE, msg_type)]
-    for tag, value in header_pairs:
-        if value is not None and tag not in _FRAMING_TAGS:
-            parts.append(b"%d=%b" % (tag, wire_value(tag, value)))
-    for tag, value in body:
-        if value is None or tag in _FRAMING_TAGS:
-            continue
-        if tag == tags.XML_DATA and isinstance(value, bytes):
-            parts.append(b"%d=%b" % (tag, value))  # checked by build_drop_copy_envelope
-        else:
-            parts.append(b"%d=%b" % (tag, wire_value(tag, value)))
+    header_pairs, body = list(header_pairs), list(body)
+    try:
+        parts = _encode_fields(msg_type, header_pairs, body, check_each=False)
+    except (ValueError, TypeError):
+        parts = None
+    if parts is None:  # some value is refused: encode field by field to say which, in field order
+        parts = _encode_fields(msg_type, header_pairs, body, check_each=True)
     parts.append(b"")
     rest = SOH.join(parts)
     head = _BEGIN + b"9=%d" % len(rest) + SOH + rest
     return head + b"10=%03d" % (sum(head) % 256) + SOH
+
+
+_PRINTABLE_TEXTS = re.compile(r"[\x20-\x7e]*")
+
+
+def _encode_fields(
+    msg_type: str, header_pairs: list[tuple[int, Value]], body: list[tuple[int, Value]], *, check_each: bool
+) -> list[bytes] | None:
+    """Encode the fields after 9 as ``b"<tag>=<value>"``.
+
+    Text values, most of any message, are checked together at the end unless ``check_each``:
+    ``None`` if one is empty or not printable ASCII (SOH is not printable).
+    """
+    texts: list[str] = []
+    parts = [b"35=" + wire_value(tags.MSG_TYPE, msg_type)]
+    for index, (tag, value) in enumerate(itertools.chain(header_pairs, body)):
+        if value is None or tag in _FRAMING_TAGS:
+            continue
+        prefix = _TAG_PREFIXES.get(tag) or b"%d=" % tag
+        if type(value) is str and not check_each:
+            texts.append(value)
+            parts.append(prefix + value.encode("ascii"))
+        elif tag == tags.XML_DATA and isinstance(value, bytes) and index >= len(header_pairs):
+            parts.append(prefix + value)  # in the body: checked by build_drop_copy_envelope
+        else:
+            parts.append(prefix + wire_value(tag, value))
+    if texts and not (all(texts) and _PRINTABLE_TEXTS.fullmatch("".join(texts))):
+        return None
+    return parts
 
 
 def build_message(msg_type: str, header: SessionHeader, body: Iterable[tuple[int, Value]] = ()) -> bytes:

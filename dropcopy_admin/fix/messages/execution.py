@@ -1,6 +1,7 @@
 """The drop copy payload: iLink-style Execution Reports (35=8), built to wrap in a 35=n envelope."""
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -92,6 +93,12 @@ def _check_execution(report: ExecutionReport) -> None:
         raise ValueError(f"{kind} needs exec_ref_id (19)")
 
 
+@functools.lru_cache(maxsize=64)
+def _local_mkt_date(date: dt.date) -> str:
+    # Cached: a trading day's reports all carry the same TradeDate.
+    return date.strftime("%Y%m%d")
+
+
 def build_execution_report(header: SessionHeader, report: ExecutionReport) -> bytes:
     """Build an inner iLink-style Execution Report (35=8) to wrap in a drop copy envelope."""
     _check_execution(report)
@@ -130,7 +137,7 @@ def build_execution_report(header: SessionHeader, report: ExecutionReport) -> by
         (tags.LEAVES_QTY, leaves_qty),
         (tags.AVG_PX, avg_px),
         (tags.TRANSACT_TIME, report.transact_time),
-        (tags.TRADE_DATE, report.trade_date.strftime("%Y%m%d")),
+        (tags.TRADE_DATE, _local_mkt_date(report.trade_date)),
         (tags.SECONDARY_EXEC_ID, report.secondary_exec_id),
         (tags.MANUAL_ORDER_INDICATOR, report.manual_order),
         (tags.AGGRESSOR_INDICATOR, report.aggressor if trade else None),

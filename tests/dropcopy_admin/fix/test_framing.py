@@ -8,15 +8,18 @@ import simplefix
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dropcopy_admin.fix import framing
 from dropcopy_admin.fix import messages as m
 from dropcopy_admin.fix.framing import (
     BEGIN_MARKER,
+    FixParseError,
     FrameError,
     FrameErrorReason,
     FrameReader,
     check_frame,
     checksum,
     iter_frames,
+    parse_fields,
 )
 
 T0 = dt.datetime(2024, 3, 1, 12, 0, 0, 250000, tzinfo=dt.UTC)
@@ -330,3 +333,86 @@ def test_valid_frames_come_out_exactly_whatever_the_read_boundaries(sequence, cu
     for start, end in itertools.pairwise(points):
         items += reader.feed(stream[start:end])
     assert items == sequence
+
+
+# check_frame and parse_fields take short cuts for good input; they answer as the reader and the
+# field-by-field scan do, for any input.
+
+LOGON = m.build_logon(
+    HEADER,
+    heartbeat_interval=30,
+    access_key_id="oNDxM33uE81ohWuVRtWT",
+    secret_key="2HlZ7exg8jTKltXnURjKvm3GS5iF5n4ClzHiEm_ocv4",
+    application_system_name="BRIO",
+    trading_system_version="8.0",
+    application_system_vendor="ABC",
+)
+_field_pieces = st.lists(
+    st.sampled_from(
+        [
+            b"35=0\x01",
+            b"58=a=b\x01",
+            b"212=",
+            b"213=",
+            b"354=",
+            b"355=",
+            b"0212=",
+            b"3",
+            b"12",
+            b"\x01",
+            b"=",
+            b"x",
+            b"\x80",
+        ]
+    ),
+    max_size=16,
+).map(b"".join)
+
+
+def zero_padded_body_length(frame: bytes, zeros: int) -> bytes:
+    """``frame`` with its BodyLength written with leading zeros, its CheckSum made right again."""
+    start = frame.index(b"\x019=") + 3
+    head = frame[:start] + b"0" * zeros + frame[start:-7]
+    return head + b"10=%03d\x01" % checksum(head)
+
+
+_one_frame = st.one_of(
+    st.sampled_from([*VALID_FRAMES, LOGON]).flatmap(_mutations),
+    _field_pieces.map(frame_from_body),
+    st.tuples(st.sampled_from(VALID_FRAMES), st.integers(1, 4)).map(lambda t: zero_padded_body_length(*t)),
+)
+
+
+def reader_verdict(frame: bytes, max_frame_size: int) -> FrameError | None:
+    """What a fresh FrameReader makes of ``frame`` alone: ``None`` when it returns it whole."""
+    items = FrameReader(max_frame_size=max_frame_size).feed(frame)
+    if items == [frame]:
+        return None
+    errors = [item for item in items if isinstance(item, FrameError)]
+    return errors[0] if errors else FrameError(FrameErrorReason.BAD_BODY_LENGTH, frame, "not exactly one whole frame")
+
+
+@settings(max_examples=600, deadline=None)
+@given(frame=_one_frame, max_frame_size=st.sampled_from([64, 300, 65536]))
+def test_check_frame_answers_as_the_reader_does(frame, max_frame_size):
+    assert check_frame(frame, max_frame_size=max_frame_size) == reader_verdict(frame, max_frame_size)
+
+
+def scan(frame: bytes):
+    try:
+        return framing._scan_fields(frame)
+    except FixParseError as exc:
+        return str(exc)
+
+
+def tokens(frame: bytes):
+    try:
+        return parse_fields(frame)
+    except FixParseError as exc:
+        return str(exc)
+
+
+@settings(max_examples=600, deadline=None)
+@given(body=st.one_of(_field_pieces, _one_frame))
+def test_parse_fields_answers_as_the_field_by_field_scan(body):
+    assert tokens(body) == scan(body)

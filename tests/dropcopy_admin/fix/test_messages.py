@@ -1,7 +1,9 @@
 """Message builders, the Message view, envelopes and resends."""
 
 import datetime as dt
+import re
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -518,3 +520,100 @@ def frame(body: bytes) -> bytes:
     body = body.replace(b"|", b"\x01")
     head = b"8=FIX.4.2\x019=" + str(len(body)).encode() + b"\x01"
     return head + body + b"10=%03d\x01" % checksum(head + body)
+
+
+# --- exact bytes ------------------------------------------------------------------------------
+# Recorded before the encoder was made cheaper: the encoding of every kind of value, byte for byte.
+
+
+def test_an_envelope_of_an_execution_report_is_exactly_these_bytes():
+    assert BUILT["envelope"] == frame(
+        b"35=n|34=7|49=CME|50=G|52=20170623-14:48:42.855|56=B08004N|57=G|212=292|213=<RTRF>"
+        b"8=FIX.4.2\x019=256\x0135=8\x0134=7\x0149=CME\x0150=G\x0152=20170623-14:48:42.855\x0156=B08004N\x0157=G\x01"
+        b"37=ORD1\x0111=CL1\x0117=EX1\x0120=0\x01150=2\x0139=2\x011=ACCT1\x0148=12345\x0155=ES\x01107=ESZ5\x01"
+        b"167=FUT\x0154=1\x0138=10\x0140=2\x0144=5012.25\x0159=0\x0131=5012.25\x0132=10\x0114=10\x01151=0\x01"
+        b"6=5012.25\x0160=20170623-14:48:42.855\x0175=20170623\x011028=N\x0110=248\x01</RTRF>|"
+    )
+    assert BUILT["envelope"].endswith(b"\x0110=177\x01")
+
+
+def test_values_of_every_kind_are_encoded_exactly():
+    chicago = dt.timezone(dt.timedelta(hours=-5))
+    body = [
+        (tags.TEXT, "a=b c"),
+        (tags.PRICE, Decimal("-0.50")),
+        (tags.AVG_PX, Decimal("1E+2")),
+        (tags.ORDER_QTY, 0),
+        (tags.MANUAL_ORDER_INDICATOR, True),
+        (tags.AGGRESSOR_INDICATOR, False),
+        (tags.TRANSACT_TIME, dt.datetime(2017, 6, 23, 9, 48, 42, 999999, tzinfo=chicago)),
+        (96, b"raw~"),
+        (tags.TEST_REQ_ID, m.Echoed(b"")),
+    ]
+
+    raw = m.build_acceptor_message(MsgType.HEARTBEAT, GATEWAY, body)
+
+    assert raw == frame(
+        b"35=0|49=CME|50=G|56=B08004N|57=G|34=7|52=20170623-14:48:42.855|"
+        b"58=a=b c|44=-0.50|6=100|38=0|1028=Y|1057=N|60=20170623-14:48:42.999|96=raw~|112=|"
+    )
+
+
+def test_the_first_refused_value_in_field_order_is_the_one_reported():
+    with pytest.raises(ValueError, match="tag 58: value must be printable ASCII"):
+        m.build_acceptor_message(MsgType.HEARTBEAT, GATEWAY, [(58, "café"), (60, dt.datetime(2024, 1, 1))])
+    with pytest.raises(ValueError, match="aware datetime"):
+        m.build_acceptor_message(MsgType.HEARTBEAT, GATEWAY, [(58, "ok"), (60, dt.datetime(2024, 1, 1)), (59, "")])
+    with pytest.raises(ValueError, match="tag 59: FIX values cannot be empty"):
+        m.build_acceptor_message(MsgType.HEARTBEAT, GATEWAY, [(58, "ok"), (59, ""), (60, "a\x01")])
+
+
+def test_the_two_instants_of_a_repeated_hour_are_told_apart():
+    chicago = ZoneInfo("America/Chicago")
+    first = dt.datetime(2026, 11, 1, 1, 30, tzinfo=chicago)  # CDT
+    second = first.replace(fold=1)  # an hour later: CST, the clocks were set back at 02:00
+
+    assert m.format_sending_time(first) == "20261101-06:30:00.000"
+    assert m.format_sending_time(second) == "20261101-07:30:00.000"
+    assert m.format_sending_time(first.astimezone(dt.UTC)) == "20261101-06:30:00.000"
+
+
+# --- tokenising -------------------------------------------------------------------------------
+
+
+def test_data_fields_are_read_by_length_among_ordinary_fields_and_repeated():
+    raw = b"35=A\x01354=3\x01355=a\x01b\x0158=x\x011401=2\x011402=\x01\x01\x010095=1\x0196==\x0110=000\x01"
+
+    assert parse_fields(raw) == [
+        (35, b"A"),
+        (354, b"3"),
+        (355, b"a\x01b"),
+        (58, b"x"),
+        (1401, b"2"),
+        (1402, b"\x01\x01"),
+        (95, b"1"),
+        (96, b"="),
+        (10, b"000"),
+    ]
+
+
+def test_a_length_field_not_followed_by_its_data_field_announces_nothing():
+    assert parse_fields(b"212=3\x0158=abc\x01213=x\x01") == [(212, b"3"), (58, b"abc"), (213, b"x")]
+    assert parse_fields(b"58=x\x01212=3\x01") == [(58, b"x"), (212, b"3")]
+
+
+@pytest.mark.parametrize(
+    ("frame_bytes", "message"),
+    [
+        (b"212=3\x01213=ab\x01", "data field 213 does not end where its length says"),
+        (b"212=1\x01213=ab\x01", "data field 213 does not end where its length says"),
+        (b"58=x\x01212=\x01213=\x01", "length field 212 is not a number"),
+        (b"58=x\x011234567890=1\x01", "tag b'1234567890' at offset 5 is not a number"),
+        (b"58=x\x01\xd9\xa1=1\x01", "at offset 5 is not a number"),
+        (b"58=x\x0159", "field at offset 5 has no '='"),
+        (b"58=x\x0159=1", "field 59 is not terminated by SOH"),
+    ],
+)
+def test_what_does_not_tokenise_is_refused_with_its_reason(frame_bytes, message):
+    with pytest.raises(m.FixParseError, match=re.escape(message)):
+        parse_fields(frame_bytes)
