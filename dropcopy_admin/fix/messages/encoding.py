@@ -10,14 +10,13 @@ to be empty is an ``Echoed`` value, the peer's own sent back.
 
 import datetime as dt
 import functools
-import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from .. import tags
-from ..framing import SOH, is_printable_ascii
+from ..framing import SOH, checksum, is_printable_ascii
 
 
 @dataclass(frozen=True)
@@ -235,7 +234,7 @@ def encode_message(
     parts.append(b"")
     rest = SOH.join(parts)
     head = _BEGIN + b"9=%d" % len(rest) + SOH + rest
-    return head + b"10=%03d" % (sum(head) % 256) + SOH
+    return head + b"10=%03d" % checksum(head) + SOH
 
 
 _PRINTABLE_TEXTS = re.compile(r"[\x20-\x7e]*")
@@ -251,17 +250,21 @@ def _encode_fields(
     """
     texts: list[str] = []
     parts = [b"35=" + wire_value(tags.MSG_TYPE, msg_type)]
-    for index, (tag, value) in enumerate(itertools.chain(header_pairs, body)):
-        if value is None or tag in _FRAMING_TAGS:
-            continue
-        prefix = _TAG_PREFIXES.get(tag) or b"%d=" % tag
-        if type(value) is str and not check_each:
-            texts.append(value)
-            parts.append(prefix + value.encode("ascii"))
-        elif tag == tags.XML_DATA and isinstance(value, bytes) and index >= len(header_pairs):
-            parts.append(prefix + value)  # in the body: checked by build_drop_copy_envelope
-        else:
-            parts.append(prefix + wire_value(tag, value))
+    for pairs, in_body in ((header_pairs, False), (body, True)):
+        for tag, value in pairs:
+            if value is None or tag in _FRAMING_TAGS:
+                continue
+            prefix = _TAG_PREFIXES.get(tag) or b"%d=" % tag
+            kind = type(value)
+            if kind is str and not check_each:
+                texts.append(value)
+                parts.append(prefix + value.encode("ascii"))
+            elif kind is int:
+                parts.append(b"%b%d" % (prefix, value))
+            elif in_body and tag == tags.XML_DATA and isinstance(value, bytes):
+                parts.append(prefix + value)  # checked by build_drop_copy_envelope
+            else:
+                parts.append(prefix + wire_value(tag, value))
     if texts and not (all(texts) and _PRINTABLE_TEXTS.fullmatch("".join(texts))):
         return None
     return parts

@@ -416,3 +416,9 @@ def tokens(frame: bytes):
 @given(body=st.one_of(_field_pieces, _one_frame))
 def test_parse_fields_answers_as_the_field_by_field_scan(body):
     assert tokens(body) == scan(body)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.one_of(st.binary(max_size=2000), st.integers(0, 1100).map(lambda n: b"\xff" * n)))
+def test_the_checksum_is_the_sum_of_the_bytes_modulo_256_at_any_length(data):
+    assert checksum(data) == sum(data) % 256
