@@ -205,17 +205,28 @@ def sent_batch_write(
         if sent:
             _copy_sent(sent)
         if streams:
-            table = connection.ops.quote_name(SequenceStream._meta.db_table)
-            with connection.cursor() as cursor:
-                cursor.executemany(
-                    f"UPDATE {table} SET next_outgoing = COALESCE(%s, next_outgoing),"
-                    " next_incoming = COALESCE(%s, next_incoming)"
-                    " WHERE target_id = %s AND market_segment IS NOT DISTINCT FROM %s",
-                    [
-                        (outgoing, incoming, target_id, segment)
-                        for (target_id, segment), (outgoing, incoming) in streams.items()
-                    ],
-                )
+            _move_streams(streams)
+
+
+def _move_streams(streams: dict[tuple[int, int | None], tuple[int | None, int | None]]) -> None:
+    """One UPDATE for every stream of the batch (its rows given as arrays), not one per stream."""
+    table = connection.ops.quote_name(SequenceStream._meta.db_table)
+    keys, numbers = list(streams), list(streams.values())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS stream SET next_outgoing = COALESCE(moved.outgoing, stream.next_outgoing),"
+            " next_incoming = COALESCE(moved.incoming, stream.next_incoming)"
+            " FROM unnest(%s::integer[], %s::integer[], %s::integer[], %s::integer[])"
+            " AS moved(target_id, market_segment, outgoing, incoming)"
+            " WHERE stream.target_id = moved.target_id"
+            " AND stream.market_segment IS NOT DISTINCT FROM moved.market_segment",
+            [
+                [target_id for target_id, _ in keys],
+                [segment for _, segment in keys],
+                [outgoing for outgoing, _ in numbers],
+                [incoming for _, incoming in numbers],
+            ],
+        )
 
 
 def _copy_sent(sent: list[SentRow]) -> None:
