@@ -128,6 +128,7 @@ def test_xlsx_fast_paths_write_the_bytes_of_xlsxwriters_public_methods():
     lines = [
         ["Acme & Sons <Ltd>", "=1+1", Decimal("-125.50"), 7, "  padded  ", "note\n\tsecond\r\nthird", "Zürich €"],
         ["_x0041_ literal", None, Decimal("0.00"), 2.5, "", "B" * 5000, "-credit"],
+        ["no\u00a0break", "odd \ufffe\uffff", "x_x", "_X0041_ upper"],
     ]
     totals = [["B0001", "Bench", Decimal("1234567.89"), "USD"]]
 
@@ -175,6 +176,7 @@ def test_xlsx_the_pinned_xlsxwriter_still_offers_what_the_fast_paths_rely_on():
         assert isinstance(worksheet.row_data_fh, _RowFile) and worksheet.fh is worksheet.row_data_fh
         assert sheet._write_string == worksheet._write_string
         assert sheet._write_number == worksheet._write_number
+        assert worksheet.__dict__["_escape_control_characters"].__name__ == "escape_unless_plain"
         sheet.append(["kept"])
 
 
