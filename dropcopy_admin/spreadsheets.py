@@ -182,26 +182,35 @@ class _RowFile:
         self._file.close()
 
 
-def _install_plain_text_escape(worksheet) -> None:
-    """Let ``worksheet`` skip XlsxWriter's OOXML escape of a text cell that has nothing to escape.
+def _install_plain_value_escapes(worksheet) -> None:
+    """Let ``worksheet`` skip XlsxWriter's escapes of values that have nothing to escape.
 
     In constant-memory mode XlsxWriter runs two regular-expression substitutions over every text
     cell as it writes it (control characters become ``_xHHHH_``, a literal ``_xHHHH_`` gets its
     underscore escaped, U+FFFE and U+FFFF escaped): a sixth of a large workbook's time, for cells
     that almost never hold any of these. Text that is printable (no control character, no
     noncharacter) and has no ``_x`` comes back unchanged from that escape, so it is returned at
-    once; anything else goes through XlsxWriter's own. The bytes are the same either way.
+    once. Likewise a cell's style number, an ``int`` attribute, is returned by XlsxWriter's
+    attribute escape only after a regular expression raised ``TypeError`` on it. Anything else goes
+    through XlsxWriter's own escapes: the bytes are the same either way.
     """
-    escape = getattr(worksheet, "_escape_control_characters", None)
-    if escape is None:
-        return
+    escape_text = getattr(worksheet, "_escape_control_characters", None)
+    if escape_text is not None:
 
-    def escape_unless_plain(data):
-        if data.__class__ is str and data.isprintable() and "_x" not in data:
-            return data
-        return escape(data)
+        def escape_unless_plain(data):
+            if data.__class__ is str and data.isprintable() and "_x" not in data:
+                return data
+            return escape_text(data)
 
-    worksheet._escape_control_characters = escape_unless_plain
+        worksheet._escape_control_characters = escape_unless_plain
+
+    escape_attribute = getattr(worksheet, "_escape_attributes", None)
+    if escape_attribute is not None:
+
+        def escape_unless_number(attribute):
+            return attribute if attribute.__class__ is int else escape_attribute(attribute)
+
+        worksheet._escape_attributes = escape_unless_number
 
 
 class SafeWorkbook:
@@ -234,7 +243,7 @@ class SafeWorkbook:
     def sheet(self, name: str) -> SafeSheet:
         worksheet = self._book.add_worksheet(name)
         _RowFile.install(worksheet)
-        _install_plain_text_escape(worksheet)
+        _install_plain_value_escapes(worksheet)
         return SafeSheet(self, worksheet)
 
     def __enter__(self) -> "SafeWorkbook":

@@ -177,6 +177,7 @@ def test_xlsx_the_pinned_xlsxwriter_still_offers_what_the_fast_paths_rely_on():
         assert sheet._write_string == worksheet._write_string
         assert sheet._write_number == worksheet._write_number
         assert worksheet.__dict__["_escape_control_characters"].__name__ == "escape_unless_plain"
+        assert worksheet.__dict__["_escape_attributes"].__name__ == "escape_unless_number"
         sheet.append(["kept"])
 
 
