@@ -9,12 +9,26 @@ in bulk, statuses set) — goal at most 10 s. The baseline is the same 1,000 che
     bench: verify_500_targets <batch s> s baseline <one-by-one s> s ratio <x>
 
 The ratio is baseline / batch: how many times faster the concurrent batch is (above 1 is faster).
+
+What bounds that ratio on this machine is printed beside it: the same 1,000 checks probed
+concurrently again without reading the jobs or storing the results (``…_probing_only``), and the
+CPU each check costs the probing process and the gateway process (``/proc``'s utime + stime),
+concurrently and one by one. Concurrency cannot make a batch faster than the CPU its checks need
+spread over every core, so ``verify_ceiling`` (the one-by-one time over the concurrent checks'
+CPU divided by the cores) is the most any batch could gain here, storing nothing:
+
+    bench: verify_500_targets_probing_only <s> s baseline <one-by-one s> s ratio <x>
+    bench: verify_cpu_per_check_concurrent <ms> ms (probe <ms>, gateway <ms>)
+    bench: verify_cpu_per_check_one_by_one <ms> ms (probe <ms>, gateway <ms>)
+    bench: verify_ceiling_on_<n>_cores <x> x
 """
 
 import json
+import os
 import sys
 import time
 
+from bench.bench_gateway import cpu_seconds
 from bench.common import (
     bench_database_url,
     child_env,
@@ -52,7 +66,7 @@ def base36(n: int, width: int) -> str:
     return encode(n, width)
 
 
-def child_verify() -> None:
+def child_verify(gateway_pid: int) -> None:
     django_setup()
     from dropcopy_admin import clock
     from dropcopy_admin.models import TargetSession
@@ -60,19 +74,36 @@ def child_verify() -> None:
     from dropcopy_admin.services.verification import _jobs_for, targets_verify
     from dropcopy_admin.verification.runner import run_probes
 
+    def measured(work):
+        """(result, wall seconds, this process's CPU seconds, the gateway's CPU seconds)."""
+        wall, cpu, gateway = time.perf_counter(), time.process_time(), cpu_seconds(gateway_pid)
+        result = work()
+        return (
+            result,
+            time.perf_counter() - wall,
+            time.process_time() - cpu,
+            cpu_seconds(gateway_pid) - gateway,
+        )
+
     ids = list(TargetSession.objects.order_by("pk").values_list("pk", flat=True))
-    started = time.perf_counter()
-    outcome = targets_verify(actor=SystemActor("bench_verify"), target_ids=ids)
-    batch = time.perf_counter() - started
+    outcome, batch, _, _ = measured(lambda: targets_verify(actor=SystemActor("bench_verify"), target_ids=ids))
     jobs, _ = _jobs_for(ids, clock.now())
-    started = time.perf_counter()
-    one_by_one = run_probes(jobs, concurrency=1)
-    baseline = time.perf_counter() - started
+    concurrent, probing, probe_cpu, gateway_cpu = measured(lambda: run_probes(jobs))
+    one_by_one, baseline, serial_probe_cpu, serial_gateway_cpu = measured(lambda: run_probes(jobs, concurrency=1))
     statuses = sorted(set(outcome.statuses.values()))
-    failures = sum(not result.ok for result in one_by_one)
+    failures = sum(not result.ok for result in [*concurrent, *one_by_one])
     print(
         json.dumps(
-            {"batch": batch, "baseline": baseline, "statuses": statuses, "checks": outcome.checks, "failures": failures}
+            {
+                "batch": batch,
+                "baseline": baseline,
+                "probing": probing,
+                "cpu_ms": [1000 * cpu / len(jobs) for cpu in (probe_cpu, gateway_cpu)],
+                "serial_cpu_ms": [1000 * cpu / len(jobs) for cpu in (serial_probe_cpu, serial_gateway_cpu)],
+                "statuses": statuses,
+                "checks": outcome.checks,
+                "failures": failures,
+            }
         )
     )
 
@@ -84,12 +115,27 @@ def run() -> list[str]:
     run_child(["manage.py", "migrate", "--noinput", "-v", "0"], env)
     layout = json.loads(run_child(["-m", "bench.bench_verify", "setup"], env).strip().splitlines()[-1])
     listening = [(ip, layout["last_port"]) for ip in layout["ips"]]
-    with running_gateway(env, listening, GATEWAY_READY_TIMEOUT):
-        measured = json.loads(run_child(["-m", "bench.bench_verify", "verify"], env).strip().splitlines()[-1])
+    with running_gateway(env, listening, GATEWAY_READY_TIMEOUT) as gateway_pid:
+        measured = json.loads(
+            run_child(["-m", "bench.bench_verify", "verify", str(gateway_pid)], env).strip().splitlines()[-1]
+        )
     if measured["statuses"] != ["verified"] or measured["checks"] != 2 * TARGETS or measured["failures"]:
         raise RuntimeError(f"verification did not pass everywhere: {measured}")
-    batch, baseline = measured["batch"], measured["baseline"]
-    return [f"bench: verify_500_targets {batch:.2f} s baseline {baseline:.2f} s ratio {baseline / batch:.1f}"]
+    batch, baseline, probing = measured["batch"], measured["baseline"], measured["probing"]
+    (probe_ms, gateway_ms), (serial_probe_ms, serial_gateway_ms) = measured["cpu_ms"], measured["serial_cpu_ms"]
+    cores = os.cpu_count() or 1
+    checks = 2 * TARGETS
+    ceiling = baseline / ((probe_ms + gateway_ms) / 1000 * checks / cores)
+    return [
+        f"bench: verify_500_targets {batch:.2f} s baseline {baseline:.2f} s ratio {baseline / batch:.1f}",
+        f"bench: verify_500_targets_probing_only {probing:.2f} s baseline {baseline:.2f} s "
+        f"ratio {baseline / probing:.1f}",
+        f"bench: verify_cpu_per_check_concurrent {probe_ms + gateway_ms:.2f} ms "
+        f"(probe {probe_ms:.2f}, gateway {gateway_ms:.2f})",
+        f"bench: verify_cpu_per_check_one_by_one {serial_probe_ms + serial_gateway_ms:.2f} ms "
+        f"(probe {serial_probe_ms:.2f}, gateway {serial_gateway_ms:.2f})",
+        f"bench: verify_ceiling_on_{cores}_cores {ceiling:.1f} x",
+    ]
 
 
 if __name__ == "__main__":
@@ -97,6 +143,6 @@ if __name__ == "__main__":
     if command == "setup":
         child_setup()
     elif command == "verify":
-        child_verify()
+        child_verify(int(sys.argv[2]))
     else:
-        sys.exit("usage: python -m bench.bench_verify setup | verify (or run it with python -m bench.run verify)")
+        sys.exit("usage: python -m bench.bench_verify setup | verify GATEWAY_PID (or: python -m bench.run verify)")

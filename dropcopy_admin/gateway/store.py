@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from django.db import DatabaseError, connection, transaction
 
 from dropcopy_admin.choices import MembershipStatus, TargetStatus
+from dropcopy_admin.copying import copy_rows
 from dropcopy_admin.models import FeedRequest, Membership, SentMessage, SequenceStream, TargetSession
 
 from .synthetic import kinds_for
@@ -231,14 +232,7 @@ def _move_streams(streams: dict[tuple[int, int | None], tuple[int | None, int | 
 
 def _copy_sent(sent: list[SentRow]) -> None:
     """Insert the batch's ``SentMessage`` rows through PostgreSQL's ``COPY`` (psycopg 3)."""
-    meta = SentMessage._meta
-    statement = "COPY {} ({}) FROM STDIN".format(
-        connection.ops.quote_name(meta.db_table),
-        ", ".join(connection.ops.quote_name(meta.get_field(name).column) for name in SENT_COLUMNS),
-    )
-    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-        for row in sent:
-            copy.write_row(row)
+    copy_rows(SentMessage, SENT_COLUMNS, sent)
 
 
 class Database:

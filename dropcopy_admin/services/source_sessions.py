@@ -16,10 +16,10 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from psycopg import sql
 
 from dropcopy_admin import clock, errors
 from dropcopy_admin.choices import LIVE_MEMBERSHIP_STATUSES, GatewayType, Role
+from dropcopy_admin.copying import copy_rows
 from dropcopy_admin.errors import DomainError
 from dropcopy_admin.models import CgwGateway, ClearingFirm, Entity, Gfid, SourceSession, User, Venue
 
@@ -363,12 +363,9 @@ def _sessions_copy(rows: list[_GoodRow], now) -> list[dict]:
             "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(rows)]
         )
         ids = [session_id for (session_id,) in cursor.fetchall()]
-        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, _COPIED_COLUMNS))
-        )
-        with cursor.copy(statement) as copy:
-            for session_id, row in zip(ids, rows, strict=True):
-                copy.write_row((session_id, *row, now))
+    copy_rows(
+        SourceSession, _COPIED_COLUMNS, ((session_id, *row, now) for session_id, row in zip(ids, rows, strict=True))
+    )
     return [
         {"id": session_id, **row._asdict(), "created_at": created_at} for session_id, row in zip(ids, rows, strict=True)
     ]

@@ -34,6 +34,7 @@ from dropcopy_admin.choices import (
     Role,
     TargetStatus,
 )
+from dropcopy_admin.copying import copy_rows
 from dropcopy_admin.models import (
     CgwGateway,
     ClearingFirm,
@@ -81,7 +82,7 @@ def base36(number: int, width: int) -> str:
     return "".join(reversed(digits))
 
 
-def copy_rows(model, columns: list[str], rows) -> int:
+def copy_rows_with_defaults(model, columns: list[str], rows) -> int:
     """Write ``rows`` (tuples in the order of ``columns``) into ``model``'s table with ``COPY``.
 
     Fields left out get Django's default on every row (the database has none): "" for text, None
@@ -89,17 +90,7 @@ def copy_rows(model, columns: list[str], rows) -> int:
     """
     defaults = [field for field in model._meta.concrete_fields if field.name not in columns and not field.primary_key]
     fixed = tuple(field.get_prep_value(field.get_default()) for field in defaults)
-    table = connection.ops.quote_name(model._meta.db_table)
-    names = ", ".join(
-        connection.ops.quote_name(field.column)
-        for field in [*(model._meta.get_field(name) for name in columns), *defaults]
-    )
-    count = 0
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row((*row, *fixed))
-            count += 1
-    return count
+    return copy_rows(model, [*columns, *(field.name for field in defaults)], ((*row, *fixed) for row in rows))
 
 
 class ScaleWorld:
@@ -152,13 +143,15 @@ class ScaleWorld:
     def clearing_firms(self) -> int:
         taken = set(ClearingFirm.objects.values_list("code", flat=True))
         codes = [code for code in (f"Q{base36(n, 2)}" for n in range(36 * 36)) if code not in taken][:CLEARING_FIRMS]
-        count = copy_rows(ClearingFirm, ["code", "name"], ((code, f"Scale Clearing {code}") for code in codes))
+        count = copy_rows_with_defaults(
+            ClearingFirm, ["code", "name"], ((code, f"Scale Clearing {code}") for code in codes)
+        )
         self.firm_ids = list(ClearingFirm.objects.filter(code__in=codes).order_by("pk").values_list("pk", flat=True))
         return count
 
     def entity_rows(self) -> int:
         rows = ((f"SCALE{n:06d}", f"Scale Trading {n:05d}", True) for n in range(1, self.entities + 1))
-        count = copy_rows(Entity, ["code", "name", "self_service"], rows)
+        count = copy_rows_with_defaults(Entity, ["code", "name", "self_service"], rows)
         self.entity_ids = list(
             Entity.objects.filter(code__startswith="SCALE").order_by("pk").values_list("pk", flat=True)
         )
@@ -174,7 +167,7 @@ class ScaleWorld:
             firm_id = self.firm_ids[index % len(self.firm_ids)]
             self.gfid_of_entity[entity_id] = (code, firm_id)
             rows.append((code, "CME", entity_id, firm_id, index % 4 == 0))
-        count = copy_rows(Gfid, ["code", "venue", "entity", "clearing_firm", "admin_control"], rows)
+        count = copy_rows_with_defaults(Gfid, ["code", "venue", "entity", "clearing_firm", "admin_control"], rows)
         ids = dict(Gfid.objects.filter(entity_id__in=self.entity_ids).values_list("entity_id", "pk"))
         self.gfid_of_entity = {
             entity: (code, firm, ids[entity]) for entity, (code, firm) in self.gfid_of_entity.items()
@@ -183,7 +176,7 @@ class ScaleWorld:
 
     def front_end_systems(self) -> int:
         rows = ((None, f"Scale OMS {n:02d}", "5.1", "SCALEV", self.ago(400)) for n in range(FRONT_END_SYSTEMS))
-        count = copy_rows(FrontEndSystem, ["entity", "name", "version", "vendor", "created_at"], rows)
+        count = copy_rows_with_defaults(FrontEndSystem, ["entity", "name", "version", "vendor", "created_at"], rows)
         self.front_end_ids = list(
             FrontEndSystem.objects.filter(vendor="SCALEV").order_by("pk").values_list("pk", flat=True)
         )
@@ -237,7 +230,7 @@ class ScaleWorld:
             "decided_at",
             "note",
         ]
-        return copy_rows(Certification, columns, rows)
+        return copy_rows_with_defaults(Certification, columns, rows)
 
     def sessions(self) -> int:
         gateways = list(CgwGateway.objects.filter(venue_id="CME", environment=Environment.PRODUCTION).order_by("code"))
@@ -265,7 +258,7 @@ class ScaleWorld:
             "clearing_firm",
             "created_at",
         ]
-        count = copy_rows(SourceSession, columns, rows)
+        count = copy_rows_with_defaults(SourceSession, columns, rows)
         self.sessions_of_entity: dict[int, list[int]] = {}
         for session_id, gfid_entity in (
             SourceSession.objects.filter(gfid__entity_id__in=self.entity_ids)
@@ -308,7 +301,7 @@ class ScaleWorld:
             "opened_at",
             "closed_at",
         ]
-        count = copy_rows(DropCopyGroup, columns, rows)
+        count = copy_rows_with_defaults(DropCopyGroup, columns, rows)
         self.open_groups = list(
             DropCopyGroup.objects.filter(entity_id__in=self.entity_ids, status=GroupStatus.ACTIVE)
             .order_by("pk")
@@ -372,7 +365,7 @@ class ScaleWorld:
             "created_at",
             "provisioning_requested_at",
         ]
-        count = copy_rows(TargetSession, columns, rows)
+        count = copy_rows_with_defaults(TargetSession, columns, rows)
         self.target_rows = list(
             TargetSession.objects.filter(entity_id__in=self.entity_ids)
             .order_by("pk")
@@ -417,7 +410,7 @@ class ScaleWorld:
                         )
 
         columns = ["target", "ip", "port", "role", "market_segment", "target_sub_id", "released"]
-        count = copy_rows(TargetAddress, columns, rows())
+        count = copy_rows_with_defaults(TargetAddress, columns, rows())
         self.primary_address = {}
         for target_id, ip, segment in (
             TargetAddress.objects.filter(target_id__in=[row[0] for row in self.target_rows], role=AddressRole.PRIMARY)
@@ -501,7 +494,7 @@ class ScaleWorld:
             "reason",
             "ended_at",
         ]
-        return copy_rows(Membership, columns, rows)
+        return copy_rows_with_defaults(Membership, columns, rows)
 
     def key_pairs(self) -> int:
         """One live key pair per target, expiring across the coming year (some within 30 days)."""
@@ -514,7 +507,7 @@ class ScaleWorld:
                 yield (target_id, access_key_id, secret, False, created, created + dt.timedelta(days=365), None)
 
         columns = ["target", "access_key_id", "secret_encrypted", "is_probe", "created_at", "expires_at", "revoked_at"]
-        return copy_rows(KeyPair, columns, rows())
+        return copy_rows_with_defaults(KeyPair, columns, rows())
 
     def checks(self) -> int:
         """A check a day on each target's primary address, a year back; a failing target fails lately."""
@@ -551,7 +544,7 @@ class ScaleWorld:
                         )
 
         columns = ["target", "ip", "role", "market_segment", "outcome", "stage", "rtt_ms", "checked_at", "detail"]
-        return copy_rows(ConnectivityCheck, columns, rows())
+        return copy_rows_with_defaults(ConnectivityCheck, columns, rows())
 
     # --- billing -----------------------------------------------------------------------------
 
