@@ -13,7 +13,13 @@ from collections.abc import Callable, Coroutine
 from typing import Protocol
 
 from dropcopy_admin import clock
-from dropcopy_admin.fix.messages import SessionHeader, Value, build_acceptor_message, build_drop_copy_envelope
+from dropcopy_admin.fix.messages import (
+    SessionHeader,
+    Value,
+    build_acceptor_message,
+    build_drop_copy_envelope,
+    build_drop_copy_envelopes,
+)
 
 from . import store
 from .presence import LiveFigures
@@ -104,8 +110,12 @@ class Connection:
         """Send a drop copy message: ``inner`` (one whole FIX frame) in a 35=n envelope (R19, §1.7)."""
         await self._send_built("n", lambda seq, now: build_drop_copy_envelope(self.header(seq, now), inner=inner))
 
-    async def send_envelopes(self, inners: list[bytes]) -> None:
-        """Send many drop copy messages at once: numbered, stored in one batch, written in one write."""
+    async def send_envelopes(self, inners: list[bytes], *, check: bool = True) -> None:
+        """Send many drop copy messages at once: numbered, stored in one batch, written in one write.
+
+        ``check=False``: the inner messages come from this product's builders (the synthetic feed),
+        so they are not checked again to be valid frames.
+        """
         if self.closed:
             raise SessionClosed
         async with self.send_lock:
@@ -113,10 +123,8 @@ class Connection:
                 raise SessionClosed
             now = clock.now()
             first = self.next_outgoing
-            built = [
-                (seq, build_drop_copy_envelope(self.header(seq, now), inner=inner))
-                for seq, inner in enumerate(inners, start=first)
-            ]
+            envelopes = build_drop_copy_envelopes(self.header(first, now), inners, check=check)
+            built = list(enumerate(envelopes, start=first))
             self.next_outgoing = first + len(built)
             if self.state is not None and built:
                 await self.db.record_sent_many(  # stored before they are written (R15)

@@ -8,12 +8,14 @@ so a group that takes only fills still sees consistent fills. ``kinds_for`` says
 target selects. Sending them inside the gateway is ``feed.py``'s.
 """
 
+import bisect
+import copy
 import datetime as dt
 import functools
 import itertools
 import random
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -164,32 +166,40 @@ class SyntheticFeed:
 
     def next_report(self, at: dt.datetime) -> tuple[str, ExecutionReport]:
         """Simulate events until one of a selected kind happens; (its source, the report)."""
-        while True:
-            source, report = self._step(at)
-            if report.kind in self.kinds:
-                return source, report
+        kind, order, exec_id, extra = self._next_selected_event(at)
+        return order.source, self._report(order, kind, exec_id, at, extra)
 
     def skip(self, count: int, at: dt.datetime) -> None:
-        """Advance past ``count`` selected messages (resuming a run)."""
+        """Advance past ``count`` selected messages (resuming a run): simulated, numbered, not built."""
         for _ in range(count):
-            self.next_message(at)
+            source = self._next_selected_event(at)[1].source
+            self._inner_seq[source] += 1
 
     # --- simulation ---------------------------------------------------------------------------
+    #
+    # Each step changes the simulated state, draws what it needs in a fixed order and answers its
+    # event: (kind, the order as it stands, the report's ExecID, the report's other fields). Only a
+    # selected event becomes an ``ExecutionReport``, at once, before the next step changes the order.
+
+    def _next_selected_event(self, at: dt.datetime) -> "_Event":
+        kinds, rng = self.kinds, self.rng
+        while True:
+            names, cum_weights = _actions(len(self.orders) < MAX_OPEN_ORDERS, bool(self.orders), bool(self.trades))
+            # What ``rng.choices(names, cum_weights=cum_weights)[0]`` draws, without its set-up.
+            action = names[bisect.bisect(cum_weights, rng.random() * cum_weights[-1], 0, len(names) - 1)]
+            event = getattr(self, action)(at)
+            if event[0] in kinds:
+                return event
 
     def _id(self, letter: str) -> str:
         return f"{letter}{self._prefix}{next(self._ids):07d}"
 
-    def _step(self, at: dt.datetime) -> tuple[str, ExecutionReport]:
-        names, cum_weights = _actions(len(self.orders) < MAX_OPEN_ORDERS, bool(self.orders), bool(self.trades))
-        action = self.rng.choices(names, cum_weights=cum_weights)[0]
-        return getattr(self, action)(at)
-
-    def _report(self, order: _Order, kind: ExecKind, at: dt.datetime, **extra) -> ExecutionReport:
+    def _report(self, order: _Order, kind: ExecKind, exec_id: str, at: dt.datetime, extra: dict) -> ExecutionReport:
         return ExecutionReport(
             kind=kind,
             order_id=order.order_id,
             cl_ord_id=order.cl_ord_id,
-            exec_id=self._id("X"),
+            exec_id=exec_id,
             account=order.account,
             symbol=order.instrument.symbol,
             security_desc=order.instrument.security_desc,
@@ -205,77 +215,73 @@ class SyntheticFeed:
             **extra,
         )
 
-    def _new(self, at):
-        instrument = self.rng.choice(INSTRUMENTS)
+    def _new(self, at) -> "_Event":
+        rng = self.rng
+        instrument = rng.choice(INSTRUMENTS)
         order = _Order(
-            source=self.rng.choice(self.sources),
+            source=rng.choice(self.sources),
             order_id=self._id("O"),
             cl_ord_id=self._id("C"),
-            account=f"ACCT{self.rng.randrange(1, 10)}",
+            account=f"ACCT{rng.randrange(1, 10)}",
             instrument=instrument,
-            side=self.rng.choice("12"),
-            qty=self.rng.randint(1, 50),
-            price=instrument.price + instrument.tick * self.rng.randint(-40, 40),
+            side=rng.choice("12"),
+            qty=rng.randint(1, 50),
+            price=instrument.price + instrument.tick * rng.randint(-40, 40),
         )
         self.orders.append(order)
-        return order.source, self._report(order, ExecKind.NEW, at, manual_order=self.rng.random() < 0.1)
+        return ExecKind.NEW, order, self._id("X"), {"manual_order": rng.random() < 0.1}
 
-    def _fill(self, at):
-        order = self.rng.choice(self.orders)
+    def _fill(self, at) -> "_Event":
+        rng = self.rng
+        order = rng.choice(self.orders)
         remaining = order.qty - order.cum_qty
-        partial = remaining > 1 and self.rng.random() < 0.6
-        last_qty = self.rng.randint(1, remaining - 1) if partial else remaining
+        partial = remaining > 1 and rng.random() < 0.6
+        last_qty = rng.randint(1, remaining - 1) if partial else remaining
         order.cum_qty += last_qty
         order.notional += order.price * last_qty
         kind = ExecKind.PARTIAL_FILL if partial else ExecKind.FILL
-        report = self._report(
-            order,
-            kind,
-            at,
-            last_qty=last_qty,
-            last_px=order.price,
-            aggressor=self.rng.random() < 0.5,
-            secondary_exec_id=self._id("T"),
-        )
-        self.trades.append(_Trade(order=replace(order), exec_id=report.exec_id, qty=last_qty, px=order.price))
+        extra = {"last_qty": last_qty, "last_px": order.price, "aggressor": rng.random() < 0.5}
+        extra["secondary_exec_id"] = self._id("T")
+        exec_id = self._id("X")
+        self.trades.append(_Trade(order=copy.copy(order), exec_id=exec_id, qty=last_qty, px=order.price))
         del self.trades[:-MAX_REMEMBERED_TRADES]
         if not partial:
             self.orders.remove(order)
-        return order.source, report
+        return kind, order, exec_id, extra
 
-    def _replace(self, at):
+    def _replace(self, at) -> "_Event":
         order = self.rng.choice(self.orders)
         orig = order.cl_ord_id
         order.cl_ord_id = self._id("C")
         order.price += order.instrument.tick * self.rng.choice((-2, -1, 1, 2))
         order.qty = max(order.cum_qty + 1, order.qty + self.rng.randint(-5, 5))
-        return order.source, self._report(order, ExecKind.REPLACED, at, orig_cl_ord_id=orig)
+        return ExecKind.REPLACED, order, self._id("X"), {"orig_cl_ord_id": orig}
 
-    def _cancel(self, at):
+    def _cancel(self, at) -> "_Event":
         order = self.rng.choice(self.orders)
         self.orders.remove(order)
         orig = order.cl_ord_id
         order.cl_ord_id = self._id("C")
-        return order.source, self._report(order, ExecKind.CANCELED, at, orig_cl_ord_id=orig)
+        return ExecKind.CANCELED, order, self._id("X"), {"orig_cl_ord_id": orig}
 
-    def _eliminate(self, at):
+    def _eliminate(self, at) -> "_Event":
         order = self.rng.choice(self.orders)
         self.orders.remove(order)
-        return order.source, self._report(order, ExecKind.ELIMINATED, at)
+        return ExecKind.ELIMINATED, order, self._id("X"), {}
 
-    def _bust(self, at):
+    def _bust(self, at) -> "_Event":
         trade = self.trades.pop(self.rng.randrange(len(self.trades)))
-        order = replace(trade.order, cum_qty=trade.order.cum_qty - trade.qty)
+        order = copy.copy(trade.order)
+        order.cum_qty = trade.order.cum_qty - trade.qty
         order.notional = trade.order.notional - trade.px * trade.qty
-        report = self._report(
-            order, ExecKind.TRADE_CANCEL, at, last_qty=trade.qty, last_px=trade.px, exec_ref_id=trade.exec_id
-        )
-        return order.source, report
+        extra = {"last_qty": trade.qty, "last_px": trade.px, "exec_ref_id": trade.exec_id}
+        return ExecKind.TRADE_CANCEL, order, self._id("X"), extra
 
-    def _correct(self, at):
+    def _correct(self, at) -> "_Event":
         trade = self.trades.pop(self.rng.randrange(len(self.trades)))
         new_px = trade.px + trade.order.instrument.tick * self.rng.choice((-1, 1))
-        report = self._report(
-            trade.order, ExecKind.TRADE_CORRECTION, at, last_qty=trade.qty, last_px=new_px, exec_ref_id=trade.exec_id
-        )
-        return trade.order.source, report
+        extra = {"last_qty": trade.qty, "last_px": new_px, "exec_ref_id": trade.exec_id}
+        return ExecKind.TRADE_CORRECTION, trade.order, self._id("X"), extra
+
+
+_Event = tuple[ExecKind, _Order, str, dict]

@@ -15,7 +15,7 @@ This package's face re-exports the public names; the modules hold, by concern:
 
 from ..framing import FixParseError, parse_fields
 from .encoding import Echoed, SessionHeader, Value, build_acceptor_message, format_sending_time, parse_sending_time
-from .envelope import RTRF_CLOSE, RTRF_OPEN, build_drop_copy_envelope, envelope_payload
+from .envelope import RTRF_CLOSE, RTRF_OPEN, build_drop_copy_envelope, build_drop_copy_envelopes, envelope_payload
 from .execution import ExecKind, ExecutionReport, build_execution_report
 from .reading import Message
 from .resend import mark_as_resent
@@ -44,6 +44,7 @@ __all__ = [
     "build_acceptor_message",
     "build_business_message_reject",
     "build_drop_copy_envelope",
+    "build_drop_copy_envelopes",
     "build_execution_report",
     "build_heartbeat",
     "build_logon",

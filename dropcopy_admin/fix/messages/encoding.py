@@ -189,6 +189,33 @@ class SessionHeader:
             (tags.LAST_MSG_SEQ_NUM_PROCESSED, self.last_msg_seq_num_processed),
         ]
 
+    def fields_text(self) -> str | None:
+        """:meth:`pairs` as ``"<tag>=<value>\x01"`` text, byte for byte what the encoder writes, or
+        ``None`` when some value is not a plain one (then the checked path encodes, or words the
+        refusal): the templated builders' header."""
+        seq, last = self.seq_num, self.last_msg_seq_num_processed
+        if type(seq) is not int or self.sending_time.tzinfo is not dt.UTC:
+            return None
+        if seq < 1:
+            raise ValueError("MsgSeqNum starts at 1")
+        if last is not None and type(last) is not int:
+            return None
+        texts = [self.sender_comp_id, self.target_comp_id]
+        text = f"34={seq}\x0149={self.sender_comp_id}\x01"
+        if self.sender_sub_id is not None:
+            texts.append(self.sender_sub_id)
+            text += f"50={self.sender_sub_id}\x01"
+        text += f"52={_format_utc(self.sending_time)}\x0156={self.target_comp_id}\x01"
+        if self.target_sub_id is not None:
+            texts.append(self.target_sub_id)
+            text += f"57={self.target_sub_id}\x01"
+        if self.sender_location_id is not None:
+            texts.append(self.sender_location_id)
+            text += f"142={self.sender_location_id}\x01"
+        if last is not None:
+            text += f"369={last}\x01"
+        return text if plain_texts(texts) else None
+
     def acceptor_pairs(self, *, poss_dup: bool = False) -> list[tuple[int, Value]]:
         """The same fields in the order the gateway (the acceptor) writes its session messages.
 
@@ -232,12 +259,26 @@ def encode_message(
     if parts is None:  # some value is refused: encode field by field to say which, in field order
         parts = _encode_fields(msg_type, header_pairs, body, check_each=True)
     parts.append(b"")
-    rest = SOH.join(parts)
-    head = _BEGIN + b"9=%d" % len(rest) + SOH + rest
-    return head + b"10=%03d" % checksum(head) + SOH
+    return frame_body(SOH.join(parts))
 
 
 _PRINTABLE_TEXTS = re.compile(r"[\x20-\x7e]*")
+
+
+def plain_texts(texts: list) -> bool:
+    """Whether every value of ``texts`` is a ``str`` the encoder writes as it is: not empty,
+    printable ASCII (no SOH). The templated builders check their text values with it at once."""
+    try:
+        joined = "".join(texts)
+    except TypeError:  # not all text
+        return False
+    return "" not in texts and _PRINTABLE_TEXTS.fullmatch(joined) is not None
+
+
+def frame_body(body: bytes) -> bytes:
+    """The whole frame around ``body`` (``35=…`` to the SOH before 10): 8 and 9 before, 10 after."""
+    head = _BEGIN + b"9=%d" % len(body) + SOH + body
+    return head + b"10=%03d" % checksum(head) + SOH
 
 
 def _encode_fields(

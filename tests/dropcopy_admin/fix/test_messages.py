@@ -1,5 +1,6 @@
 """Message builders, the Message view, envelopes and resends."""
 
+import dataclasses
 import datetime as dt
 import re
 from decimal import Decimal
@@ -10,6 +11,7 @@ import pytest
 from dropcopy_admin.fix import messages as m
 from dropcopy_admin.fix import tags
 from dropcopy_admin.fix.framing import FrameReader, check_frame, checksum, parse_fields
+from dropcopy_admin.fix.messages import execution
 from dropcopy_admin.fix.signature import verify_logon_signature
 from dropcopy_admin.fix.tags import MsgType
 
@@ -340,6 +342,61 @@ def test_execution_report_codes_and_quantities(report, codes, cum, leaves):
     assert message.get(tags.TRANSACT_TIME) == b"20170623-14:48:42.855"
     assert message.get(tags.MANUAL_ORDER_INDICATOR) == b"N"
     assert check_frame(m.build_drop_copy_envelope(GATEWAY, inner=raw)) is None
+
+
+# The feed's builders write from templates; a header whose SendingTime is not in UTC (the same
+# instant in Chicago) takes the field-by-field encoder instead, so the two must agree byte for byte.
+GATEWAY_IN_CHICAGO = dataclasses.replace(GATEWAY, sending_time=T0.astimezone(ZoneInfo("America/Chicago")))
+EVERY_KIND = [
+    fill_report(m.ExecKind.NEW, last_qty=0, last_px=None, cum_qty=0, manual_order=True),
+    fill_report(m.ExecKind.CANCELED, last_qty=0, cum_qty=0, orig_cl_ord_id="CL0", correlation_cl_ord_id="CL1"),
+    fill_report(m.ExecKind.REPLACED, last_qty=0, cum_qty=4, orig_cl_ord_id="CL0"),
+    fill_report(m.ExecKind.ELIMINATED, last_qty=0, cum_qty=0),
+    fill_report(m.ExecKind.PARTIAL_FILL, last_qty=3, cum_qty=3, aggressor=True, secondary_exec_id="T1"),
+    fill_report(m.ExecKind.FILL, aggressor=False, avg_px=Decimal("5012.2500000")),
+    fill_report(m.ExecKind.TRADE_CANCEL, exec_id="EX2", exec_ref_id="EX1"),
+    fill_report(m.ExecKind.TRADE_CORRECTION, exec_id="EX3", exec_ref_id="EX1", last_px=Decimal("5012.50")),
+]
+
+
+@pytest.mark.parametrize("report", EVERY_KIND, ids=lambda report: report.kind.value)
+def test_the_templated_execution_report_is_the_field_by_field_one(report, monkeypatch):
+    field_by_field = m.build_execution_report(GATEWAY_IN_CHICAGO, report)
+    monkeypatch.setattr(execution, "build_message", None)  # the template alone, or a TypeError
+
+    assert m.build_execution_report(GATEWAY, report) == field_by_field
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"account": ""}, {"account": "A\x01B"}, {"symbol": "É"}, {"price": Decimal("NaN")}],
+    ids=["empty", "soh", "non-ascii", "nan"],
+)
+def test_a_value_the_template_cannot_write_is_refused_by_the_field_by_field_encoder(overrides):
+    with pytest.raises(ValueError):
+        m.build_execution_report(GATEWAY, fill_report(**overrides))
+
+
+@pytest.mark.parametrize("check", [True, False])
+@pytest.mark.parametrize("header", [GATEWAY, CLIENT, GATEWAY_IN_CHICAGO], ids=["gateway", "client", "not-utc"])
+def test_envelopes_built_together_are_the_ones_built_one_by_one(header, check):
+    inners = [m.build_execution_report(GATEWAY, report) for report in EVERY_KIND]
+
+    together = m.build_drop_copy_envelopes(header, inners, check=check)
+
+    one_by_one = [
+        m.build_drop_copy_envelope(dataclasses.replace(header, seq_num=header.seq_num + i), inner=inner)
+        for i, inner in enumerate(inners)
+    ]
+    assert together == one_by_one
+
+
+def test_envelopes_built_together_refuse_a_bad_inner_message_unless_told_it_is_built_here():
+    inners = [BUILT["execution_report"], BUILT["heartbeat"][:-3]]
+    with pytest.raises(ValueError, match="not one valid FIX frame"):
+        m.build_drop_copy_envelopes(GATEWAY, inners)
+    with pytest.raises(ValueError, match="exceeds 8000"):
+        m.build_drop_copy_envelopes(GATEWAY, [b"8" * 8000], check=False)
 
 
 def test_correction_references_the_trade_and_resets_totals():
