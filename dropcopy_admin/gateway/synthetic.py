@@ -9,7 +9,6 @@ target selects. Sending them inside the gateway is ``feed.py``'s.
 """
 
 import bisect
-import copy
 import datetime as dt
 import functools
 import itertools
@@ -17,10 +16,17 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from dropcopy_admin.choices import MessageFilter
-from dropcopy_admin.fix.messages import ExecKind, ExecutionReport, SessionHeader, build_execution_report
+from dropcopy_admin.fix.messages import (
+    ExecKind,
+    ExecutionReport,
+    SessionHeader,
+    build_execution_report,
+    write_execution_report,
+)
 
 CHICAGO = ZoneInfo("America/Chicago")
 ACK_KINDS = frozenset({ExecKind.NEW, ExecKind.CANCELED, ExecKind.REPLACED, ExecKind.ELIMINATED})
@@ -87,7 +93,7 @@ MAX_REMEMBERED_TRADES = 20
 AVG_PX_PLACES = Decimal("0.0000001")
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: ``list.remove`` would compare every field of the orders before it
 class _Order:
     source: str
     order_id: str
@@ -104,9 +110,14 @@ class _Order:
     def avg_px(self) -> Decimal:
         return (self.notional / self.cum_qty).quantize(AVG_PX_PLACES) if self.cum_qty else Decimal(0)
 
+    def copy(self) -> "_Order":
+        """A copy as the order stands (``copy.copy``, without its generic protocol)."""
+        clone = object.__new__(_Order)
+        clone.__dict__.update(self.__dict__)
+        return clone
 
-@dataclass(frozen=True)
-class _Trade:
+
+class _Trade(NamedTuple):
     order: _Order  # a copy as it was right after the trade
     exec_id: str
     qty: int
@@ -153,16 +164,26 @@ class SyntheticFeed:
         self._ids = itertools.count(1)
         self._prefix = f"{self.seed % 36**4:04d}"[-4:]
         self._inner_seq = dict.fromkeys(self.sources, 1)
+        self._headers: dict[str, tuple[dt.datetime, str | None]] = {}
 
     def next_message(self, at: dt.datetime) -> bytes:
         """The next selected report, as one whole inner FIX message (35=8) sent at ``at``."""
         source, report = self.next_report(at)
         seq = self._inner_seq[source]
         self._inner_seq[source] = seq + 1
-        header = SessionHeader(
-            sender_comp_id="CME", sender_sub_id="G", target_comp_id=source, seq_num=seq, sending_time=at
-        )
-        return build_execution_report(header, report)
+        rest = self._header_after_seq_num(source, at)
+        if rest is None:  # a value the template does not write as it is: the checked builder
+            return build_execution_report(_inner_header(source, seq, at), report)
+        # The simulation's reports are consistent and plain by construction: written unchecked.
+        return write_execution_report(f"34={seq}\x01{rest}", report)
+
+    def _header_after_seq_num(self, source: str, at: dt.datetime) -> str | None:
+        """The inner header's fields after 34 as text (the same for a source's whole burst at ``at``)."""
+        cached = self._headers.get(source)
+        if cached is None or cached[0] != at:
+            head = _inner_header(source, 1, at).fields_text()
+            cached = self._headers[source] = (at, None if head is None else head.removeprefix("34=1\x01"))
+        return cached[1]
 
     def next_report(self, at: dt.datetime) -> tuple[str, ExecutionReport]:
         """Simulate events until one of a selected kind happens; (its source, the report)."""
@@ -243,7 +264,7 @@ class SyntheticFeed:
         extra = {"last_qty": last_qty, "last_px": order.price, "aggressor": rng.random() < 0.5}
         extra["secondary_exec_id"] = self._id("T")
         exec_id = self._id("X")
-        self.trades.append(_Trade(order=copy.copy(order), exec_id=exec_id, qty=last_qty, px=order.price))
+        self.trades.append(_Trade(order=order.copy(), exec_id=exec_id, qty=last_qty, px=order.price))
         del self.trades[:-MAX_REMEMBERED_TRADES]
         if not partial:
             self.orders.remove(order)
@@ -271,7 +292,7 @@ class SyntheticFeed:
 
     def _bust(self, at) -> "_Event":
         trade = self.trades.pop(self.rng.randrange(len(self.trades)))
-        order = copy.copy(trade.order)
+        order = trade.order.copy()
         order.cum_qty = trade.order.cum_qty - trade.qty
         order.notional = trade.order.notional - trade.px * trade.qty
         extra = {"last_qty": trade.qty, "last_px": trade.px, "exec_ref_id": trade.exec_id}
@@ -285,3 +306,8 @@ class SyntheticFeed:
 
 
 _Event = tuple[ExecKind, _Order, str, dict]
+
+
+def _inner_header(source: str, seq: int, at: dt.datetime) -> SessionHeader:
+    """The header of an inner report: from CME's gateway to the source session that placed the order."""
+    return SessionHeader(sender_comp_id="CME", sender_sub_id="G", target_comp_id=source, seq_num=seq, sending_time=at)

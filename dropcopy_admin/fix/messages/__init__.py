@@ -16,7 +16,7 @@ This package's face re-exports the public names; the modules hold, by concern:
 from ..framing import FixParseError, parse_fields
 from .encoding import Echoed, SessionHeader, Value, build_acceptor_message, format_sending_time, parse_sending_time
 from .envelope import RTRF_CLOSE, RTRF_OPEN, build_drop_copy_envelope, build_drop_copy_envelopes, envelope_payload
-from .execution import ExecKind, ExecutionReport, build_execution_report
+from .execution import ExecKind, ExecutionReport, build_execution_report, write_execution_report
 from .reading import Message
 from .resend import mark_as_resent
 from .session import (
@@ -59,4 +59,5 @@ __all__ = [
     "mark_as_resent",
     "parse_fields",
     "parse_sending_time",
+    "write_execution_report",
 ]

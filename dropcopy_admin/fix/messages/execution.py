@@ -2,9 +2,9 @@
 
 import datetime as dt
 import functools
-from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 from .. import tags
 from ..tags import MsgType
@@ -41,9 +41,9 @@ _TRADE_KINDS = frozenset({ExecKind.PARTIAL_FILL, ExecKind.FILL, ExecKind.TRADE_C
 _REFERENCING_KINDS = frozenset({ExecKind.TRADE_CANCEL, ExecKind.TRADE_CORRECTION})  # carry 19 ExecRefID
 
 
-@dataclass(frozen=True)
-class ExecutionReport:
-    """The business content of one iLink-style execution report.
+class ExecutionReport(NamedTuple):
+    """The business content of one iLink-style execution report (immutable; a named tuple, as the
+    synthetic feed builds thousands a second and a frozen dataclass costs three times as much).
 
     ``last_qty``/``last_px`` describe the trade for fills and busts; for a correction they are the
     new price and the original quantity (§1.7). ``cum_qty``/``avg_px`` are the order's totals
@@ -103,19 +103,13 @@ def _local_mkt_date(date: dt.date) -> str:
 def build_execution_report(header: SessionHeader, report: ExecutionReport) -> bytes:
     """Build an inner iLink-style Execution Report (35=8) to wrap in a drop copy envelope."""
     _check_execution(report)
-    exec_trans_type, exec_type, ord_status = _EXEC_CODES[report.kind]
+    head = header.fields_text()
+    if head is not None and _plain_values(report):
+        return write_execution_report(head, report)
     kind = report.kind
-    cum_qty, avg_px = report.cum_qty, report.avg_px
-    if kind == ExecKind.NEW:
-        cum_qty, avg_px = 0, Decimal(0)
-    if kind == ExecKind.TRADE_CORRECTION:
-        cum_qty, avg_px = 0, Decimal(0)
-    open_order = kind in (ExecKind.NEW, ExecKind.REPLACED, ExecKind.PARTIAL_FILL)
-    leaves_qty = report.order_qty - cum_qty if open_order else 0
+    exec_trans_type, exec_type, ord_status = _EXEC_CODES[kind]
+    cum_qty, avg_px, leaves_qty = _totals(report)
     trade = kind in _TRADE_KINDS
-    templated = _templated_report(header, report, (exec_trans_type, exec_type, ord_status), cum_qty, avg_px, trade)
-    if templated is not None:
-        return templated
     body: list[tuple[int, Value]] = [
         (tags.ORDER_ID, report.order_id),
         (tags.CL_ORD_ID, report.cl_ord_id),
@@ -150,37 +144,54 @@ def build_execution_report(header: SessionHeader, report: ExecutionReport) -> by
     return build_message(MsgType.EXECUTION_REPORT, header, body)
 
 
-def _templated_report(
-    header: SessionHeader, report: ExecutionReport, codes: tuple[str, str, str], cum_qty, avg_px, trade: bool
-) -> bytes | None:
-    """The report :func:`build_execution_report` encodes, byte for byte, written from one template
-    (the feed builds thousands a second); ``None`` when some value is not a plain one of its type,
-    and the field-by-field encoder then writes it or says which value it refuses."""
-    head = header.fields_text()
-    if head is None:
-        return None
-    kind, r = report.kind, report
-    orig, secondary, correlation = r.orig_cl_ord_id, r.secondary_exec_id, r.correlation_cl_ord_id
-    reference = r.exec_ref_id if kind in _REFERENCING_KINDS else None
+def _totals(report: ExecutionReport) -> tuple[int, Decimal, int]:
+    """CumQty, AvgPx and LeavesQty as the report states them: an order ack and a correction reset
+    the totals; only an open order leaves a quantity."""
+    kind = report.kind
+    if kind == ExecKind.NEW or kind == ExecKind.TRADE_CORRECTION:
+        cum_qty, avg_px = 0, Decimal(0)
+    else:
+        cum_qty, avg_px = report.cum_qty, report.avg_px
+    open_order = kind == ExecKind.NEW or kind == ExecKind.REPLACED or kind == ExecKind.PARTIAL_FILL
+    return cum_qty, avg_px, report.order_qty - cum_qty if open_order else 0
+
+
+def _plain_values(r: ExecutionReport) -> bool:
+    """Whether every value of ``r`` is a plain one of its type, which :func:`write_execution_report`
+    writes as the field-by-field encoder would (else that encoder writes it, or words the refusal)."""
+    trade = r.kind in _TRADE_KINDS
     texts = [r.order_id, r.cl_ord_id, r.exec_id, r.account, r.security_id, r.symbol, r.security_desc]
     texts += [r.security_type, r.side, r.ord_type, r.time_in_force]
-    texts += [text for text in (orig, reference, secondary, correlation) if text is not None]
-    last_px, last_qty, aggressor = (r.last_px, r.last_qty, r.aggressor) if trade else (None, None, None)
-    decimals = (r.price, avg_px) if last_px is None else (r.price, avg_px, last_px)
-    if (
-        not plain_texts(texts)
-        or not all(type(number) is Decimal and number.is_finite() for number in decimals)
-        or type(r.order_qty) is not int
-        or type(cum_qty) is not int
-        or (last_qty is not None and type(last_qty) is not int)
-        or type(r.manual_order) is not bool
-        or (aggressor is not None and type(aggressor) is not bool)
-        or r.transact_time.tzinfo is not dt.UTC
-    ):
-        return None
-    open_order = kind in (ExecKind.NEW, ExecKind.REPLACED, ExecKind.PARTIAL_FILL)
-    leaves_qty = r.order_qty - cum_qty if open_order else 0
-    exec_trans_type, exec_type, ord_status = codes
+    reference = r.exec_ref_id if r.kind in _REFERENCING_KINDS else None
+    optional = (r.orig_cl_ord_id, reference, r.secondary_exec_id, r.correlation_cl_ord_id)
+    texts += [text for text in optional if text is not None]
+    decimals = (r.price, r.avg_px, r.last_px) if trade else (r.price, r.avg_px)
+    return (
+        plain_texts(texts)
+        and all(type(number) is Decimal and number.is_finite() for number in decimals)
+        and type(r.order_qty) is int
+        and type(r.cum_qty) is int
+        and (not trade or type(r.last_qty) is int)
+        and type(r.manual_order) is bool
+        and (not trade or r.aggressor is None or type(r.aggressor) is bool)
+        and r.transact_time.tzinfo is dt.UTC
+    )
+
+
+def write_execution_report(head: str, r: ExecutionReport) -> bytes:
+    """The frame :func:`build_execution_report` builds, written from one template, unchecked.
+
+    ``head`` is the standard header as :meth:`SessionHeader.fields_text` writes it. For reports
+    whose values are consistent and plain by construction (the synthetic feed's, thousands a
+    second); anything else goes through :func:`build_execution_report`, which checks first.
+    """
+    kind = r.kind
+    exec_trans_type, exec_type, ord_status = _EXEC_CODES[kind]
+    cum_qty, avg_px, leaves_qty = _totals(r)
+    orig, secondary, correlation = r.orig_cl_ord_id, r.secondary_exec_id, r.correlation_cl_ord_id
+    reference = r.exec_ref_id if kind in _REFERENCING_KINDS else None
+    trade = kind in _TRADE_KINDS
+    aggressor = r.aggressor if trade else None
     text = (
         f"35=8\x01{head}37={r.order_id}\x0111={r.cl_ord_id}\x01"
         + ("" if orig is None else f"41={orig}\x01")
@@ -189,8 +200,7 @@ def _templated_report(
         + f"20={exec_trans_type}\x01150={exec_type}\x0139={ord_status}\x011={r.account}\x0148={r.security_id}\x01"
         f"55={r.symbol}\x01107={r.security_desc}\x01167={r.security_type}\x0154={r.side}\x0138={r.order_qty}\x01"
         f"40={r.ord_type}\x0144={r.price:f}\x0159={r.time_in_force}\x01"
-        + ("" if last_px is None else f"31={last_px:f}\x01")
-        + ("" if last_qty is None else f"32={last_qty}\x01")
+        + (f"31={r.last_px:f}\x0132={r.last_qty}\x01" if trade else "")
         + f"14={cum_qty}\x01151={leaves_qty}\x016={avg_px:f}\x0160={format_sending_time(r.transact_time)}\x01"
         f"75={_local_mkt_date(r.trade_date)}\x01"
         + ("" if secondary is None else f"527={secondary}\x01")

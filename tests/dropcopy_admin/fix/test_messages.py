@@ -369,8 +369,8 @@ def test_the_templated_execution_report_is_the_field_by_field_one(report, monkey
 
 @pytest.mark.parametrize(
     "overrides",
-    [{"account": ""}, {"account": "A\x01B"}, {"symbol": "É"}, {"price": Decimal("NaN")}],
-    ids=["empty", "soh", "non-ascii", "nan"],
+    [{"account": ""}, {"orig_cl_ord_id": ""}, {"account": "A\x01B"}, {"symbol": "É"}, {"price": Decimal("NaN")}],
+    ids=["empty", "empty-optional", "soh", "non-ascii", "nan"],
 )
 def test_a_value_the_template_cannot_write_is_refused_by_the_field_by_field_encoder(overrides):
     with pytest.raises(ValueError):
