@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 import functools
 import logging
+import operator
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from django.db import DatabaseError, connection, transaction
 
 from dropcopy_admin.choices import MembershipStatus, TargetStatus
 from dropcopy_admin.copying import copy_rows
+from dropcopy_admin.fix.framing import FrameReader
 from dropcopy_admin.models import FeedRequest, Membership, SentMessage, SequenceStream, TargetSession
 
 from .synthetic import kinds_for
@@ -94,18 +96,43 @@ def stream_forget_midweek_expected(*, state: StreamState) -> None:
 
 def messages_for_resend(*, state: StreamState, begin: int, end: int) -> list[tuple[int, str, bytes, dt.datetime]]:
     """(seq, type, raw, sent_at) of the stream's messages ``begin``..``end`` since its reset, in order."""
-    rows = (
-        SentMessage.objects.filter(
-            target_id=state.target_id,
-            market_segment=state.market_segment,
-            seq_num__gte=begin,
-            seq_num__lte=end,
-            sent_at__gte=state.reset_at,
-        )
-        .order_by("seq_num", "id")
-        .values_list("seq_num", "msg_type", "raw", "sent_at")
+    return stored_messages(
+        target_id=state.target_id, market_segment=state.market_segment, begin=begin, end=end, since=state.reset_at
     )
-    return [(seq, kind, bytes(raw), sent_at) for seq, kind, raw, sent_at in rows]
+
+
+def stored_messages(
+    *, target_id: int, market_segment: int | None, begin: int, end: int, since: dt.datetime | None = None
+) -> list[tuple[int, str, bytes, dt.datetime]]:
+    """(seq, type, raw, sent_at) of a stream's stored messages ``begin``..``end`` (sent ``since``, if
+    given), one per message, in order: rows of several messages are split into their frames."""
+    rows = SentMessage.objects.filter(
+        target_id=target_id,
+        market_segment=market_segment,
+        seq_num__gte=begin - (MESSAGES_PER_ROW - 1),  # a row starting this early can still reach begin
+        seq_num__lte=end,
+    )
+    if since is not None:
+        rows = rows.filter(sent_at__gte=since)
+    messages = []
+    for first, count, kind, raw, sent_at in rows.order_by("seq_num", "id").values_list(
+        "seq_num", "count", "msg_type", "raw", "sent_at"
+    ):
+        for seq, frame in enumerate(_frames(bytes(raw), count), start=first):
+            if begin <= seq <= end:
+                messages.append((seq, kind, frame, sent_at))
+    messages.sort(key=operator.itemgetter(0))  # stable: a number stored twice keeps its rows' order
+    return messages
+
+
+def _frames(raw: bytes, count: int) -> list[bytes]:
+    """The ``count`` whole frames stored one after the other in ``raw``."""
+    if count == 1:
+        return [raw]
+    frames = FrameReader().feed(raw)
+    if len(frames) != count or not all(isinstance(frame, bytes) for frame in frames):
+        raise ValueError(f"a stored row does not hold {count} whole messages")
+    return frames
 
 
 # --- the synthetic feed (R19) -----------------------------------------------------------------
@@ -189,10 +216,12 @@ def feed_request_queue(
     )
 
 
-# One sent message waiting in the write batch, in the order of ``SENT_COLUMNS``:
-# (target id, market segment, seq num, MsgType, raw bytes, sent at).
-SentRow = tuple[int, int | None, int, str, bytes, dt.datetime]
-SENT_COLUMNS = ("target", "market_segment", "seq_num", "msg_type", "raw", "sent_at")
+# Consecutive sent messages waiting in the write batch, one ``SentMessage`` row, in the order of
+# ``SENT_COLUMNS``: (target id, market segment, first seq num, how many, MsgType, their frames, sent at).
+SentRow = tuple[int, int | None, int, int, str, bytes, dt.datetime]
+SENT_COLUMNS = ("target", "market_segment", "seq_num", "count", "msg_type", "raw", "sent_at")
+MESSAGES_PER_ROW = 50
+"""At most this many messages in one stored row (a feed burst is 10); bounds the resend's look back."""
 
 
 def sent_batch_write(
@@ -240,16 +269,17 @@ class Database:
 
     Sent messages and stream numbers are not written one by one: ``record_sent`` and
     ``save_incoming`` add them to a batch that is written in one transaction every
-    ``BATCH_SECONDS`` (or at ``BATCH_ROWS`` messages), and always before any other call runs, so
+    ``BATCH_SECONDS`` (or at ``BATCH_MESSAGES`` messages), and always before any other call runs, so
     every later read (a resend) sees them and every write stays in order.
     """
 
     BATCH_SECONDS = 0.05
-    BATCH_ROWS = 500
+    BATCH_MESSAGES = 500
 
     def __init__(self) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gateway-db")
         self._sent: list[SentRow] = []
+        self._sent_messages = 0  # in the rows of ``_sent``
         self._streams: dict[tuple[int, int | None], tuple[int | None, int | None]] = {}
         self._flush_timer: asyncio.TimerHandle | None = None
         self._committed: asyncio.Future | None = None  # done when the batch being filled is written
@@ -284,9 +314,14 @@ class Database:
         sent_at: dt.datetime,
         next_incoming: int,
     ) -> asyncio.Future:
-        """``record_sent`` for consecutive messages of one stream: ``sent`` is (seq num, raw bytes) in order."""
+        """``record_sent`` for consecutive messages of one stream: ``sent`` is (seq num, raw bytes) in
+        order, stored as one row (up to ``MESSAGES_PER_ROW`` messages a row)."""
         target_id, segment = state.target_id, state.market_segment
-        self._sent.extend([(target_id, segment, seq_num, msg_type, raw, sent_at) for seq_num, raw in sent])
+        for start in range(0, len(sent), MESSAGES_PER_ROW):
+            chunk = sent[start : start + MESSAGES_PER_ROW]
+            raw = chunk[0][1] if len(chunk) == 1 else b"".join(frame for _, frame in chunk)
+            self._sent.append((target_id, segment, chunk[0][0], len(chunk), msg_type, raw, sent_at))
+        self._sent_messages += len(sent)
         self._streams[(target_id, segment)] = (sent[-1][0] + 1, next_incoming)
         if self._committed is None:
             self._committed = asyncio.get_running_loop().create_future()
@@ -302,7 +337,7 @@ class Database:
         self._schedule_flush()
 
     def _schedule_flush(self) -> None:
-        if len(self._sent) >= self.BATCH_ROWS:
+        if self._sent_messages >= self.BATCH_MESSAGES:
             self._flush_batch()
         elif self._flush_timer is None:
             self._flush_timer = asyncio.get_running_loop().call_later(self.BATCH_SECONDS, self._flush_batch)
@@ -314,7 +349,7 @@ class Database:
         if not self._sent and not self._streams:
             return
         sent, streams, committed = self._sent, self._streams, self._committed
-        self._sent, self._streams, self._committed = [], {}, None
+        self._sent, self._streams, self._committed, self._sent_messages = [], {}, None, 0
         written = self._executor.submit(self._call, sent_batch_write, {"sent": sent, "streams": streams})
         written.add_done_callback(_log_failed_batch)
         if committed is not None:

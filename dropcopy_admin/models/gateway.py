@@ -39,11 +39,17 @@ class SequenceStream(models.Model):
 
 
 class SentMessage(models.Model):
-    """A message the gateway sent on a client session, kept for resends (R15)."""
+    """Messages the gateway sent on a client session, kept for resends (R15).
+
+    One row holds ``count`` consecutive messages of one type sent together (a burst of the feed is
+    one row, not ten): numbers ``seq_num`` to ``seq_num + count - 1``, their frames one after the
+    other in ``raw``.
+    """
 
     target = models.ForeignKey(TargetSession, on_delete=models.CASCADE, related_name="sent_messages")
     market_segment = models.PositiveSmallIntegerField(null=True, blank=True)
     seq_num = models.PositiveIntegerField()
+    count = models.PositiveIntegerField(default=1)
     msg_type = models.CharField(max_length=4)
     raw = models.BinaryField()
     sent_at = models.DateTimeField()
@@ -56,7 +62,12 @@ class SentMessage(models.Model):
 
     def __str__(self) -> str:
         segment = "" if self.market_segment is None else f" segment {self.market_segment:02d}"
-        return f"{self.target.target_comp_id}{segment} message {self.seq_num} (35={self.msg_type})"
+        numbers = f"message {self.seq_num}" if self.count == 1 else f"messages {self.seq_num}-{self.last_seq_num}"
+        return f"{self.target.target_comp_id}{segment} {numbers} (35={self.msg_type})"
+
+    @property
+    def last_seq_num(self) -> int:
+        return self.seq_num + self.count - 1
 
 
 class FeedRequest(models.Model):

@@ -11,7 +11,8 @@ from dropcopy_admin import clock
 from dropcopy_admin.choices import CertificationCheckName as Check
 from dropcopy_admin.choices import CertificationStatus, TargetStatus, TemporaryKind
 from dropcopy_admin.fix.messages import Message, build_logout
-from dropcopy_admin.models import AuditEvent, SentMessage, SequenceStream, TargetSession
+from dropcopy_admin.gateway import store
+from dropcopy_admin.models import AuditEvent, SequenceStream, TargetSession
 from entitlements.models import Certification, CertificationCheck
 from entitlements.services.checklist import certification_check_record
 
@@ -211,12 +212,14 @@ def test_a_gap_after_an_envelope_recovered_by_a_resend_request_counts(certificat
     gap, seen = until_gap(client)
 
     assert [m.msg_type for m in seen if m.seq_num in (gap - 1, gap + 1)] == ["n", "n"]
-    stored = SentMessage.objects.get(target=cert_served.target, seq_num=gap)
-    assert stored.msg_type == "n"
+    [(_, stored_type, stored_raw, _)] = store.stored_messages(
+        target_id=cert_served.target.pk, market_segment=None, begin=gap, end=gap
+    )
+    assert stored_type == "n"
     client.resend_request(gap, gap)
     resent = client.receive_type("n")
     assert (resent.seq_num, resent.get_str(43)) == (gap, "Y")
-    assert resent.get(213) == Message.parse(bytes(stored.raw)).get(213)
+    assert resent.get(213) == Message.parse(stored_raw).get(213)
     sync(client, "AFTER-RESEND")  # the next message after the resend, in sequence
 
     times = wait_passed(certification, Check.RESEND_RECOVERY)

@@ -13,9 +13,10 @@ from dropcopy_admin import clock
 from dropcopy_admin.choices import TargetStatus, TemporaryKind
 from dropcopy_admin.fix.framing import check_frame
 from dropcopy_admin.fix.messages import ExecKind, Message, envelope_payload
+from dropcopy_admin.gateway import store
 from dropcopy_admin.gateway.feed import RateLimit
 from dropcopy_admin.gateway.synthetic import ALL_KINDS, SyntheticFeed, kinds_for
-from dropcopy_admin.models import DropCopyGroup, FeedRequest, SentMessage, TargetSession
+from dropcopy_admin.models import DropCopyGroup, FeedRequest, TargetSession
 
 from .conftest import REAL_DB, WEDNESDAY
 
@@ -155,9 +156,9 @@ def test_feed_synthetic_delivers_n_envelopes_in_sequence_once_the_target_logs_on
         assert envelope.get_str(56) == served.target.target_comp_id
     inner = [inner_of(m) for m in envelopes]
     assert len({m.get_str(17) for m in inner}) == 12  # every ExecID new
-    stored = SentMessage.objects.filter(target=served.target, msg_type="n").order_by("seq_num")
-    assert [row.seq_num for row in stored] == seqs
-    assert [bytes(row.raw) for row in stored] == [m.raw for m in envelopes]
+    stored = store.stored_messages(target_id=served.target.pk, market_segment=None, begin=seqs[0], end=seqs[-1])
+    assert [(seq, kind) for seq, kind, _, _ in stored] == [(seq, "n") for seq in seqs]
+    assert [raw for _, _, raw, _ in stored] == [m.raw for m in envelopes]
     gateway.wait_refreshed()
     request = FeedRequest.objects.get()
     assert request.sent == 12 and request.completed_at is not None

@@ -13,17 +13,28 @@ from .conftest import REAL_DB
 
 
 def seed_sent(served, count: int, *, sent_at: dt.datetime) -> None:
-    """``count`` stored business messages (35=j) numbered 1..count, sent at ``sent_at``."""
-    rows = []
-    for seq in range(1, count + 1):
-        raw = encode_message(
+    """``count`` stored business messages (35=j) numbered 1..count, sent at ``sent_at``: stored as the
+    gateway stores a burst, several to a row (seven here, so a resend starts and ends inside rows)."""
+    frames = [
+        encode_message(
             "j",
             [(49, "CME"), (50, "G"), (56, served.target.target_comp_id), (34, seq), (52, sent_at)],
             [(45, seq), (380, 3), (58, f"stored {seq}")],
         )
-        rows.append(
-            SentMessage(target=served.target, market_segment=None, seq_num=seq, msg_type="j", raw=raw, sent_at=sent_at)
+        for seq in range(1, count + 1)
+    ]
+    rows = [
+        SentMessage(
+            target=served.target,
+            market_segment=None,
+            seq_num=first + 1,
+            count=len(frames[first : first + 7]),
+            msg_type="j",
+            raw=b"".join(frames[first : first + 7]),
+            sent_at=sent_at,
         )
+        for first in range(0, count, 7)
+    ]
     SentMessage.objects.bulk_create(rows, batch_size=1000)
     SequenceStream.objects.create(
         target=served.target,

@@ -3,7 +3,8 @@ statement — segments told apart, NULL (CGW) included, and a number given as No
 
 import pytest
 
-from dropcopy_admin.gateway.store import sent_batch_write
+from dropcopy_admin.fix.messages.encoding import encode_message
+from dropcopy_admin.gateway.store import sent_batch_write, stored_messages
 from dropcopy_admin.models import SentMessage, SequenceStream
 
 from .conftest import WEDNESDAY
@@ -16,7 +17,10 @@ def test_a_batch_stores_its_messages_and_moves_each_stream_alone(served):
         SequenceStream.objects.create(
             target=target, market_segment=segment, next_incoming=5, next_outgoing=7, reset_at=WEDNESDAY
         )
-    sent = [(target.pk, None, 7, "n", b"8=FIX.4.2\x01seven", WEDNESDAY), (target.pk, 30, 7, "0", b"eight", WEDNESDAY)]
+    sent = [
+        (target.pk, None, 7, 1, "n", b"8=FIX.4.2\x01seven", WEDNESDAY),
+        (target.pk, 30, 7, 1, "0", b"eight", WEDNESDAY),
+    ]
 
     sent_batch_write(
         sent=sent,
@@ -34,3 +38,35 @@ def test_a_batch_stores_its_messages_and_moves_each_stream_alone(served):
         (30, 7, "0", b"eight"),
         (None, 7, "n", b"8=FIX.4.2\x01seven"),
     ]
+
+
+@pytest.mark.django_db
+def test_a_burst_is_stored_as_one_row_and_read_back_one_message_at_a_time(served):
+    target = served.target
+    SequenceStream.objects.create(
+        target=target, market_segment=None, next_incoming=1, next_outgoing=1, reset_at=WEDNESDAY
+    )
+    frames = [encode_message("j", [(34, seq)], [(58, f"message {seq}")]) for seq in range(1, 13)]
+    single = [(target.pk, None, 1, 1, "j", frames[0], WEDNESDAY)]
+    burst = [(target.pk, None, 2, 10, "j", b"".join(frames[1:11]), WEDNESDAY)]
+    after = [(target.pk, None, 12, 1, "0", frames[11], WEDNESDAY)]
+
+    sent_batch_write(sent=single + burst + after, streams={})
+
+    assert SentMessage.objects.count() == 3
+    middle = stored_messages(target_id=target.pk, market_segment=None, begin=4, end=12)
+    assert [(seq, kind, raw) for seq, kind, raw, _ in middle] == [
+        *((seq, "j", frames[seq - 1]) for seq in range(4, 12)),
+        (12, "0", frames[11]),
+    ]
+    assert [seq for seq, *_ in stored_messages(target_id=target.pk, market_segment=None, begin=1, end=2)] == [1, 2]
+    assert stored_messages(target_id=target.pk, market_segment=30, begin=1, end=12) == []
+
+
+@pytest.mark.django_db
+def test_a_stored_row_that_does_not_hold_its_messages_is_refused(served):
+    frame = encode_message("j", [(34, 1)], [(58, "one")])
+    sent_batch_write(sent=[(served.target.pk, None, 1, 2, "j", frame, WEDNESDAY)], streams={})
+
+    with pytest.raises(ValueError, match="does not hold 2 whole messages"):
+        stored_messages(target_id=served.target.pk, market_segment=None, begin=1, end=2)
