@@ -260,8 +260,9 @@ def _move_streams(streams: dict[tuple[int, int | None], tuple[int | None, int | 
 
 
 def _copy_sent(sent: list[SentRow]) -> None:
-    """Insert the batch's ``SentMessage`` rows through PostgreSQL's ``COPY`` (psycopg 3)."""
-    copy_rows(SentMessage, SENT_COLUMNS, sent)
+    """Insert the batch's ``SentMessage`` rows through PostgreSQL's ``COPY`` (psycopg 3), in the
+    binary format: their frames are sent as they are, not in hexadecimal."""
+    copy_rows(SentMessage, SENT_COLUMNS, sent, binary=True)
 
 
 class Database:

@@ -38,3 +38,19 @@ def test_a_refused_row_raises_djangos_error_and_writes_nothing():
         copy_rows(ClearingFirm, ("code", "name"), [("QC2", "New"), ("QC1", "Duplicate")])
 
     assert list(ClearingFirm.objects.filter(code__startswith="QC").values_list("code", flat=True)) == ["QC1"]
+
+
+def test_binary_rows_are_sent_as_their_columns_types():
+    bill_to = Entity.objects.create(code="QBIN0", name="Pays")
+
+    with CaptureQueriesContext(connection) as queries:
+        copy_rows(
+            Entity, ("code", "name", "self_service", "bill_to"), [("QBIN1", "Binary", True, bill_to.pk)], binary=True
+        )
+
+    assert queries[0]["sql"].endswith('("code", "name", "self_service", "bill_to_id") FROM STDIN (FORMAT BINARY)')
+    assert Entity.objects.filter(code="QBIN1").values_list("name", "self_service", "bill_to").get() == (
+        "Binary",
+        True,
+        bill_to.pk,
+    )

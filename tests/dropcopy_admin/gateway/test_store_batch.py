@@ -2,6 +2,8 @@
 statement — segments told apart, NULL (CGW) included, and a number given as None kept."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from dropcopy_admin.fix.messages.encoding import encode_message
 from dropcopy_admin.gateway.store import sent_batch_write, stored_messages
@@ -70,3 +72,15 @@ def test_a_stored_row_that_does_not_hold_its_messages_is_refused(served):
 
     with pytest.raises(ValueError, match="does not hold 2 whole messages"):
         stored_messages(target_id=served.target.pk, market_segment=None, begin=1, end=2)
+
+
+@pytest.mark.django_db
+def test_frames_are_stored_byte_for_byte_through_binary_copy(served):
+    awkward = b"8=FIX.4.2\x01\x00\\x00\\\\ \xff\t\n"
+
+    with CaptureQueriesContext(connection) as queries:
+        sent_batch_write(sent=[(served.target.pk, None, 1, 1, "n", awkward, WEDNESDAY)], streams={})
+
+    assert any(query["sql"].endswith("(FORMAT BINARY)") for query in queries)
+    assert bytes(SentMessage.objects.get().raw) == awkward
+    assert SentMessage.objects.get().sent_at == WEDNESDAY
