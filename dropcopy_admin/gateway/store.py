@@ -275,7 +275,7 @@ class Database:
     """
 
     BATCH_SECONDS = 0.05
-    BATCH_MESSAGES = 500
+    BATCH_MESSAGES = 1000
 
     def __init__(self) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gateway-db")
