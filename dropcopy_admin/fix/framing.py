@@ -91,8 +91,13 @@ def checksum(data: bytes) -> int:
     Summed in C, by zlib's Adler-32 over blocks of 256 bytes: its low 16 bits are 1 plus the sum
     of the block's bytes modulo 65521, and 256 bytes sum to at most 65280, so nothing is lost.
     """
+    size = len(data)
+    if size <= 2 * _CHECKSUM_BLOCK:  # most messages: one or two blocks, without the loop
+        low = zlib.adler32(data[:_CHECKSUM_BLOCK]) & 0xFFFF
+        high = zlib.adler32(data[_CHECKSUM_BLOCK:]) & 0xFFFF if size > _CHECKSUM_BLOCK else 1
+        return (low + high - 2) % 256
     total = 0
-    for start in range(0, len(data), _CHECKSUM_BLOCK):
+    for start in range(0, size, _CHECKSUM_BLOCK):
         total += (zlib.adler32(data[start : start + _CHECKSUM_BLOCK]) & 0xFFFF) - 1
     return total % 256
 

@@ -160,6 +160,7 @@ class SyntheticFeed:
         if not self.kinds or not self.sources:
             raise ValueError("a synthetic feed needs at least one kind and one source session")
         self.rng = random.Random(self.seed)
+        self._getrandbits = self.rng.getrandbits
         self.kinds = frozenset(self.kinds)
         self._ids = itertools.count(1)
         self._prefix = f"{self.seed % 36**4:04d}"[-4:]
@@ -212,24 +213,35 @@ class SyntheticFeed:
             if event[0] in kinds:
                 return event
 
+    def _below(self, n: int) -> int:
+        """A random int in [0, n): what ``random.Random`` draws for ``choice``, ``randrange`` and
+        ``randint`` (``getrandbits`` of n's bit length, again until below n; the recorded seeds of the
+        tests pin it), without their argument checks: the simulation draws millions."""
+        k = n.bit_length()
+        r = self._getrandbits(k)
+        while r >= n:
+            r = self._getrandbits(k)
+        return r
+
     def _id(self, letter: str) -> str:
-        return f"{letter}{self._prefix}{next(self._ids):07d}"
+        return letter + self._prefix + str(next(self._ids)).zfill(7)  # f"{n:07d}", cheaper
 
     def _report(self, order: _Order, kind: ExecKind, exec_id: str, at: dt.datetime, extra: dict) -> ExecutionReport:
-        return ExecutionReport(
-            kind=kind,
-            order_id=order.order_id,
-            cl_ord_id=order.cl_ord_id,
-            exec_id=exec_id,
-            account=order.account,
-            symbol=order.instrument.symbol,
-            security_desc=order.instrument.security_desc,
-            security_id=order.instrument.security_id,
-            side=order.side,
-            order_qty=order.qty,
-            price=order.price,
-            transact_time=at,
-            trade_date=trade_date(at),
+        instrument = order.instrument
+        return ExecutionReport(  # the leading fields by position, in ``ExecutionReport``'s order: cheaper
+            kind,
+            order.order_id,
+            order.cl_ord_id,
+            exec_id,
+            order.account,
+            instrument.symbol,
+            instrument.security_desc,
+            instrument.security_id,
+            order.side,
+            order.qty,
+            order.price,
+            at,  # transact_time
+            trade_date(at),
             cum_qty=order.cum_qty,
             avg_px=order.avg_px,
             correlation_cl_ord_id=order.cl_ord_id,
@@ -237,27 +249,27 @@ class SyntheticFeed:
         )
 
     def _new(self, at) -> "_Event":
-        rng = self.rng
-        instrument = rng.choice(INSTRUMENTS)
+        below = self._below
+        instrument = INSTRUMENTS[below(len(INSTRUMENTS))]
         order = _Order(
-            source=rng.choice(self.sources),
+            source=self.sources[below(len(self.sources))],
             order_id=self._id("O"),
             cl_ord_id=self._id("C"),
-            account=f"ACCT{rng.randrange(1, 10)}",
+            account=f"ACCT{1 + below(9)}",  # randrange(1, 10)
             instrument=instrument,
-            side=rng.choice("12"),
-            qty=rng.randint(1, 50),
-            price=instrument.price + instrument.tick * rng.randint(-40, 40),
+            side="12"[below(2)],
+            qty=1 + below(50),  # randint(1, 50)
+            price=instrument.price + instrument.tick * (below(81) - 40),  # randint(-40, 40)
         )
         self.orders.append(order)
-        return ExecKind.NEW, order, self._id("X"), {"manual_order": rng.random() < 0.1}
+        return ExecKind.NEW, order, self._id("X"), {"manual_order": self.rng.random() < 0.1}
 
     def _fill(self, at) -> "_Event":
         rng = self.rng
-        order = rng.choice(self.orders)
+        order = self.orders[self._below(len(self.orders))]
         remaining = order.qty - order.cum_qty
         partial = remaining > 1 and rng.random() < 0.6
-        last_qty = rng.randint(1, remaining - 1) if partial else remaining
+        last_qty = 1 + self._below(remaining - 1) if partial else remaining  # randint(1, remaining - 1)
         order.cum_qty += last_qty
         order.notional += order.price * last_qty
         kind = ExecKind.PARTIAL_FILL if partial else ExecKind.FILL
@@ -271,27 +283,27 @@ class SyntheticFeed:
         return kind, order, exec_id, extra
 
     def _replace(self, at) -> "_Event":
-        order = self.rng.choice(self.orders)
+        order = self.orders[self._below(len(self.orders))]
         orig = order.cl_ord_id
         order.cl_ord_id = self._id("C")
-        order.price += order.instrument.tick * self.rng.choice((-2, -1, 1, 2))
-        order.qty = max(order.cum_qty + 1, order.qty + self.rng.randint(-5, 5))
+        order.price += order.instrument.tick * (-2, -1, 1, 2)[self._below(4)]
+        order.qty = max(order.cum_qty + 1, order.qty + self._below(11) - 5)  # randint(-5, 5)
         return ExecKind.REPLACED, order, self._id("X"), {"orig_cl_ord_id": orig}
 
     def _cancel(self, at) -> "_Event":
-        order = self.rng.choice(self.orders)
+        order = self.orders[self._below(len(self.orders))]
         self.orders.remove(order)
         orig = order.cl_ord_id
         order.cl_ord_id = self._id("C")
         return ExecKind.CANCELED, order, self._id("X"), {"orig_cl_ord_id": orig}
 
     def _eliminate(self, at) -> "_Event":
-        order = self.rng.choice(self.orders)
+        order = self.orders[self._below(len(self.orders))]
         self.orders.remove(order)
         return ExecKind.ELIMINATED, order, self._id("X"), {}
 
     def _bust(self, at) -> "_Event":
-        trade = self.trades.pop(self.rng.randrange(len(self.trades)))
+        trade = self.trades.pop(self._below(len(self.trades)))
         order = trade.order.copy()
         order.cum_qty = trade.order.cum_qty - trade.qty
         order.notional = trade.order.notional - trade.px * trade.qty
@@ -299,8 +311,8 @@ class SyntheticFeed:
         return ExecKind.TRADE_CANCEL, order, self._id("X"), extra
 
     def _correct(self, at) -> "_Event":
-        trade = self.trades.pop(self.rng.randrange(len(self.trades)))
-        new_px = trade.px + trade.order.instrument.tick * self.rng.choice((-1, 1))
+        trade = self.trades.pop(self._below(len(self.trades)))
+        new_px = trade.px + trade.order.instrument.tick * (-1, 1)[self._below(2)]
         extra = {"last_qty": trade.qty, "last_px": new_px, "exec_ref_id": trade.exec_id}
         return ExecKind.TRADE_CORRECTION, trade.order, self._id("X"), extra
 

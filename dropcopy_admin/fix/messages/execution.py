@@ -39,6 +39,12 @@ _EXEC_CODES: dict[ExecKind, tuple[str, str, str]] = {
 }
 _TRADE_KINDS = frozenset({ExecKind.PARTIAL_FILL, ExecKind.FILL, ExecKind.TRADE_CANCEL, ExecKind.TRADE_CORRECTION})
 _REFERENCING_KINDS = frozenset({ExecKind.TRADE_CANCEL, ExecKind.TRADE_CORRECTION})  # carry 19 ExecRefID
+_RESETTING_KINDS = frozenset({ExecKind.NEW, ExecKind.TRADE_CORRECTION})  # state CumQty and AvgPx 0
+_OPEN_KINDS = frozenset({ExecKind.NEW, ExecKind.REPLACED, ExecKind.PARTIAL_FILL})  # leave a quantity open
+_EXEC_CODES_TEXT = {
+    kind: f"20={codes[0]}\x01150={codes[1]}\x0139={codes[2]}\x01" for kind, codes in _EXEC_CODES.items()
+}
+_ZERO = Decimal(0)
 
 
 class ExecutionReport(NamedTuple):
@@ -148,12 +154,8 @@ def _totals(report: ExecutionReport) -> tuple[int, Decimal, int]:
     """CumQty, AvgPx and LeavesQty as the report states them: an order ack and a correction reset
     the totals; only an open order leaves a quantity."""
     kind = report.kind
-    if kind == ExecKind.NEW or kind == ExecKind.TRADE_CORRECTION:
-        cum_qty, avg_px = 0, Decimal(0)
-    else:
-        cum_qty, avg_px = report.cum_qty, report.avg_px
-    open_order = kind == ExecKind.NEW or kind == ExecKind.REPLACED or kind == ExecKind.PARTIAL_FILL
-    return cum_qty, avg_px, report.order_qty - cum_qty if open_order else 0
+    cum_qty, avg_px = (0, _ZERO) if kind in _RESETTING_KINDS else (report.cum_qty, report.avg_px)
+    return cum_qty, avg_px, report.order_qty - cum_qty if kind in _OPEN_KINDS else 0
 
 
 def _plain_values(r: ExecutionReport) -> bool:
@@ -186,26 +188,32 @@ def write_execution_report(head: str, r: ExecutionReport) -> bytes:
     second); anything else goes through :func:`build_execution_report`, which checks first.
     """
     kind = r.kind
-    exec_trans_type, exec_type, ord_status = _EXEC_CODES[kind]
     cum_qty, avg_px, leaves_qty = _totals(r)
-    orig, secondary, correlation = r.orig_cl_ord_id, r.secondary_exec_id, r.correlation_cl_ord_id
-    reference = r.exec_ref_id if kind in _REFERENCING_KINDS else None
     trade = kind in _TRADE_KINDS
-    aggressor = r.aggressor if trade else None
-    text = (
-        f"35=8\x01{head}37={r.order_id}\x0111={r.cl_ord_id}\x01"
-        + ("" if orig is None else f"41={orig}\x01")
-        + f"17={r.exec_id}\x01"
-        + ("" if reference is None else f"19={reference}\x01")
-        + f"20={exec_trans_type}\x01150={exec_type}\x0139={ord_status}\x011={r.account}\x0148={r.security_id}\x01"
-        f"55={r.symbol}\x01107={r.security_desc}\x01167={r.security_type}\x0154={r.side}\x0138={r.order_qty}\x01"
-        f"40={r.ord_type}\x0144={r.price:f}\x0159={r.time_in_force}\x01"
-        + (f"31={r.last_px:f}\x0132={r.last_qty}\x01" if trade else "")
-        + f"14={cum_qty}\x01151={leaves_qty}\x016={avg_px:f}\x0160={format_sending_time(r.transact_time)}\x01"
-        f"75={_local_mkt_date(r.trade_date)}\x01"
-        + ("" if secondary is None else f"527={secondary}\x01")
-        + ("1028=Y\x01" if r.manual_order else "1028=N\x01")
-        + ("" if aggressor is None else ("1057=Y\x01" if aggressor else "1057=N\x01"))
-        + ("" if correlation is None else f"9717={correlation}\x01")
+    orig, secondary, correlation = r.orig_cl_ord_id, r.secondary_exec_id, r.correlation_cl_ord_id
+    parts = [f"35=8\x01{head}37={r.order_id}\x0111={r.cl_ord_id}\x01"]
+    if orig is not None:
+        parts.append(f"41={orig}\x01")
+    parts.append(f"17={r.exec_id}\x01")
+    if kind in _REFERENCING_KINDS and r.exec_ref_id is not None:
+        parts.append(f"19={r.exec_ref_id}\x01")
+    parts.append(_EXEC_CODES_TEXT[kind])
+    parts.append(
+        f"1={r.account}\x0148={r.security_id}\x0155={r.symbol}\x01107={r.security_desc}\x01"
+        f"167={r.security_type}\x0154={r.side}\x0138={r.order_qty}\x0140={r.ord_type}\x0144={r.price:f}\x01"
+        f"59={r.time_in_force}\x01"
     )
-    return frame_body(text.encode("ascii"))
+    if trade:
+        parts.append(f"31={r.last_px:f}\x0132={r.last_qty}\x01")
+    parts.append(
+        f"14={cum_qty}\x01151={leaves_qty}\x016={avg_px:f}\x0160={format_sending_time(r.transact_time)}\x01"
+        f"75={_local_mkt_date(r.trade_date)}\x01"
+    )
+    if secondary is not None:
+        parts.append(f"527={secondary}\x01")
+    parts.append("1028=Y\x01" if r.manual_order else "1028=N\x01")
+    if trade and r.aggressor is not None:
+        parts.append("1057=Y\x01" if r.aggressor else "1057=N\x01")
+    if correlation is not None:
+        parts.append(f"9717={correlation}\x01")
+    return frame_body("".join(parts).encode("ascii"))
