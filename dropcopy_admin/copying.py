@@ -1,4 +1,5 @@
-"""Rows written through PostgreSQL's ``COPY`` (psycopg 3), in the caller's transaction.
+"""Rows written through PostgreSQL's ``COPY`` (psycopg 3), in the caller's transaction, and
+statements whose parameters are whole arrays (``execute_with_arrays``).
 
 For the bulk writes of the product — an import's sessions and their audit rows, a verification
 batch's checks, the gateway's sent messages, the scale world — where a bulk ``INSERT``'s cost is
@@ -9,6 +10,7 @@ column without a database default is named.
 
 from collections.abc import Iterable, Sequence
 
+import psycopg
 from django.db import connection, models
 
 
@@ -47,3 +49,13 @@ def copy_rows(
 def _column_type(field: models.Field) -> str:
     """The PostgreSQL type name of ``field``'s column, without its modifier (``varchar(4)`` → ``varchar``)."""
     return field.db_type(connection).split("(", 1)[0]
+
+
+def execute_with_arrays(sql: str, params: Sequence) -> None:
+    """Run ``sql`` (``%s`` placeholders) with its parameters bound by the server, in the caller's
+    transaction. For statements over ``unnest`` of array parameters: Django's cursor inlines every
+    element into the SQL text in Python; psycopg's own cursor sends the arrays as values. Database
+    errors come as Django's; the statement does not appear in Django's query log."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params)

@@ -13,6 +13,7 @@ writing are ``connection.Connection``'s; the gateway that accepted the connectio
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import socket
 
@@ -74,13 +75,36 @@ class Ticker:
         self.handle = self.loop.call_later(TICK, self._tick)
         now = clock.now()
         for session in list(self.sessions):
+            due_at = session._due_at
+            if due_at is not None and now < due_at:
+                continue  # nothing can be due yet (most sessions, most ticks): not even a call
             try:
                 session.on_tick(now)
             except Exception:  # one session's bug must not stop the others' timers
                 log.exception("gateway session timer failed")
 
 
+class _TimerInput:
+    """A session attribute its timer reads. Setting it (through the instance's dict, so reading it
+    costs nothing more) makes the session work out again when its timer is next due."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __set__(self, session: "Session", value) -> None:
+        session.__dict__[self.name] = value
+        session.__dict__["_due_at"] = None
+
+
 class Session(Connection):
+    # What ``_time_is_due`` reads: while none of them changes, nothing is due before ``_due_at``,
+    # so each tick costs one comparison for most sessions.
+    logged_on = _TimerInput()
+    heartbeat = _TimerInput()
+    last_sent = _TimerInput()
+    last_received = _TimerInput()
+    test_request_sent_at = _TimerInput()
+
     def __init__(self, host: SessionHost, address: Address, reader, writer) -> None:
         super().__init__(address=address, writer=writer, db=host.db, figures=host.figures)
         self.host = host
@@ -169,9 +193,22 @@ class Session(Connection):
 
     def on_tick(self, now) -> None:
         """Called by the loop's ``Ticker`` every ``TICK``: act (in a task) only when something is due."""
-        if self.closed or self._timing is not None or not self._time_is_due(now):
+        if self.closed or self._timing is not None:
+            return
+        due_at = self._due_at
+        if due_at is None:
+            due_at = self._due_at = self._next_due()
+        if now < due_at or not self._time_is_due(now):
             return
         self._timing = asyncio.create_task(self._on_time_guarded(now))
+
+    def _next_due(self):
+        """The first moment ``_time_is_due`` can answer yes, as the session's timer inputs stand."""
+        if not self.logged_on:
+            return self.opened_at + dt.timedelta(seconds=LOGON_TIMEOUT_SECONDS)
+        interval = dt.timedelta(seconds=self.heartbeat)
+        heard = self.test_request_sent_at if self.test_request_sent_at is not None else self.last_received
+        return min(self.last_sent, heard) + interval
 
     def _time_is_due(self, now) -> bool:
         if not self.logged_on:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from django.db import DatabaseError, connection, transaction
 
 from dropcopy_admin.choices import MembershipStatus, TargetStatus
-from dropcopy_admin.copying import copy_rows
+from dropcopy_admin.copying import copy_rows, execute_with_arrays
 from dropcopy_admin.fix.framing import FrameReader
 from dropcopy_admin.models import FeedRequest, Membership, SentMessage, SequenceStream, TargetSession
 
@@ -242,21 +242,20 @@ def _move_streams(streams: dict[tuple[int, int | None], tuple[int | None, int | 
     """One UPDATE for every stream of the batch (its rows given as arrays), not one per stream."""
     table = connection.ops.quote_name(SequenceStream._meta.db_table)
     keys, numbers = list(streams), list(streams.values())
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} AS stream SET next_outgoing = COALESCE(moved.outgoing, stream.next_outgoing),"
-            " next_incoming = COALESCE(moved.incoming, stream.next_incoming)"
-            " FROM unnest(%s::integer[], %s::integer[], %s::integer[], %s::integer[])"
-            " AS moved(target_id, market_segment, outgoing, incoming)"
-            " WHERE stream.target_id = moved.target_id"
-            " AND stream.market_segment IS NOT DISTINCT FROM moved.market_segment",
-            [
-                [target_id for target_id, _ in keys],
-                [segment for _, segment in keys],
-                [outgoing for outgoing, _ in numbers],
-                [incoming for _, incoming in numbers],
-            ],
-        )
+    execute_with_arrays(
+        f"UPDATE {table} AS stream SET next_outgoing = COALESCE(moved.outgoing, stream.next_outgoing),"
+        " next_incoming = COALESCE(moved.incoming, stream.next_incoming)"
+        " FROM unnest(%s::bigint[], %s::integer[], %s::integer[], %s::integer[])"
+        " AS moved(target_id, market_segment, outgoing, incoming)"
+        " WHERE stream.target_id = moved.target_id"
+        " AND stream.market_segment IS NOT DISTINCT FROM moved.market_segment",
+        [
+            [target_id for target_id, _ in keys],
+            [segment for _, segment in keys],
+            [outgoing for outgoing, _ in numbers],
+            [incoming for _, incoming in numbers],
+        ],
+    )
 
 
 def _copy_sent(sent: list[SentRow]) -> None:

@@ -4,7 +4,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from dropcopy_admin.copying import copy_rows, copy_statement
+from dropcopy_admin.copying import copy_rows, copy_statement, execute_with_arrays
 from dropcopy_admin.models import ClearingFirm, Entity
 
 pytestmark = pytest.mark.django_db
@@ -54,3 +54,20 @@ def test_binary_rows_are_sent_as_their_columns_types():
         True,
         bill_to.pk,
     )
+
+
+def test_arrays_are_bound_by_the_server_and_errors_come_as_djangos():
+    firms = [ClearingFirm.objects.create(code=f"QA{n}", name=f"Array {n}") for n in (1, 2)]
+    rename = (
+        f"UPDATE {ClearingFirm._meta.db_table} AS firm SET name = renamed.name"
+        " FROM unnest(%s::bigint[], %s::text[]) AS renamed(id, name) WHERE firm.id = renamed.id"
+    )
+
+    execute_with_arrays(rename, [[firm.pk for firm in firms], ["First", "Second"]])
+
+    assert sorted(ClearingFirm.objects.filter(code__startswith="QA").values_list("code", "name")) == [
+        ("QA1", "First"),
+        ("QA2", "Second"),
+    ]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        execute_with_arrays(rename, [[firms[0].pk], [None]])  # the name may not be empty

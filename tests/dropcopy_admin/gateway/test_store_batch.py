@@ -84,3 +84,14 @@ def test_frames_are_stored_byte_for_byte_through_binary_copy(served):
     assert any(query["sql"].endswith("(FORMAT BINARY)") for query in queries)
     assert bytes(SentMessage.objects.get().raw) == awkward
     assert SentMessage.objects.get().sent_at == WEDNESDAY
+
+
+@pytest.mark.django_db
+def test_a_batch_of_one_cgw_stream_moving_only_its_incoming_number(served):
+    SequenceStream.objects.create(
+        target=served.target, market_segment=None, next_incoming=5, next_outgoing=7, reset_at=WEDNESDAY
+    )
+
+    sent_batch_write(sent=[], streams={(served.target.pk, None): (None, 9)})  # arrays of NULLs only, but one
+
+    assert SequenceStream.objects.values_list("next_outgoing", "next_incoming").get() == (7, 9)
