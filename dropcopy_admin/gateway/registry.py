@@ -6,6 +6,7 @@ logged out on the next read.
 """
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -73,11 +74,11 @@ def snapshot_load(
     The live keys of the served targets are held decrypted; a key whose encrypted form is unchanged
     since ``previous`` is not decrypted again.
     """
-    rows = _addresses_query()
-    keys = _live_keys_query(at)
-    digest = _digest(rows, keys)
+    digest = _digest(at)
     if previous is not None and previous.digest == digest:
         return previous  # nothing it was read from changed: no rows to build, no key to decrypt
+    rows = _addresses_query()
+    keys = _live_keys_query(at)
     addresses = {}
     for ip, port, pk, target_id, comp_id, gateway_type, segment, sub_id, ready_at, temporary in rows:
         if (only and ip not in only) or ip in exclude:
@@ -138,16 +139,30 @@ def _live_keys_query(at: dt.datetime):
     )
 
 
-def _digest(*querysets) -> str:
-    """An MD5 of every row the querysets return, computed by PostgreSQL (one row comes back)."""
+def _digest(at: dt.datetime) -> str:
+    """An MD5 of every row the snapshot at ``at`` is read from, computed by PostgreSQL (one row comes back)."""
+    sql, params = _digest_statement()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [at if param is _AT else param for param in params])
+        return cursor.fetchone()[0]
+
+
+_AT = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+"""Stands for the moment of the read in the digest's compiled parameters."""
+
+
+@functools.cache
+def _digest_statement() -> tuple[str, tuple]:
+    """The digest's statement, compiled once (the gateway reads twice a second): an MD5 of the
+    rows of the addresses query and of the live keys query, ``_AT`` where the moment goes."""
     parts, params = [], []
-    for queryset in querysets:
+    for queryset in (_addresses_query(), _live_keys_query(_AT)):
         sql, query_params = queryset.query.sql_with_params()
         parts.append(f"(SELECT md5(coalesce(string_agg(rows::text, ';'), '')) FROM ({sql}) AS rows)")
         params.extend(query_params)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT " + " || ".join(parts), params)
-        return cursor.fetchone()[0]
+    if sum(param is _AT for param in params) != 1:
+        raise RuntimeError("the live keys query no longer takes the moment as one parameter")
+    return "SELECT " + " || ".join(parts), tuple(params)
 
 
 def logon_secret(*, target_id: int, access_key_id: str, probe: bool, at: dt.datetime) -> str | None:
