@@ -29,7 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 from bench import bench_gateway
 from bench.common import bench_database_url, child_env, django_setup, recreate_database, run_child, running_gateway
 
-PER_SESSION = 1000
+PER_SESSION = 1000  # 300,000 messages: the steady state, not the gateway's half-second pickup of the requests
 PORT_OFFSET = 8000  # clear of the ports tests and the other gateway benchmarks use
 DATABASE = "dropcopy_bench_fanout"
 DELIVERY_TIMEOUT = 120.0

@@ -221,7 +221,7 @@ def feed_request_queue(
 SentRow = tuple[int, int | None, int, int, str, bytes, dt.datetime]
 SENT_COLUMNS = ("target", "market_segment", "seq_num", "count", "msg_type", "raw", "sent_at")
 MESSAGES_PER_ROW = 50
-"""At most this many messages in one stored row (a feed burst is 10); bounds the resend's look back."""
+"""At most this many messages in one stored row (a feed burst is 50); bounds the resend's look back."""
 
 
 def sent_batch_write(

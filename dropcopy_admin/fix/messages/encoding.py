@@ -190,11 +190,11 @@ class SessionHeader:
         ]
 
     def fields_text(self) -> str | None:
-        """:meth:`pairs` as ``"<tag>=<value>\x01"`` text, byte for byte what the encoder writes, or
-        ``None`` when some value is not a plain one (then the checked path encodes, or words the
-        refusal): the templated builders' header."""
+        """:meth:`pairs` as text, ``<tag>=<value>`` and SOH for each field, byte for byte what the
+        encoder writes; ``None`` when some value is not a plain one (then the checked path encodes,
+        or words the refusal). The templated builders' header."""
         seq, last = self.seq_num, self.last_msg_seq_num_processed
-        if type(seq) is not int or self.sending_time.tzinfo is not dt.UTC:
+        if type(seq) is not int or type(self.sending_time) is not dt.datetime or self.sending_time.tzinfo is not dt.UTC:
             return None
         if seq < 1:
             raise ValueError("MsgSeqNum starts at 1")

@@ -176,6 +176,7 @@ def _plain_values(r: ExecutionReport) -> bool:
         and (not trade or type(r.last_qty) is int)
         and type(r.manual_order) is bool
         and (not trade or r.aggressor is None or type(r.aggressor) is bool)
+        and type(r.transact_time) is dt.datetime
         and r.transact_time.tzinfo is dt.UTC
     )
 
