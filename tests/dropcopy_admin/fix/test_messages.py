@@ -377,6 +377,12 @@ def test_a_value_the_template_cannot_write_is_refused_by_the_field_by_field_enco
         m.build_execution_report(GATEWAY, fill_report(**overrides))
 
 
+def test_a_time_given_as_text_is_written_as_it_is_by_the_field_by_field_encoder():
+    as_text = fill_report(transact_time="20170623-14:48:42.855")
+
+    assert m.build_execution_report(GATEWAY, as_text) == m.build_execution_report(GATEWAY, fill_report())
+
+
 @pytest.mark.parametrize("check", [True, False])
 @pytest.mark.parametrize("header", [GATEWAY, CLIENT, GATEWAY_IN_CHICAGO], ids=["gateway", "client", "not-utc"])
 def test_envelopes_built_together_are_the_ones_built_one_by_one(header, check):
