@@ -4,7 +4,8 @@ A real gateway (``manage.py run_gateway``, a child process on the benchmark data
 provisioned CGW targets with probe keys, on distinct ports of one CME CGW gateway's primary and
 backup addresses. ``targets_verify`` checks them in one batch (bounded concurrency, checks stored
 in bulk, statuses set) — goal at most 10 s. The baseline is the same 1,000 checks run one by one
-(one address at a time, probing only) in the same run. Output:
+(one address at a time, probing only) in the same run; both run warm (the process first reads and
+probes a few addresses, as a running worker has). Output:
 
     bench: verify_500_targets <batch s> s baseline <one-by-one s> s ratio <x>
 
@@ -21,6 +22,14 @@ CPU divided by the cores) is the most any batch could gain here, storing nothing
     bench: verify_cpu_per_check_concurrent <ms> ms (probe <ms>, gateway <ms>)
     bench: verify_cpu_per_check_one_by_one <ms> ms (probe <ms>, gateway <ms>)
     bench: verify_ceiling_on_<n>_cores <x> x
+
+And the floor under all of it (``bench/asyncio_floor.py``): 1,000 checks of the same shape — a
+connection, three round trips, the acceptor closing — with no FIX work and no database, between
+two asyncio processes, concurrently and one by one. Its ratio is the most an asyncio batch can
+gain on this machine however little each check does:
+
+    bench: verify_asyncio_floor <concurrent s> s baseline <one-by-one s> s ratio <x>
+    bench: verify_asyncio_floor_cpu_per_check <ms> ms concurrent, <ms> ms one by one
 """
 
 import json
@@ -28,6 +37,7 @@ import os
 import sys
 import time
 
+from bench import asyncio_floor
 from bench.bench_gateway import cpu_seconds
 from bench.common import (
     bench_database_url,
@@ -40,6 +50,8 @@ from bench.common import (
 )
 
 TARGETS = 500
+WARM_UP_TARGETS = 10
+FLOOR_CONCURRENCY = 200  # the product's default DROPCOPY["VERIFY_CONCURRENCY"]
 PORT_OFFSET = 3000  # above the ports tests allocate, so a test gateway elsewhere does not collide
 GATEWAY_READY_TIMEOUT = 60.0
 
@@ -86,6 +98,9 @@ def child_verify(gateway_pid: int) -> None:
         )
 
     ids = list(TargetSession.objects.order_by("pk").values_list("pk", flat=True))
+    # Warm, as a running worker is: the database connection open, the probe's code run once. The
+    # baseline below runs warm as well; without this the batch alone pays for the first of each.
+    run_probes(_jobs_for(ids[:WARM_UP_TARGETS], clock.now())[0])
     outcome, batch, _, _ = measured(lambda: targets_verify(actor=SystemActor("bench_verify"), target_ids=ids))
     jobs, _ = _jobs_for(ids, clock.now())
     concurrent, probing, probe_cpu, gateway_cpu = measured(lambda: run_probes(jobs))
@@ -126,6 +141,7 @@ def run() -> list[str]:
     cores = os.cpu_count() or 1
     checks = 2 * TARGETS
     ceiling = baseline / ((probe_ms + gateway_ms) / 1000 * checks / cores)
+    floor = asyncio_floor.measure(count=checks, concurrency=FLOOR_CONCURRENCY)
     return [
         f"bench: verify_500_targets {batch:.2f} s baseline {baseline:.2f} s ratio {baseline / batch:.1f}",
         f"bench: verify_500_targets_probing_only {probing:.2f} s baseline {baseline:.2f} s "
@@ -135,6 +151,10 @@ def run() -> list[str]:
         f"bench: verify_cpu_per_check_one_by_one {serial_probe_ms + serial_gateway_ms:.2f} ms "
         f"(probe {serial_probe_ms:.2f}, gateway {serial_gateway_ms:.2f})",
         f"bench: verify_ceiling_on_{cores}_cores {ceiling:.1f} x",
+        f"bench: verify_asyncio_floor {floor['concurrent']:.2f} s baseline {floor['one_by_one']:.2f} s "
+        f"ratio {floor['one_by_one'] / floor['concurrent']:.1f}",
+        f"bench: verify_asyncio_floor_cpu_per_check {floor['concurrent_cpu_ms']:.2f} ms concurrent, "
+        f"{floor['one_by_one_cpu_ms']:.2f} ms one by one",
     ]
 
 
