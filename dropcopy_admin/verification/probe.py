@@ -9,10 +9,10 @@ raises. Messages come from ``dropcopy_admin.fix``; the only socket is here.
 """
 
 import asyncio
-import contextlib
 import secrets
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from dropcopy_admin import clock
 from dropcopy_admin.fix.framing import FrameError, FrameReader
@@ -63,149 +63,187 @@ class ProbeResult:
     logon_ms: float | None = None  # connecting → the Logon answered (time to logon)
 
 
-class StageFailed(Exception):
-    def __init__(self, stage: str, detail: str) -> None:
-        super().__init__(detail)
-        self.stage = stage
-        self.detail = detail
+class StageFailed(NamedTuple):
+    """The first stage of a check that did not complete, and why."""
+
+    stage: str
+    detail: str
 
 
-class _Connection:
-    """Frames in, sequenced messages out, on one asyncio stream."""
+class _ProbeSession(asyncio.Protocol):
+    """One check as the gateway's answers drive it, on an asyncio protocol rather than streams.
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
+    Each stage's message is sent when the stage before it is answered, in the callback that
+    received the answer, and each stage is bounded by a timer of its own: no task, no
+    ``wait_for``, per stage. ``outcome`` resolves once the connection is gone, to the stage that
+    failed (with why) or to ``None``.
+    """
+
+    def __init__(self, address: ProbeAddress, credentials: ProbeCredentials, timeout: float, connecting: float):
+        self.loop = asyncio.get_running_loop()
+        self.address = address
+        self.credentials = credentials
+        self.timeout = timeout
+        self.connecting = connecting
+        self.outcome: asyncio.Future[StageFailed | None] = self.loop.create_future()
+        self.transport: asyncio.Transport | None = None
         self.frames = FrameReader()
-        self.inbox: list[Message] = []
         self.seq = 1
+        self.stage = "logon"
+        self.failure: StageFailed | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.test_req_id = ""
+        self.test_request_sent = 0.0
+        self.logon_ms: float | None = None
+        self.rtt_ms: float | None = None
 
-    def header(self, credentials: ProbeCredentials, address: ProbeAddress) -> SessionHeader:
+    # --- the stages -------------------------------------------------------------------------
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        self._begin("logon")
+        self._send(
+            build_logon(
+                self._header(),
+                heartbeat_interval=HEARTBEAT_INTERVAL,
+                access_key_id=self.credentials.access_key_id,
+                secret_key=self.credentials.secret_key,
+                application_system_name=APPLICATION[0],
+                trading_system_version=APPLICATION[1],
+                application_system_vendor=APPLICATION[2],
+            )
+        )
+
+    def _on_message(self, message: Message) -> None:
+        msg_type = message.msg_type
+        if self.stage == "logon":
+            if msg_type == "5":
+                self._fail(f"logged out: {_logout_text(message)}")
+            elif msg_type != "A":
+                self._fail(f"expected a Logon (35=A), got 35={msg_type}")
+            else:
+                self.logon_ms = round((time.perf_counter() - self.connecting) * 1000, 3)
+                self._begin("test_request")
+                self.test_req_id = f"PROBE-{secrets.token_hex(6)}"
+                self.test_request_sent = time.perf_counter()
+                self._send(build_test_request(self._header(), test_req_id=self.test_req_id))
+        elif self.stage == "test_request":
+            if msg_type == "0" and message.get_str(112) == self.test_req_id:
+                self.rtt_ms = round((time.perf_counter() - self.test_request_sent) * 1000, 3)
+                self._begin("logout")
+                self._send(build_logout(self._header()))
+            elif msg_type == "5":
+                self._fail(f"logged out: {_logout_text(message)}")
+            elif msg_type == "1":  # the gateway's own TestRequest: answer it and keep waiting
+                self._send(build_heartbeat(self._header(), test_req_id=message.get_str(112)))
+        elif self.stage == "logout" and msg_type == "5":
+            self._finish()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.stage == "logout":  # the gateway closed the connection after the Logout: done
+            self._finish()
+        elif self.stage == "logon":
+            self._fail("connection closed before the Logon was answered")
+        elif self.stage == "test_request":
+            self._fail("connection closed before the Heartbeat")
+        self._cancel_timer()
+        if not self.outcome.done():
+            self.outcome.set_result(self.failure)
+
+    # --- receiving ----------------------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        for item in self.frames.feed(data):
+            if self.stage is None:
+                return
+            if isinstance(item, FrameError):
+                self._fail(f"malformed frame from the gateway: {item.reason}")
+                return
+            try:
+                message = Message.parse(item)
+            except ValueError as error:
+                self._fail(str(error) or type(error).__name__)
+                return
+            self._on_message(message)
+
+    # --- the session's moves ------------------------------------------------------------------
+
+    def _header(self) -> SessionHeader:
         header = SessionHeader(
-            sender_comp_id=credentials.sender_comp_id,
+            sender_comp_id=self.credentials.sender_comp_id,
             target_comp_id=GATEWAY_COMP_ID,
             seq_num=self.seq,
             sending_time=clock.now(),
             sender_sub_id=PROBE_SENDER_SUB_ID,
-            target_sub_id=address.target_sub_id,
+            target_sub_id=self.address.target_sub_id,
             sender_location_id="US,IL",
             last_msg_seq_num_processed=0,
         )
         self.seq += 1
         return header
 
-    async def send(self, raw: bytes) -> None:
-        self.writer.write(raw)
-        await self.writer.drain()
+    def _send(self, raw: bytes) -> None:
+        if self.stage is not None and not self.transport.is_closing():
+            self.transport.write(raw)
 
-    async def receive(self) -> Message | None:
-        """The next message, or ``None`` when the gateway closed the connection."""
-        while not self.inbox:
-            try:
-                data = await self.reader.read(65536)
-            except ConnectionError:
-                data = b""
-            if not data:
-                return None
-            for item in self.frames.feed(data):
-                if isinstance(item, FrameError):
-                    raise ValueError(f"malformed frame from the gateway: {item.reason}")
-                self.inbox.append(Message.parse(item))
-        return self.inbox.pop(0)
+    def _begin(self, stage: str) -> None:
+        """Start ``stage`` and its timer (the stage before it is answered)."""
+        self.stage = stage
+        self._cancel_timer()
+        self.timer = self.loop.call_later(self.timeout, self._timed_out)
 
-    async def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.writer.close()
-            await self.writer.wait_closed()
+    def _timed_out(self) -> None:
+        self.timer = None
+        self._fail(f"no answer within {self.timeout:g} s")
 
+    def _fail(self, detail: str) -> None:
+        """The current stage failed: remember why and drop the connection (``connection_lost`` follows)."""
+        if self.stage is None:
+            return
+        self.failure = StageFailed(self.stage, detail)
+        self._end(self.transport.abort)
 
-async def _stage(stage: str, awaitable, timeout: float):
-    try:
-        return await asyncio.wait_for(awaitable, timeout)
-    except StageFailed:
-        raise
-    except TimeoutError as error:
-        raise StageFailed(stage, f"no answer within {timeout:g} s") from error
-    except (OSError, ValueError) as error:
-        raise StageFailed(stage, str(error) or type(error).__name__) from error
+    def _finish(self) -> None:
+        """The Logout answered: every stage passed; close the connection (``connection_lost`` follows)."""
+        if self.stage is not None:
+            self._end(self.transport.close)
+
+    def _end(self, close) -> None:
+        self.stage = None
+        self._cancel_timer()
+        close()
+
+    def _cancel_timer(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
 
 
 def _logout_text(message: Message) -> str:
     return message.get_str(58) or "Logout without a reason"
 
 
-async def _await_logon(connection: _Connection) -> None:
-    message = await connection.receive()
-    if message is None:
-        raise StageFailed("logon", "connection closed before the Logon was answered")
-    if message.msg_type == "5":
-        raise StageFailed("logon", f"logged out: {_logout_text(message)}")
-    if message.msg_type != "A":
-        raise StageFailed("logon", f"expected a Logon (35=A), got 35={message.msg_type}")
-
-
-async def _await_heartbeat(connection: _Connection, credentials, address, test_req_id: str) -> None:
-    while True:
-        message = await connection.receive()
-        if message is None:
-            raise StageFailed("test_request", "connection closed before the Heartbeat")
-        if message.msg_type == "0" and message.get_str(112) == test_req_id:
-            return
-        if message.msg_type == "5":
-            raise StageFailed("test_request", f"logged out: {_logout_text(message)}")
-        if message.msg_type == "1":  # the gateway's own TestRequest: answer it and keep waiting
-            await connection.send(
-                build_heartbeat(connection.header(credentials, address), test_req_id=message.get_str(112))
-            )
-
-
-async def _await_logout(connection: _Connection) -> None:
-    while True:
-        message = await connection.receive()
-        if message is None or message.msg_type == "5":
-            return
-
-
 async def probe_address(address: ProbeAddress, credentials: ProbeCredentials, *, timeout: float) -> ProbeResult:
     """Check one address through every stage of R16; never raises, the result says what failed."""
     checked_at = clock.now()
-    rtt_ms = logon_ms = None
-    connection = None
     connecting = time.perf_counter()
+    session = _ProbeSession(address, credentials, timeout, connecting)
+    loop = asyncio.get_running_loop()
     try:
+        async with asyncio.timeout(timeout):
+            await loop.create_connection(lambda: session, address.ip, address.port)
+    except TimeoutError:
+        failure = StageFailed("connect", f"no connection within {timeout:g} s")
+    except OSError as error:
+        failure = StageFailed("connect", error.strerror or str(error))
+    else:
         try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(address.ip, address.port), timeout)
-        except TimeoutError as error:
-            raise StageFailed("connect", f"no connection within {timeout:g} s") from error
-        except OSError as error:
-            raise StageFailed("connect", error.strerror or str(error)) from error
-        connection = _Connection(reader, writer)
-
-        logon = build_logon(
-            connection.header(credentials, address),
-            heartbeat_interval=HEARTBEAT_INTERVAL,
-            access_key_id=credentials.access_key_id,
-            secret_key=credentials.secret_key,
-            application_system_name=APPLICATION[0],
-            trading_system_version=APPLICATION[1],
-            application_system_vendor=APPLICATION[2],
+            failure = await session.outcome
+        finally:  # cancelled meanwhile (the batch was): leave no connection open behind
+            if not session.transport.is_closing():
+                session.transport.abort()
+    if failure is not None:
+        return ProbeResult(
+            address, False, failure.stage, session.rtt_ms, checked_at, failure.detail[:500], session.logon_ms
         )
-        await _stage("logon", connection.send(logon), timeout)
-        await _stage("logon", _await_logon(connection), timeout)
-        logon_ms = round((time.perf_counter() - connecting) * 1000, 3)
-
-        test_req_id = f"PROBE-{secrets.token_hex(6)}"
-        request = build_test_request(connection.header(credentials, address), test_req_id=test_req_id)
-        started = time.perf_counter()
-        await _stage("test_request", connection.send(request), timeout)
-        await _stage("test_request", _await_heartbeat(connection, credentials, address, test_req_id), timeout)
-        rtt_ms = round((time.perf_counter() - started) * 1000, 3)
-
-        await _stage("logout", connection.send(build_logout(connection.header(credentials, address))), timeout)
-        await _stage("logout", _await_logout(connection), timeout)
-    except StageFailed as failure:
-        return ProbeResult(address, False, failure.stage, rtt_ms, checked_at, failure.detail[:500], logon_ms)
-    finally:
-        if connection is not None:
-            await connection.close()
-    return ProbeResult(address, True, None, rtt_ms, checked_at, "", logon_ms)
+    return ProbeResult(address, True, None, session.rtt_ms, checked_at, "", session.logon_ms)

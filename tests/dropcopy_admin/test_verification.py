@@ -271,6 +271,130 @@ def test_each_stage_is_bounded_and_named_when_it_fails(script, stage):
         assert "0.3 s" in result.detail
 
 
+def _probe_against(serve, *, timeout: float = 1.0) -> ProbeResult:
+    """Probe an acceptor on 127.0.0.1 whose connections ``serve(reader, writer)`` handles."""
+
+    async def run():
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        address = ProbeAddress(
+            ip="127.0.0.1",
+            port=server.sockets[0].getsockname()[1],
+            role="primary",
+            market_segment=None,
+            target_sub_id="G",
+        )
+        async with server:
+            return await probe_address(address, ProbeCredentials("ABCDEFN", "A" * 20, "s" * 43), timeout=timeout)
+
+    return asyncio.run(run())
+
+
+def _gateway_header(seq: int):
+    from dropcopy_admin.fix.messages import SessionHeader
+
+    return SessionHeader(sender_comp_id="CME", target_comp_id="ABCDEFN", seq_num=seq, sending_time=WEDNESDAY)
+
+
+async def _next_message(reader, frames):
+    from dropcopy_admin.fix.messages import Message
+
+    while True:
+        for frame in frames.feed(await reader.read(65536)):
+            return Message.parse(frame)
+
+
+def test_a_connection_closed_before_the_logon_is_answered_fails_the_logon_stage_saying_so():
+    async def serve(reader, writer):
+        await reader.read(65536)
+        writer.close()
+
+    result = _probe_against(serve)
+
+    assert (result.ok, result.stage, result.detail) == (
+        False,
+        "logon",
+        "connection closed before the Logon was answered",
+    )
+
+
+def test_a_malformed_answer_fails_its_stage_saying_the_frame_is_malformed():
+    async def serve(reader, writer):
+        await reader.read(65536)
+        writer.write(b"8=FIX.4.2\x019=5\x0135=A\x0110=000\x01")  # the checksum is wrong
+        await reader.read(65536)
+
+    result = _probe_against(serve)
+
+    assert (result.ok, result.stage) == (False, "logon")
+    assert result.detail.startswith("malformed frame from the gateway")
+
+
+def test_the_probe_answers_the_gateways_own_test_request_while_it_waits_for_its_heartbeat():
+    from dropcopy_admin.fix.framing import FrameReader
+    from dropcopy_admin.fix.messages import build_heartbeat, build_logout, build_test_request
+
+    heard: list[tuple[str, str | None]] = []
+
+    async def serve(reader, writer):
+        frames = FrameReader()
+        await _next_message(reader, frames)  # the Logon
+        writer.write(build_logon_answer(_gateway_header(1)))
+        probe_request = await _next_message(reader, frames)
+        writer.write(build_test_request(_gateway_header(2), test_req_id="GW1"))
+        answer = await _next_message(reader, frames)
+        heard.append((answer.msg_type, answer.get_str(112)))
+        writer.write(build_heartbeat(_gateway_header(3), test_req_id=probe_request.get_str(112)))
+        await _next_message(reader, frames)  # the Logout
+        writer.write(build_logout(_gateway_header(4)))
+        writer.close()
+
+    result = _probe_against(serve)
+
+    assert (result.ok, result.stage) == (True, None)
+    assert heard == [("0", "GW1")]
+
+
+def test_a_cancelled_probe_leaves_no_connection_open():
+    async def run():
+        ended = asyncio.Event()
+
+        async def serve(reader, writer):
+            while await reader.read(65536):
+                pass  # never answers
+            ended.set()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        address = ProbeAddress(
+            ip="127.0.0.1",
+            port=server.sockets[0].getsockname()[1],
+            role="primary",
+            market_segment=None,
+            target_sub_id="G",
+        )
+        async with server:
+            probing = asyncio.create_task(
+                probe_address(address, ProbeCredentials("ABCDEFN", "A" * 20, "s" * 43), timeout=30)
+            )
+            await asyncio.sleep(0.2)
+            probing.cancel()
+            await asyncio.wait_for(ended.wait(), 5)  # the acceptor sees the connection end
+        return probing.cancelled()
+
+    assert asyncio.run(run())
+
+
+def build_logon_answer(header):
+    from dropcopy_admin.fix.messages import build_logon_response
+
+    return build_logon_response(
+        header,
+        heartbeat_interval=30,
+        application_system_name=None,
+        trading_system_version=None,
+        application_system_vendor=None,
+    )
+
+
 def test_the_runner_keeps_at_most_the_bound_in_flight(monkeypatch):
     in_flight = peak = 0
 
