@@ -193,28 +193,52 @@ class SessionHeader:
         """:meth:`pairs` as text, ``<tag>=<value>`` and SOH for each field, byte for byte what the
         encoder writes; ``None`` when some value is not a plain one (then the checked path encodes,
         or words the refusal). The templated builders' header."""
-        seq, last = self.seq_num, self.last_msg_seq_num_processed
-        if type(seq) is not int or type(self.sending_time) is not dt.datetime or self.sending_time.tzinfo is not dt.UTC:
+        if not self._plain():
             return None
-        if seq < 1:
-            raise ValueError("MsgSeqNum starts at 1")
-        if last is not None and type(last) is not int:
-            return None
-        texts = [self.sender_comp_id, self.target_comp_id]
-        text = f"34={seq}\x0149={self.sender_comp_id}\x01"
+        text = f"34={self.seq_num}\x0149={self.sender_comp_id}\x01"
         if self.sender_sub_id is not None:
-            texts.append(self.sender_sub_id)
             text += f"50={self.sender_sub_id}\x01"
         text += f"52={_format_utc(self.sending_time)}\x0156={self.target_comp_id}\x01"
         if self.target_sub_id is not None:
-            texts.append(self.target_sub_id)
             text += f"57={self.target_sub_id}\x01"
+        return text + self._trailing_text()
+
+    def acceptor_fields_text(self, *, poss_dup: bool = False) -> str | None:
+        """:meth:`acceptor_pairs` as text, as :meth:`fields_text` is :meth:`pairs`."""
+        if not self._plain():
+            return None
+        text = f"49={self.sender_comp_id}\x01"
+        if self.sender_sub_id is not None:
+            text += f"50={self.sender_sub_id}\x01"
+        text += f"56={self.target_comp_id}\x01"
+        if self.target_sub_id is not None:
+            text += f"57={self.target_sub_id}\x01"
+        text += f"34={self.seq_num}\x01"
+        if poss_dup:
+            text += "43=Y\x01"
+        return text + f"52={_format_utc(self.sending_time)}\x01" + self._trailing_text()
+
+    def _trailing_text(self) -> str:
+        """142 and 369, the fields both orders end with."""
+        text = ""
         if self.sender_location_id is not None:
-            texts.append(self.sender_location_id)
             text += f"142={self.sender_location_id}\x01"
-        if last is not None:
-            text += f"369={last}\x01"
-        return text if plain_texts(texts) else None
+        if self.last_msg_seq_num_processed is not None:
+            text += f"369={self.last_msg_seq_num_processed}\x01"
+        return text
+
+    def _plain(self) -> bool:
+        """Whether every value is one the text templates write as it is: whole numbers, a UTC time,
+        plain text (:func:`plain_texts`). ``ValueError`` for a MsgSeqNum below 1."""
+        seq, last, moment = self.seq_num, self.last_msg_seq_num_processed, self.sending_time
+        if type(seq) is not int or type(moment) is not dt.datetime or moment.tzinfo is not dt.UTC:
+            return False
+        if seq < 1:
+            raise ValueError("MsgSeqNum starts at 1")
+        if last is not None and type(last) is not int:
+            return False
+        optional = (self.sender_sub_id, self.target_sub_id, self.sender_location_id)
+        return plain_texts([self.sender_comp_id, self.target_comp_id, *(text for text in optional if text is not None)])
 
     def acceptor_pairs(self, *, poss_dup: bool = False) -> list[tuple[int, Value]]:
         """The same fields in the order the gateway (the acceptor) writes its session messages.
@@ -312,12 +336,63 @@ def _encode_fields(
 
 
 def build_message(msg_type: str, header: SessionHeader, body: Iterable[tuple[int, Value]] = ()) -> bytes:
-    """Encode one message with ``header``'s standard fields."""
-    return encode_message(msg_type, header.pairs(), body)
+    """Encode one message with ``header``'s standard fields (from text when it can, as
+    :func:`build_acceptor_message` does)."""
+    body = list(body)
+    return _from_text(msg_type, header.fields_text(), body) or encode_message(msg_type, header.pairs(), body)
 
 
 def build_acceptor_message(
     msg_type: str, header: SessionHeader, body: Iterable[tuple[int, Value]] = (), *, poss_dup: bool = False
 ) -> bytes:
-    """Encode one message the gateway sends, its header in :meth:`SessionHeader.acceptor_pairs` order."""
-    return encode_message(msg_type, header.acceptor_pairs(poss_dup=poss_dup), body)
+    """Encode one message the gateway sends, its header in :meth:`SessionHeader.acceptor_pairs` order.
+
+    Written from text when every value is a plain one, else by the field-by-field encoder, which
+    words any refusal; the bytes are the same either way.
+    """
+    body = list(body)
+    return _from_text(msg_type, header.acceptor_fields_text(poss_dup=poss_dup), body) or encode_message(
+        msg_type, header.acceptor_pairs(poss_dup=poss_dup), body
+    )
+
+
+def _from_text(msg_type: str, head: str | None, body: list[tuple[int, Value]]) -> bytes | None:
+    """The whole message from the header's text and the body's (:func:`_plain_body_text`); ``None``
+    when either has a value the text cannot carry as it is."""
+    if head is None:
+        return None
+    fields = _plain_body_text(body)
+    if fields is None or not plain_texts([msg_type]):
+        return None
+    return frame_body(f"35={msg_type}\x01{head}{fields}".encode("ascii"))
+
+
+_PRINTABLE_ECHO = re.compile(rb"[\x20-\x7e]*")
+
+
+def _plain_body_text(body: Iterable[tuple[int, Value]]) -> str | None:
+    """The body's fields as text, as the encoder writes them, when every value is plain text, a
+    whole number, a flag, a UTC time or an echoed value of printable ASCII; ``None`` otherwise (the
+    field-by-field encoder then writes or refuses it)."""
+    texts = []
+    parts = []
+    for tag, value in body:
+        kind = type(value)
+        if value is None or tag in _FRAMING_TAGS:
+            continue
+        if kind is str:
+            texts.append(value)
+        elif kind is int:
+            pass
+        elif kind is bool:
+            value = "Y" if value else "N"
+        elif kind is Echoed:
+            if not _PRINTABLE_ECHO.fullmatch(value.raw):
+                return None
+            value = value.raw.decode("ascii")
+        elif kind is dt.datetime and value.tzinfo is dt.UTC:
+            value = _format_utc(value)
+        else:
+            return None
+        parts.append(f"{tag}={value}\x01")
+    return "".join(parts) if plain_texts(texts) else None

@@ -11,7 +11,7 @@ import pytest
 from dropcopy_admin.fix import messages as m
 from dropcopy_admin.fix import tags
 from dropcopy_admin.fix.framing import FrameReader, check_frame, checksum, parse_fields
-from dropcopy_admin.fix.messages import execution
+from dropcopy_admin.fix.messages import encoding, execution
 from dropcopy_admin.fix.signature import verify_logon_signature
 from dropcopy_admin.fix.tags import MsgType
 
@@ -576,6 +576,40 @@ def test_echoed_peer_values_go_back_as_they_came_even_empty():
         m.build_heartbeat(GATEWAY, test_req_id="")  # a value of our own is never empty
     with pytest.raises(ValueError):
         m.build_acceptor_message(MsgType.HEARTBEAT, GATEWAY, [(tags.TEST_REQ_ID, m.Echoed(b"A\x01B"))])
+
+
+GATEWAY_MESSAGES = [
+    (MsgType.LOGON, [(98, 0), (108, m.Echoed(b"30")), (1603, m.Echoed(b"PROBE")), (1604, m.Echoed(b""))], False),
+    (MsgType.HEARTBEAT, [], False),
+    (MsgType.HEARTBEAT, [(tags.TEST_REQ_ID, m.Echoed(b"PROBE-1f2e"))], False),
+    (MsgType.TEST_REQUEST, [(tags.TEST_REQ_ID, "TEST1")], False),
+    (MsgType.REJECT, [(45, 3), (372, "A"), (58, "Already logged on")], False),
+    (MsgType.BUSINESS_MESSAGE_REJECT, [(45, 3), (372, "D"), (380, 3), (58, "read-only")], False),
+    (MsgType.LOGOUT, [(789, 5), (58, "MsgSeqNum too low, expecting 5")], False),
+    (MsgType.SEQUENCE_RESET, [(tags.ORIG_SENDING_TIME, T0), (tags.GAP_FILL_FLAG, True), (tags.NEW_SEQ_NO, 9)], True),
+    (MsgType.LOGOUT, [(tags.BEGIN_STRING, "FIX.4.4"), (58, None), (141, False)], False),
+]
+
+
+@pytest.mark.parametrize(("msg_type", "body", "poss_dup"), GATEWAY_MESSAGES)
+@pytest.mark.parametrize(
+    "header",
+    [
+        GATEWAY,
+        dataclasses.replace(GATEWAY, sender_sub_id=None, target_sub_id=None, last_msg_seq_num_processed=0),
+        dataclasses.replace(GATEWAY, sender_location_id="US,IL", last_msg_seq_num_processed=12),
+    ],
+    ids=["gateway", "no-sub-ids", "location"],
+)
+def test_the_templated_session_message_is_the_field_by_field_one(header, msg_type, body, poss_dup):
+    as_acceptor = encoding.encode_message(msg_type, header.acceptor_pairs(poss_dup=poss_dup), body)
+    as_client = encoding.encode_message(msg_type, header.pairs(), body)
+
+    # the templates write them (nothing here needs the field-by-field encoder)
+    assert header.acceptor_fields_text(poss_dup=poss_dup) is not None and header.fields_text() is not None
+    assert m.build_acceptor_message(msg_type, header, body, poss_dup=poss_dup) == as_acceptor
+    if not poss_dup:
+        assert encoding.build_message(msg_type, header, body) == as_client
 
 
 def frame(body: bytes) -> bytes:
