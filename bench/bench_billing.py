@@ -9,7 +9,7 @@ billed to another entity) and 50,000 CME PRODUCTION groups with a year of histor
 spread over the past twelve months, about 30 % closed at a random later time, all on one vendor
 front-end system. Another child computes the previous full America/Chicago month with
 ``billing_run_compute`` and streams the CSV export of its lines to a file (the draft path of the API,
-the admin and ``billing_export``), and reports its own wall time and peak RSS (its ``ru_maxrss``,
+the admin and ``billing_export``), and reports its own wall time and peak RSS (its VmHWM,
 Django's start-up included).
 
 Memory flatness of the streamed draft exports: a fresh child per format (CSV, XLSX) only streams the
@@ -36,7 +36,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench.common import base36, bench_database_url, child_env, django_setup, recreate_database, run_child
+from bench.common import base36, bench_database_url, child_env, django_setup, memory_kb, recreate_database, run_child
 
 ENTITIES = 10_000
 GROUPS = 50_000
@@ -129,8 +129,6 @@ def child_setup() -> None:
 
 def child_compute(path: str) -> None:
     """Compute the previous month's run and render its CSV to ``path``; print what it took."""
-    import resource
-
     django_setup()
     from billing import exports
     from billing.services import billing_run_compute
@@ -144,7 +142,7 @@ def child_compute(path: str) -> None:
         for chunk in exports.draft_stream(run, "csv"):
             out.write(chunk)
     seconds = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+    peak_kb = memory_kb("VmHWM")
     print(
         json.dumps(
             {
@@ -161,30 +159,20 @@ def child_compute(path: str) -> None:
 def child_export(fmt: str, path: str) -> None:
     """Stream the draft run's export in ``fmt`` to ``path`` alone; print the peak memory it took
     above the process's size once Django is set up, which stays flat when the export streams."""
-    import resource
-
     django_setup()
     from billing import exports
     from billing.models import BillingRun
     from dropcopy_admin import clock
 
     run = BillingRun.objects.get(month=previous_month(clock.now()))
-    before_kb = _current_rss_kb()
+    before_kb = memory_kb("VmRSS")
     started = time.perf_counter()
     with Path(path).open("wb") as out:
         for chunk in exports.draft_stream(run, fmt):
             out.write(chunk)
     seconds = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+    peak_kb = memory_kb("VmHWM")
     print(json.dumps({"seconds": seconds, "peak_kb": peak_kb, "before_kb": before_kb, "lines": run.line_count}))
-
-
-def _current_rss_kb() -> int:
-    """The resident set size now (Linux: /proc/self/status)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
 
 
 # --- the baseline ----------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from bench.common import (
     child_env,
     create_provisioned_cgw_targets,
     django_setup,
+    memory_kb,
     recreate_database,
     run_child,
     running_gateway,
@@ -187,7 +188,7 @@ async def hold_sessions(sessions: list[dict], gateway_pid: int) -> dict:
     return {
         "missed": sum(c.late + c.closed_by_gateway for c in clients),
         "cpu": cpu,
-        "peak_mb": peak_memory_mb(gateway_pid),
+        "peak_mb": memory_kb("VmHWM", gateway_pid) / 1024,
     }
 
 
@@ -199,14 +200,6 @@ def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def peak_memory_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/<pid>/status")
 
 
 def run() -> list[str]:

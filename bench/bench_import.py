@@ -5,7 +5,7 @@ Goal: at most 10 s and under 300 MB peak memory for the importing process.
 Each run creates a fresh benchmark database (``dropcopy_bench`` on the server of ``DATABASE_URL``,
 or ``BENCH_DATABASE_URL``) and migrates it. A child process then creates the reference parties
 (entities, clearing firms, GFIDs and an account manager); another child imports the file with
-``source_sessions_import`` and reports its own wall time and peak RSS (its ``ru_maxrss``: Django's
+``source_sessions_import`` and reports its own wall time and peak RSS (its VmHWM: Django's
 start-up included, since that is what an importing process weighs). The baseline is PostgreSQL
 ``COPY`` of the very same rows into the source session table, after the imported ones are deleted.
 
@@ -29,7 +29,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from bench.common import base36, bench_database_url, child_env, django_setup, recreate_database, run_child
+from bench.common import base36, bench_database_url, child_env, django_setup, memory_kb, recreate_database, run_child
 
 SESSIONS = 10_000
 SEED = 20260301
@@ -156,8 +156,6 @@ def child_setup() -> None:
 
 def child_import(path: str) -> None:
     """Import the file once and print what it took; the process's peak RSS is its whole weight."""
-    import resource
-
     django_setup()
     from dropcopy_admin.models import SourceSession, User
     from dropcopy_admin.services.source_sessions import source_sessions_import
@@ -167,7 +165,7 @@ def child_import(path: str) -> None:
     started = time.perf_counter()
     result = source_sessions_import(actor=actor, data=data)
     seconds = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+    peak_kb = memory_kb("VmHWM")
     print(
         json.dumps(
             {

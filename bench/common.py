@@ -68,6 +68,21 @@ def run_child(args: list[str], env: dict[str, str]) -> str:
     return result.stdout
 
 
+def memory_kb(field: str, pid: int | str = "self") -> int:
+    """A memory figure of ``pid`` from /proc/<pid>/status, in kB: ``"VmHWM"`` its peak resident size,
+    ``"VmRSS"`` its resident size now.
+
+    Peaks are read here rather than from ``getrusage``'s ``ru_maxrss``: Linux carries ``ru_maxrss``
+    over ``fork`` and ``exec``, so a child started by a process that had grown reports the
+    parent's size; VmHWM belongs to the child's own memory from its ``exec`` on.
+    """
+    prefix = field + ":"
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(prefix):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/{pid}/status")
+
+
 def django_setup() -> None:
     import django
 
