@@ -18,9 +18,17 @@ silence longer than 6 s, or a session the gateway closed). Output:
     bench: gateway_fanout <msgs/s> msgs/s baseline <raw msgs/s> msgs/s ratio <x>
     bench: gateway_fanout_vs_bytes_only <msgs/s> msgs/s baseline <bytes-only msgs/s> msgs/s ratio <x>
     bench: gateway_fanout_missed_heartbeats <n> heartbeats
+
+Then the same on a fresh world served as production serves it, by two gateway processes that split
+the addresses (``--only`` the primary, ``--only`` the backup; every other client logs on to its
+target's backup address), beside the raw writes of that run's bytes:
+
+    bench: gateway_fanout_two_processes <msgs/s> msgs/s baseline <raw msgs/s> msgs/s ratio <x>
+    bench: gateway_fanout_two_processes_missed_heartbeats <n> heartbeats
 """
 
 import asyncio
+import contextlib
 import json
 import sys
 import time
@@ -142,22 +150,45 @@ async def raw_writes(payloads: list[list[bytes]], *, parse: bool) -> float:
     return total / elapsed
 
 
-def run() -> list[str]:
+def measure(*, processes: int) -> dict:
+    """The fan-out on a fresh world, served by one gateway process or by two that split it (the
+    production topology: ``--only`` the primary address, ``--only`` the backup; every other client
+    logs on to its target's backup address)."""
     url = urlunsplit(urlsplit(bench_database_url())._replace(path="/" + DATABASE))
     recreate_database(url)
     env = child_env(url)
     run_child(["manage.py", "migrate", "--noinput", "-v", "0"], env)
     sessions = json.loads(run_child(["-m", "bench.bench_fanout", "setup"], env).strip().splitlines()[-1])
-    listening = [(sessions[0]["ip"], sessions[0]["port"]), (sessions[0]["ip"], sessions[-1]["port"])]
-    with running_gateway(env, listening, bench_gateway.GATEWAY_READY_TIMEOUT):
-        measured = asyncio.run(feed_sessions(sessions, env))
+    ports = (sessions[0]["port"], sessions[-1]["port"])
+    primary, backup = sessions[0]["ip"], sessions[0]["backup_ip"]
+    with contextlib.ExitStack() as gateways:
+        if processes == 1:
+            served = {"": [primary]}
+        else:
+            served = {primary: [primary], backup: [backup]}
+            for details in sessions[1::2]:
+                details["ip"] = backup
+        for only, ips in served.items():
+            listening = [(ip, port) for ip in ips for port in ports]
+            gateways.enter_context(running_gateway(env, listening, bench_gateway.GATEWAY_READY_TIMEOUT, only=only))
+        return asyncio.run(feed_sessions(sessions, env))
+
+
+def run() -> list[str]:
+    measured = measure(processes=1)
     baseline = asyncio.run(raw_writes(measured["payloads"], parse=True))
     bare = asyncio.run(raw_writes(measured["payloads"], parse=False))
     rate = measured["rate"]
+    split = measure(processes=2)
+    split_baseline = asyncio.run(raw_writes(split["payloads"], parse=True))
+    split_rate = split["rate"]
     return [
         f"bench: gateway_fanout {rate:.0f} msgs/s baseline {baseline:.0f} msgs/s ratio {rate / baseline:.2f}",
         f"bench: gateway_fanout_vs_bytes_only {rate:.0f} msgs/s baseline {bare:.0f} msgs/s ratio {rate / bare:.3f}",
         f"bench: gateway_fanout_missed_heartbeats {measured['missed']} heartbeats",
+        f"bench: gateway_fanout_two_processes {split_rate:.0f} msgs/s baseline {split_baseline:.0f} msgs/s "
+        f"ratio {split_rate / split_baseline:.2f}",
+        f"bench: gateway_fanout_two_processes_missed_heartbeats {split['missed']} heartbeats",
     ]
 
 

@@ -62,6 +62,7 @@ def child_setup() -> None:
         sessions.append(
             {
                 "ip": target.cgw_gateway.primary_ip,
+                "backup_ip": target.cgw_gateway.backup_ip,
                 "port": target.port,
                 "comp_id": target.target_comp_id,
                 "key": created.key_pair.access_key_id,

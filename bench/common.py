@@ -142,10 +142,13 @@ def _wait_listening(addresses: Iterable[tuple[str, int]], gateway: subprocess.Po
 
 
 @contextlib.contextmanager
-def running_gateway(env: dict[str, str], addresses: Iterable[tuple[str, int]], timeout: float) -> Iterator[int]:
-    """``manage.py run_gateway`` on the benchmark database, once it listens on ``addresses``; its pid."""
+def running_gateway(
+    env: dict[str, str], addresses: Iterable[tuple[str, int]], timeout: float, *, only: str = ""
+) -> Iterator[int]:
+    """``manage.py run_gateway`` on the benchmark database, once it listens on ``addresses``; its pid.
+    ``only``: the IP addresses it serves (``--only``), as each of a split gateway's processes."""
     gateway = subprocess.Popen(
-        [sys.executable, "manage.py", "run_gateway"],
+        [sys.executable, "manage.py", "run_gateway", *(["--only", only] if only else [])],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
