@@ -271,18 +271,19 @@ def test_each_stage_is_bounded_and_named_when_it_fails(script, stage):
         assert "0.3 s" in result.detail
 
 
+def _local_address(server) -> ProbeAddress:
+    """The primary address of a test acceptor listening on 127.0.0.1."""
+    return ProbeAddress(
+        ip="127.0.0.1", port=server.sockets[0].getsockname()[1], role="primary", market_segment=None, target_sub_id="G"
+    )
+
+
 def _probe_against(serve, *, timeout: float = 1.0) -> ProbeResult:
     """Probe an acceptor on 127.0.0.1 whose connections ``serve(reader, writer)`` handles."""
 
     async def run():
         server = await asyncio.start_server(serve, "127.0.0.1", 0)
-        address = ProbeAddress(
-            ip="127.0.0.1",
-            port=server.sockets[0].getsockname()[1],
-            role="primary",
-            market_segment=None,
-            target_sub_id="G",
-        )
+        address = _local_address(server)
         async with server:
             return await probe_address(address, ProbeCredentials("ABCDEFN", "A" * 20, "s" * 43), timeout=timeout)
 
@@ -364,13 +365,7 @@ def test_a_cancelled_probe_leaves_no_connection_open():
             ended.set()
 
         server = await asyncio.start_server(serve, "127.0.0.1", 0)
-        address = ProbeAddress(
-            ip="127.0.0.1",
-            port=server.sockets[0].getsockname()[1],
-            role="primary",
-            market_segment=None,
-            target_sub_id="G",
-        )
+        address = _local_address(server)
         async with server:
             probing = asyncio.create_task(
                 probe_address(address, ProbeCredentials("ABCDEFN", "A" * 20, "s" * 43), timeout=30)
