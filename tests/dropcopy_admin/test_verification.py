@@ -30,6 +30,7 @@ from tests.dropcopy_admin.verification.conftest import (  # noqa: F401  (fixture
 )
 
 ACTOR = SystemActor("verify_targets")
+PROBE_CREDENTIALS = ProbeCredentials("ABCDEFN", "A" * 20, "s" * 43)
 
 
 @pytest.fixture(autouse=True)
@@ -256,7 +257,7 @@ def test_each_stage_is_bounded_and_named_when_it_fails(script, stage):
         server = await _scripted_acceptor(script)
         port = server.sockets[0].getsockname()[1]
         address = ProbeAddress(ip="127.0.0.1", port=port, role="primary", market_segment=None, target_sub_id="G")
-        credentials = ProbeCredentials("ABCDEFN", "A" * 20, "s" * 43)
+        credentials = PROBE_CREDENTIALS
         async with server:
             return await probe_address(address, credentials, timeout=0.3)
 
@@ -285,7 +286,7 @@ def _probe_against(serve, *, timeout: float = 1.0) -> ProbeResult:
         server = await asyncio.start_server(serve, "127.0.0.1", 0)
         address = _local_address(server)
         async with server:
-            return await probe_address(address, ProbeCredentials("ABCDEFN", "A" * 20, "s" * 43), timeout=timeout)
+            return await probe_address(address, PROBE_CREDENTIALS, timeout=timeout)
 
     return asyncio.run(run())
 
@@ -367,9 +368,7 @@ def test_a_cancelled_probe_leaves_no_connection_open():
         server = await asyncio.start_server(serve, "127.0.0.1", 0)
         address = _local_address(server)
         async with server:
-            probing = asyncio.create_task(
-                probe_address(address, ProbeCredentials("ABCDEFN", "A" * 20, "s" * 43), timeout=30)
-            )
+            probing = asyncio.create_task(probe_address(address, PROBE_CREDENTIALS, timeout=30))
             await asyncio.sleep(0.2)
             probing.cancel()
             await asyncio.wait_for(ended.wait(), 5)  # the acceptor sees the connection end
@@ -403,7 +402,7 @@ def test_the_runner_keeps_at_most_the_bound_in_flight(monkeypatch):
 
     monkeypatch.setattr("dropcopy_admin.verification.runner.probe_address", fake_probe)
     address = ProbeAddress(ip="127.0.0.1", port=1, role="primary", market_segment=None, target_sub_id="G")
-    credentials = ProbeCredentials("ABCDEFN", "A" * 20, "s" * 43)
+    credentials = PROBE_CREDENTIALS
     jobs = [
         ProbeJob(target_id=index, address_id=index, address=address, credentials=credentials) for index in range(50)
     ]
@@ -414,7 +413,7 @@ def test_the_runner_keeps_at_most_the_bound_in_flight(monkeypatch):
 
 
 def test_probe_credentials_never_show_the_secret():
-    assert "s" * 43 not in repr(ProbeCredentials("ABCDEFN", "A" * 20, "s" * 43))
+    assert "s" * 43 not in repr(PROBE_CREDENTIALS)
 
 
 # --- tasks ----------------------------------------------------------------------------------
